@@ -1,0 +1,123 @@
+#pragma once
+// The configuration model: one immutable snapshot per load (design.md, "Configuration"). Every key of the
+// TOML file has a field here; config_loader.h turns a file into a Config or a precise error.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mxguard::config {
+
+// "host:port" / "[v6]:port" as written by the operator, split; resolution happens at bind/connect time.
+struct Endpoint {
+  std::string host;   // literal IPv4/IPv6 address (no brackets) or a host name
+  std::uint16_t port = 0;
+  std::string text;   // the original spelling, for logs
+};
+
+enum class BackendProtocol { Plain, ProxyV1, ProxyV2, Xclient };
+enum class BareNewlines { Reject, Normalize };
+enum class TlsLevel { None, May, Encrypt, Verify, MtaSts };   // ordered, strongest last (outbound)
+
+struct Certificate {
+  std::string cert;   // PEM chain, leaf first
+  std::string key;    // PEM private key
+  int line = 0;       // where the [[inbound.certificate]] entry starts, for error messages
+};
+
+// Protocol limits and timeouts (RFC 5321 §4.5.3). Defaults are the RFC's where it gives one.
+struct Limits {
+  std::size_t max_command_line = 2048;         // bytes incl. CRLF; longer -> 500 5.5.2
+  std::size_t max_data_line = 65536;           // bytes incl. CRLF; longer -> 500 5.5.2 after the data
+  std::size_t max_reply_line = 4096;           // from the backend; longer -> the session fails closed
+  std::size_t max_recipients = 1000;           // per transaction; more -> 452 4.5.3
+  unsigned max_errors = 10;                    // bad commands per session; more -> 421 and close
+  std::size_t max_connections = 1000;          // per worker... see Server::workers; total -> 421 4.7.0
+  std::size_t max_connections_per_ip = 20;     // per client address; more -> 421 4.7.0
+  std::chrono::seconds backend_connect_timeout{30};
+  std::chrono::seconds greeting_timeout{300};      // backend greeting (RFC: 5 min)
+  std::chrono::seconds command_timeout{300};       // client idle between commands (RFC: 5 min)
+  std::chrono::seconds reply_timeout{300};         // backend reply to a command (RFC: 5 min for MAIL/RCPT)
+  std::chrono::seconds data_block_timeout{180};    // between content chunks (RFC: 3 min)
+  std::chrono::seconds data_end_timeout{600};      // backend reply to end-of-data (RFC: 10 min)
+  std::chrono::seconds tls_handshake_timeout{60};
+  std::uint64_t min_data_rate = 0;                 // bytes/s averaged over DATA; 0 = off
+};
+
+struct Server {
+  std::string hostname;            // default: the machine's host name
+  unsigned workers = 0;            // 0 = one per core
+  std::string state_dir = "/var/lib/mxguard";   // self-signed certificate and other state
+  std::string log_level = "info";  // trace | debug | info | warn | error
+  std::chrono::seconds shutdown_grace{30};      // SIGTERM: how long live sessions may finish
+};
+
+struct Inbound {
+  bool enabled = true;
+  std::vector<Endpoint> listen;    // default ["0.0.0.0:25", "[::]:25"]
+  Endpoint backend;                // required when enabled
+  BackendProtocol backend_protocol = BackendProtocol::Plain;
+  bool require_tls = false;
+  std::vector<std::string> require_tls_from;   // lower-cased sender domains
+  BareNewlines bare_newlines = BareNewlines::Reject;
+  std::uint64_t max_message_size = 52428800;
+  std::vector<Certificate> certificates;       // empty: a self-signed one is generated in state_dir
+  Limits limits;
+};
+
+struct Outbound {
+  std::vector<Endpoint> listen;
+  std::string mode = "relay";      // relay | transparent
+  std::vector<std::string> allow;  // CIDRs
+  std::uint16_t port = 25;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+};
+
+struct DomainPolicy {
+  TlsLevel level = TlsLevel::May;
+  std::vector<std::string> mx;
+};
+
+struct Policy {
+  TlsLevel default_level = TlsLevel::May;
+  std::vector<std::pair<std::string, DomainPolicy>> domains;   // lower-cased domain -> policy
+};
+
+struct MtaSts {
+  bool enabled = true;
+  std::string cache_file = "/var/lib/mxguard/mta-sts.cache";
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  std::uint16_t https_port = 443;
+};
+
+struct Dns {
+  std::vector<Endpoint> servers;
+};
+
+struct Audit {
+  std::string path = "/var/log/mxguard/audit.jsonl";   // empty: no audit log
+};
+
+struct Metrics {
+  std::optional<Endpoint> listen;
+};
+
+struct Config {
+  std::string source_path;   // the file it was read from
+  Server server;
+  Inbound inbound;
+  Outbound outbound;
+  Policy policy;
+  MtaSts mta_sts;
+  Dns dns;
+  Audit audit;
+  Metrics metrics;
+  std::vector<std::string> warnings;   // non-fatal findings (e.g. backend_protocol = "plain"), for the log
+};
+
+std::string_view to_string(BackendProtocol p);
+std::string_view to_string(BareNewlines b);
+std::string_view to_string(TlsLevel l);
+
+}  // namespace mxguard::config
