@@ -1,0 +1,87 @@
+#include "proxy/audit/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+namespace mxguard::audit {
+
+std::string rfc3339_now() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  return buf;
+}
+
+Event::Event(std::string_view event, std::string_view direction, std::string_view session, std::string_view peer) {
+  json_["ts"] = rfc3339_now();
+  json_["event"] = event;
+  json_["direction"] = direction;
+  json_["session"] = session;
+  json_["peer"] = peer;
+}
+
+Event& Event::set(std::string_view key, std::string_view value) {
+  json_[std::string(key)] = value;
+  return *this;
+}
+
+Event& Event::set(std::string_view key, std::int64_t value) {
+  json_[std::string(key)] = value;
+  return *this;
+}
+
+namespace {
+int open_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+}  // namespace
+
+std::variant<std::unique_ptr<Log>, std::string> Log::open(const std::string& path) {
+  if (path.empty()) return std::unique_ptr<Log>(new Log(path, -1));
+  int fd = open_append(path);
+  if (fd < 0) return "cannot open audit log " + path + ": " + std::strerror(errno);
+  return std::unique_ptr<Log>(new Log(path, fd));
+}
+
+Log::~Log() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Log::write(const Event& event) {
+  // Replace invalid UTF-8 (peer-supplied names) rather than throw from the data path.
+  std::string line = event.json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line.push_back('\n');
+  std::lock_guard lock(mutex_);
+  if (fd_ < 0) return;
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;   // a full disk must not stop mail; the process log reports audit trouble elsewhere
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+std::string Log::reopen() {
+  if (path_.empty()) return {};
+  int fd = open_append(path_);
+  if (fd < 0) return "cannot reopen audit log " + path_ + ": " + std::strerror(errno);
+  std::lock_guard lock(mutex_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  return {};
+}
+
+}  // namespace mxguard::audit
