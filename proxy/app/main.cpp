@@ -1,0 +1,46 @@
+// mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, version.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "proxy/app/healthcheck.h"
+#include "proxy/app/server.h"
+
+#ifndef MXGUARD_VERSION
+#define MXGUARD_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  // Logs go to stderr (journald and container runtimes collect it), one line per event, UTC timestamps.
+  auto logger = spdlog::stderr_logger_mt("mxguard");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  // A peer that vanishes mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"mxguard: a STARTTLS-enforcing SMTP proxy in front of a plaintext mail server"};
+  app.require_subcommand(1);
+  std::string config_path = "/etc/mxguard/mxguard.toml";
+  auto* run = app.add_subcommand("run", "run the proxy until SIGTERM (SIGHUP reloads)");
+  run->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  auto* check = app.add_subcommand("check-config", "validate the configuration and its certificate files, then exit");
+  check->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  auto* health = app.add_subcommand("healthcheck", "exit 0 if the inbound listener relays a 220 greeting");
+  health->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  int health_timeout = 5;
+  health->add_option("--timeout", health_timeout, "seconds to wait for the greeting")->capture_default_str();
+  auto* version = app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  if (run->parsed()) return mxguard::app::run_server(config_path);
+  if (check->parsed()) return mxguard::app::check_config(config_path);
+  if (health->parsed()) return mxguard::app::healthcheck(config_path, health_timeout);
+  if (version->parsed()) {
+    std::printf("mxguard %s\n", MXGUARD_VERSION);
+    return 0;
+  }
+  return 2;
+}

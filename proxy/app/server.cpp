@@ -1,0 +1,190 @@
+#include "proxy/app/server.h"
+
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "policy/config/config_loader.h"
+#include "proxy/app/listen_sockets.h"
+#include "proxy/app/settings_builder.h"
+#include "proxy/app/worker.h"
+#include "proxy/audit/audit_log.h"
+#include "proxy/uv/handle.h"
+
+namespace mxguard::app {
+namespace {
+
+void apply_log_level(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+unsigned worker_count(const config::Config& config) {
+  if (config.server.workers != 0) return config.server.workers;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+std::variant<config::Config, std::string> load(const std::string& path) {
+  auto loaded = config::load_config(path);
+  if (auto* error = std::get_if<config::ConfigError>(&loaded)) return error->to_string();
+  return std::get<config::Config>(std::move(loaded));
+}
+
+class Server {
+ public:
+  Server(std::string path, config::Config config) : path_(std::move(path)), config_(std::move(config)) {
+    uv_loop_init(&loop_);
+  }
+  ~Server() { uv_loop_close(&loop_); }
+
+  int run() {
+    for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+    auto settings = build_inbound_settings(config_);
+    if (auto* error = std::get_if<std::string>(&settings)) {
+      spdlog::error("{}", *error);
+      return 1;
+    }
+    auto audit = audit::Log::open(config_.audit.path);
+    if (auto* error = std::get_if<std::string>(&audit)) {
+      spdlog::error("{}: audit.path: {}", path_, *error);
+      return 1;
+    }
+    audit_ = std::move(std::get<std::unique_ptr<audit::Log>>(audit));
+
+    unsigned workers = worker_count(config_);
+    std::vector<config::Endpoint> endpoints = config_.inbound.enabled ? config_.inbound.listen : std::vector<config::Endpoint>{};
+    auto fds = bind_listeners(endpoints, workers);
+    if (auto* error = std::get_if<std::string>(&fds)) {
+      spdlog::error("{}", *error);
+      return 1;
+    }
+    auto& per_worker = std::get<std::vector<std::vector<int>>>(fds);
+    const auto& inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(settings);
+    for (unsigned i = 0; i < workers; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, std::move(per_worker[i]), inbound, audit_.get(), &limiter_));
+      workers_.back()->start();
+    }
+    for (const auto& ep : endpoints) {
+      spdlog::info("inbound: listening on {} -> backend {} ({})", ep.text, config_.inbound.backend.text,
+                   config::to_string(config_.inbound.backend_protocol));
+    }
+    spdlog::info("mxguard started: {} worker(s), hostname {}, audit log {}", workers, config_.server.hostname,
+                 config_.audit.path.empty() ? "off" : config_.audit.path);
+
+    watch_signal(sighup_, SIGHUP);
+    watch_signal(sigterm_, SIGTERM);
+    watch_signal(sigint_, SIGINT);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    for (auto& w : workers_) w->join();
+    spdlog::info("mxguard stopped");
+    return 0;
+  }
+
+ private:
+  void watch_signal(uv::Handle<uv_signal_t>& handle, int signum) {
+    uv_signal_init(&loop_, handle.get());
+    handle.mark_initialized();
+    handle.get()->data = this;
+    uv_signal_start(handle.get(), [](uv_signal_t* s, int signum) { static_cast<Server*>(s->data)->on_signal(signum); },
+                    signum);
+  }
+
+  void on_signal(int signum) {
+    if (signum == SIGHUP) {
+      reload();
+      return;
+    }
+    if (stopping_) {
+      spdlog::warn("second stop signal: closing every session now");
+      for (auto& w : workers_) w->stop(std::chrono::seconds(0));
+      return;
+    }
+    stopping_ = true;
+    spdlog::info("{}: stopping; live sessions have {}s to finish", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+                 config_.server.shutdown_grace.count());
+    for (auto& w : workers_) w->stop(config_.server.shutdown_grace);
+    // The workers end their loops when their sessions are gone; the main loop has nothing more to do.
+    sighup_.close();
+    sigterm_.close();
+    sigint_.close();
+  }
+
+  void reload() {
+    spdlog::info("SIGHUP: reloading {}", path_);
+    auto loaded = load(path_);
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+      spdlog::error("reload refused, keeping the running configuration: {}", *error);
+      return;
+    }
+    auto& next = std::get<config::Config>(loaded);
+    auto settings = build_inbound_settings(next);
+    if (auto* error = std::get_if<std::string>(&settings)) {
+      spdlog::error("reload refused, keeping the running configuration: {}", *error);
+      return;
+    }
+    for (const auto& w : next.warnings) spdlog::warn("{}", w);
+    if (next.inbound.listen.size() != config_.inbound.listen.size() ||
+        !std::equal(next.inbound.listen.begin(), next.inbound.listen.end(), config_.inbound.listen.begin(),
+                    [](const auto& a, const auto& b) { return a.text == b.text; }) ||
+        next.server.workers != config_.server.workers) {
+      spdlog::warn("reload: inbound.listen and server.workers take effect only at restart");
+    }
+    if (std::string error = audit_->reopen(); !error.empty()) spdlog::error("{}", error);
+    apply_log_level(next.server.log_level);
+    const auto& inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(settings);
+    for (auto& w : workers_) w->reload(inbound);
+    config_.inbound = next.inbound;
+    config_.server.shutdown_grace = next.server.shutdown_grace;
+    spdlog::info("reload done: new sessions use the new configuration and certificates");
+  }
+
+  std::string path_;
+  config::Config config_;
+  uv_loop_t loop_{};
+  uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_;
+  std::unique_ptr<audit::Log> audit_;
+  inbound::ConnectionLimiter limiter_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_server(const std::string& config_path) {
+  auto loaded = load(config_path);
+  if (auto* error = std::get_if<std::string>(&loaded)) {
+    spdlog::error("{}", *error);
+    return 2;
+  }
+  auto& config = std::get<config::Config>(loaded);
+  apply_log_level(config.server.log_level);
+  Server server(config_path, std::move(config));
+  return server.run();
+}
+
+int check_config(const std::string& config_path) {
+  auto loaded = load(config_path);
+  if (auto* error = std::get_if<std::string>(&loaded)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    return 2;
+  }
+  auto& config = std::get<config::Config>(loaded);
+  auto settings = build_inbound_settings(config, BuildOptions{.allow_self_signed = false});
+  if (auto* error = std::get_if<std::string>(&settings)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    return 2;
+  }
+  for (const auto& w : config.warnings) std::printf("%s: warning: %s\n", config_path.c_str(), w.c_str());
+  if (config.inbound.certificates.empty()) {
+    std::printf("%s: note: no [[inbound.certificate]]: a self-signed certificate will be generated in %s\n",
+                config_path.c_str(), config.server.state_dir.c_str());
+  }
+  std::printf("%s: OK\n", config_path.c_str());
+  return 0;
+}
+
+}  // namespace mxguard::app

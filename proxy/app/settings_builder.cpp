@@ -1,0 +1,40 @@
+#include "proxy/app/settings_builder.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/tls/self_signed.h"
+
+namespace mxguard::app {
+
+std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build_inbound_settings(
+    const config::Config& config, const BuildOptions& options) {
+  auto settings = std::make_shared<inbound::InboundSettings>();
+  settings->inbound = config.inbound;
+  settings->hostname = config.server.hostname;
+
+  std::vector<tls::CertificateFiles> files;
+  for (std::size_t i = 0; i < config.inbound.certificates.size(); ++i) {
+    const auto& c = config.inbound.certificates[i];
+    files.push_back({c.cert, c.key,
+                     config.source_path + ":" + std::to_string(c.line) + ": inbound.certificate[" + std::to_string(i) + "]"});
+  }
+  if (files.empty()) {
+    if (!options.allow_self_signed) return settings;   // check-config: nothing to check
+    auto self_signed = tls::ensure_self_signed(config.server.state_dir, config.server.hostname);
+    if (auto* error = std::get_if<std::string>(&self_signed)) {
+      return config.source_path + ": server.state_dir: no [[inbound.certificate]] configured and " + *error;
+    }
+    const auto& made = std::get<tls::SelfSigned>(self_signed);
+    spdlog::warn("no [[inbound.certificate]] configured: {} self-signed certificate {} for {} "
+                 "(senders encrypt but cannot authenticate it; configure a real certificate)",
+                 made.generated ? "generated" : "using the previously generated", made.cert_path,
+                 config.server.hostname);
+    files.push_back({made.cert_path, made.key_path, "self-signed certificate"});
+  }
+  auto tls = tls::ServerContext::create(files);
+  if (auto* error = std::get_if<std::string>(&tls)) return *error;
+  settings->tls = std::get<std::shared_ptr<const tls::ServerContext>>(tls);
+  return std::shared_ptr<const inbound::InboundSettings>(std::move(settings));
+}
+
+}  // namespace mxguard::app

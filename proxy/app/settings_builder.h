@@ -1,0 +1,20 @@
+#pragma once
+// Turns a validated Config into what the workers run with: loads certificates (or the self-signed one).
+// Used at start and at every reload, so a reload checks exactly what a start checks.
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "policy/config/config.h"
+#include "proxy/inbound/inbound_settings.h"
+
+namespace mxguard::app {
+
+struct BuildOptions {
+  bool allow_self_signed = true;   // check-config only checks files and never writes one
+};
+
+std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build_inbound_settings(
+    const config::Config& config, const BuildOptions& options = {});
+
+}  // namespace mxguard::app

@@ -1,0 +1,27 @@
+#pragma once
+// Global and per-client-address connection limits, shared by every worker.
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace mxguard::inbound {
+
+class ConnectionLimiter {
+ public:
+  enum class Verdict { Admitted, TooManyTotal, TooManyFromAddress };
+
+  // Limits come from the configuration snapshot of each new session, so a reload applies to new sessions.
+  Verdict acquire(const std::string& address, std::size_t max_total, std::size_t max_per_address);
+  void release(const std::string& address);
+  std::size_t active() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::size_t total_ = 0;
+  std::unordered_map<std::string, std::size_t> per_address_;
+};
+
+}  // namespace mxguard::inbound
