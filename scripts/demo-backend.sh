@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A private, plaintext Postfix as the demo "legacy MTA" behind mxguard (no systemd, nothing sent out).
+# Usage: scripts/demo-backend.sh start [PORT] | stop | last USER
+# Accepts mail for example.test (bob, alice, postmaster; anything else to catchall) into Maildirs under
+# $DEMO_DIR/mail, rejects every other domain, and never advertises STARTTLS: exactly a legacy server.
+set -euo pipefail
+DEMO_DIR=${DEMO_DIR:-/var/tmp/mxguard-demo/postfix}
+CONF=$DEMO_DIR/conf
+
+start() {
+  local port=${1:-2525}
+  stop >/dev/null 2>&1 || true
+  rm -rf "$DEMO_DIR/queue"
+  mkdir -p "$CONF" "$DEMO_DIR/mail" "$DEMO_DIR/data" "$DEMO_DIR/queue"
+  chown nobody:nogroup "$DEMO_DIR/mail"
+  chown postfix "$DEMO_DIR/data"
+  : > "$DEMO_DIR/maillog"
+  cat > "$CONF/main.cf" <<CF
+compatibility_level = 3.6
+myhostname = legacy.example.test
+mydomain = example.test
+mydestination =
+mynetworks = 127.0.0.0/8 [::1]/128
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+queue_directory = $DEMO_DIR/queue
+data_directory = $DEMO_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = mxguard-demo-postfix
+maillog_file = $DEMO_DIR/maillog
+maillog_file_prefixes = $DEMO_DIR
+smtpd_banner = \$myhostname ESMTP legacy demo backend
+smtpd_tls_security_level = none
+smtpd_discard_ehlo_keywords = starttls
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = reject_unauth_destination
+default_transport = error:the demo backend sends no mail out
+relay_transport = error:the demo backend sends no mail out
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtpd_peername_lookup = no
+notify_classes =
+biff = no
+virtual_mailbox_domains = example.test
+virtual_mailbox_base = $DEMO_DIR/mail
+virtual_mailbox_maps = texthash:$CONF/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+CF
+  printf '%s\n' "bob@example.test bob/" "alice@example.test alice/" "postmaster@example.test postmaster/" \
+    "@example.test catchall/" > "$CONF/vmailbox"
+  cat > "$CONF/master.cf" <<CF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix n - n 60 1 pickup
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+flush     unix n - n 1000? 0 flush
+proxymap  unix - - n - - proxymap
+smtp      unix - - n - - smtp
+relay     unix - - n - - smtp
+showq     unix n - n - - showq
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+local     unix - n n - - local
+virtual   unix - n n - - virtual
+lmtp      unix - - n - - lmtp
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+  postfix -c "$CONF" check
+  postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
+  for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "demo backend: plaintext Postfix on 127.0.0.1:$port, Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog"
+}
+
+stop() {
+  [ -f "$CONF/main.cf" ] || return 0
+  postfix -c "$CONF" stop >/dev/null 2>&1 || true
+}
+
+last() {
+  local d=$DEMO_DIR/mail/${1:?USER}/new
+  local f; f=$(ls -t "$d" 2>/dev/null | head -1)
+  [ -n "$f" ] || { echo "no mail in $d" >&2; return 1; }
+  cat "$d/$f"
+}
+
+case ${1:-} in
+  start) start "${2:-}" ;;
+  stop) stop ;;
+  last) last "${2:-}" ;;
+  *) sed -n '2,5p' "$0"; exit 2 ;;
+esac
