@@ -52,11 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::string_view args : {line, c.args}) {
     std::optional<std::string> domain = mail_from_domain(args);
     if (!domain) continue;
-    bool literal = domain->starts_with('[');   // dcontent may hold '@' ("[tag:a@b]")
+    // An address literal's dcontent may hold '<', '>' and '@' ("[tag:a@b]"); a domain name may not.
+    bool literal = domain->starts_with('[') && domain->ends_with(']');
     for (char ch : *domain) {
       auto u = static_cast<unsigned char>(ch);
-      FUZZ_CHECK(!(ch >= 'A' && ch <= 'Z') && u > 0x20 && u != 0x7f && ch != '<' && ch != '>');
-      FUZZ_CHECK(literal || ch != '@');
+      FUZZ_CHECK(!(ch >= 'A' && ch <= 'Z') && u > 0x20 && u != 0x7f);
+      FUZZ_CHECK(literal || (ch != '<' && ch != '>' && ch != '@' && ch != '[' && ch != ']'));
     }
     if (!domain->empty()) {
       FUZZ_CHECK(mail_from_domain("FROM:<x@" + *domain + ">") == domain);

@@ -31,12 +31,12 @@ for t in "${targets[@]}"; do
   log=$build/fuzz-$t.log
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -dict="$root/fuzz/smtp.dict" -artifact_prefix="$root/fuzz/crash-$t-" "${dirs[@]}" >"$log" 2>&1; then
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
-    echo "ok     $t: ${runs:-?} runs in ${seconds}s, $cov, corpus $(ls "$corpus" | wc -l) files"
+    runs=$(grep -a -o '^Done [0-9]* runs' "$log" | tail -n 1)
+    cov=$(grep -a -o 'cov: [0-9]*' "$log" | tail -n 1)
+    echo "ok     $t: ${runs#Done } in ${seconds}s, $cov, corpus $(ls "$corpus" | wc -l) files"
   else
     echo "FAILED $t: log $log, input $root/fuzz/crash-$t-*"
-    grep -E 'invariant failed|ERROR|SUMMARY' "$log" | head -n 5 || true
+    grep -a -E 'invariant failed|ERROR|SUMMARY' "$log" | head -n 5 || true
     failed+=("$t")
   fi
 done

@@ -67,9 +67,9 @@ struct Inbound {
 };
 
 struct Outbound {
-  std::vector<Endpoint> listen;
+  std::vector<Endpoint> listen;    // empty: no outbound listener
   std::string mode = "relay";      // relay | transparent
-  std::vector<std::string> allow;  // CIDRs
+  std::vector<std::string> allow;  // CIDRs, lower-case; the loader's default is ["127.0.0.1/32", "::1/128"]
   std::uint16_t port = 25;
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };

@@ -178,7 +178,7 @@ int check_config(const std::string& config_path) {
     std::fprintf(stderr, "%s\n", error->c_str());
     return 2;
   }
-  for (const auto& w : config.warnings) std::printf("%s: warning: %s\n", config_path.c_str(), w.c_str());
+  for (const auto& w : config.warnings) std::printf("warning: %s\n", w.c_str());
   if (config.inbound.certificates.empty()) {
     std::printf("%s: note: no [[inbound.certificate]]: a self-signed certificate will be generated in %s\n",
                 config_path.c_str(), config.server.state_dir.c_str());

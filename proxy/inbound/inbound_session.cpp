@@ -21,7 +21,6 @@ constexpr std::size_t kHighWater = 256 * 1024;   // bytes queued toward a peer
 constexpr std::size_t kMaxPipelined = 100;       // commands awaiting replies
 constexpr auto kClosingGrace = 10s;              // to write the last reply before the socket is dropped
 
-bool is_transaction_verb(Verb v) { return v == Verb::Mail || v == Verb::Rcpt || v == Verb::Data; }
 }  // namespace
 
 std::string_view to_string(State s) {
@@ -45,7 +44,7 @@ const InboundSession::VerbRule InboundSession::kVerbRules[] = {
     {Verb::Ehlo, &InboundSession::check_helo, &InboundSession::proceed_ehlo},
     {Verb::Starttls, &InboundSession::check_starttls, &InboundSession::proceed_starttls},
     {Verb::Mail, &InboundSession::check_mail, &InboundSession::proceed_mail},
-    {Verb::Rcpt, &InboundSession::check_rcpt, &InboundSession::proceed_forward},
+    {Verb::Rcpt, &InboundSession::check_rcpt, &InboundSession::proceed_rcpt},
     {Verb::Data, &InboundSession::check_always, &InboundSession::proceed_data},
     {Verb::Rset, &InboundSession::check_always, &InboundSession::proceed_rset},
     {Verb::Noop, &InboundSession::check_always, &InboundSession::proceed_forward},
@@ -552,22 +551,44 @@ void InboundSession::proceed_forward(const smtp::Command&, std::string_view line
 }
 
 void InboundSession::proceed_helo(const smtp::Command& c, std::string_view line) {
-  recipients_ = 0;
+  reset_transaction();
   send_to_backend(std::string(line) + "\r\n", Expect::Helo);
 }
 
 void InboundSession::proceed_ehlo(const smtp::Command& c, std::string_view line) {
-  recipients_ = 0;
+  reset_transaction();
   send_to_backend(std::string(line) + "\r\n", Expect::Ehlo);
 }
 
-void InboundSession::proceed_mail(const smtp::Command&, std::string_view line) {
+void InboundSession::proceed_mail(const smtp::Command& c, std::string_view line) {
+  reset_transaction();
+  // Only printable ASCII reaches the log, and not too much of it.
+  mail_from_.clear();
+  for (char ch : c.args.substr(0, 256)) mail_from_.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  send_to_backend(std::string(line) + "\r\n", Expect::Mail);
+}
+
+void InboundSession::proceed_rcpt(const smtp::Command&, std::string_view line) {
+  send_to_backend(std::string(line) + "\r\n", Expect::Rcpt);
+}
+
+void InboundSession::reset_transaction() {
   recipients_ = 0;
-  send_to_backend(std::string(line) + "\r\n", Expect::Relay);
+  accepted_recipients_ = 0;
+  mail_from_.clear();
+}
+
+void InboundSession::log_delivery(const smtp::Reply& reply) {
+  // The postmaster's line: who sent what to how many, over what, and what the legacy server said.
+  spdlog::info("[{}] message {} {} recipient(s), {} bytes, {}: backend said {} {}", id(), mail_from_,
+               accepted_recipients_, last_message_size_,
+               tls_ ? std::string(client_.tls()->info().version) : std::string("plaintext"), reply.code,
+               reply.lines.empty() ? "" : reply.lines.front());
+  reset_transaction();
 }
 
 void InboundSession::proceed_rset(const smtp::Command&, std::string_view line) {
-  recipients_ = 0;
+  reset_transaction();
   send_to_backend(std::string(line) + "\r\n", Expect::Relay);
 }
 
@@ -645,12 +666,11 @@ void InboundSession::process_data_input() {
   }
   if (data_filter_->normalized()) spdlog::info("[{}] bare CR/LF in message normalized", id());
   smtp::DataError error = data_filter_->error();
-  std::uint64_t size = data_filter_->message_bytes();
+  last_message_size_ = data_filter_->message_bytes();
   data_filter_.reset();
   enter_state(State::Command);
   if (error == smtp::DataError::None) {
     pending_.push_back({Expect::DataEnd});
-    spdlog::debug("[{}] message of {} bytes relayed", id(), size);
     arm_timer();
     process_client_input();
     return;
@@ -778,8 +798,16 @@ void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
     }
     case Expect::Helo:
     case Expect::Relay:
+    case Expect::Mail:
+      send_reply(reply);
+      break;
+    case Expect::Rcpt:
+      if (reply.klass() == 2) ++accepted_recipients_;
+      send_reply(reply);
+      break;
     case Expect::DataEnd:
       send_reply(reply);
+      log_delivery(reply);
       break;
     case Expect::Auth:
       auth_pending_ = false;
@@ -870,7 +898,7 @@ void InboundSession::begin_tls() {
 
 void InboundSession::on_tls_ready(net::Connection&) {
   tls_ = true;
-  recipients_ = 0;   // RFC 3207 §4.2: nothing learned before TLS survives (the backend got RSET)
+  reset_transaction();   // RFC 3207 §4.2: nothing learned before TLS survives (the backend got RSET)
   tls::SessionInfo info = client_.tls()->info();
   spdlog::info("[{}] TLS established: {} {}{}", id(), info.version, info.cipher,
                info.sni.empty() ? "" : " sni=" + info.sni);

@@ -80,6 +80,8 @@ class InboundSession : private net::ConnectionEvents {
     XclientEhlo,      // our EHLO to the backend before XCLIENT
     XclientReply,     // the 220 that follows XCLIENT, relayed as the greeting
     Relay,            // any command: relay the reply as is
+    Mail,             // relay; remembered for the transaction's log line
+    Rcpt,             // relay; a 2xx counts an accepted recipient
     Ehlo,             // relay through the EHLO rewriter
     Helo,             // relay; a 2xx records the HELO name
     Data,             // 354 starts content; anything else ends the attempt
@@ -115,6 +117,7 @@ class InboundSession : private net::ConnectionEvents {
   bool check_bdat(const smtp::Command& c);
   bool check_refused_verb(const smtp::Command& c);
   void proceed_forward(const smtp::Command& c, std::string_view line);
+  void proceed_rcpt(const smtp::Command& c, std::string_view line);
   void proceed_helo(const smtp::Command& c, std::string_view line);
   void proceed_ehlo(const smtp::Command& c, std::string_view line);
   void proceed_starttls(const smtp::Command& c, std::string_view line);
@@ -162,6 +165,8 @@ class InboundSession : private net::ConnectionEvents {
   // Ends the session now: every handle is closed, on_finished follows. Safe to call more than once.
   void finish();
   void note_injection(std::size_t bytes);
+  void reset_transaction();
+  void log_delivery(const smtp::Reply& reply);
   // Trickling senders hold a session and a backend connection for hours; past a start-up allowance the
   // average content rate must stay above inbound.limits.min_data_rate.
   bool data_rate_too_low(std::size_t more);
@@ -185,6 +190,9 @@ class InboundSession : private net::ConnectionEvents {
   std::uint64_t data_started_ms_ = 0; // loop time when content began
   std::uint64_t data_bytes_ = 0;      // content bytes received so far
   std::size_t recipients_ = 0;        // RCPTs in the current transaction
+  std::size_t accepted_recipients_ = 0;
+  std::uint64_t last_message_size_ = 0;
+  std::string mail_from_;             // for the transaction's log line only
   std::size_t injected_bytes_ = 0;    // plaintext discarded after STARTTLS
   unsigned errors_ = 0;               // 5xx replies so far
   unsigned open_handles_ = 0;         // close callbacks still to come before on_finished

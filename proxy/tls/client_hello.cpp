@@ -39,6 +39,12 @@ bool is_ecdsa_scheme(uint16_t scheme) {
   return scheme == 0x0403 || scheme == 0x0503 || scheme == 0x0603 || scheme == 0x0203;
 }
 
+bool is_rsa_scheme(uint16_t scheme) {
+  // rsa_pkcs1_sha256/384/512, rsa_pss_rsae_sha256/384/512, rsa_pkcs1_sha1
+  return scheme == 0x0401 || scheme == 0x0501 || scheme == 0x0601 || scheme == 0x0804 || scheme == 0x0805 ||
+         scheme == 0x0806 || scheme == 0x0201;
+}
+
 bool is_ecdsa_suite(uint16_t suite) {
   switch (suite) {
     case 0xC009: case 0xC00A: case 0xC023: case 0xC024: case 0xC02B: case 0xC02C: case 0xCCA9:
@@ -89,6 +95,7 @@ ClientCapabilities parse_capabilities(std::span<const uint8_t> signature_algorit
   }
   // Without the extension a TLS 1.2 client accepts ECDSA with SHA-1 whenever it offers ECDSA suites.
   bool ecdsa_signature = signature_algorithms.empty();
+  bool rsa_signature = signature_algorithms.empty();
   {
     Reader r(signature_algorithms);
     uint16_t len = 0;
@@ -96,7 +103,10 @@ ClientCapabilities parse_capabilities(std::span<const uint8_t> signature_algorit
     if (r.u16(len) && r.bytes(len, list)) {
       Reader s(list);
       uint16_t scheme = 0;
-      while (s.u16(scheme)) ecdsa_signature = ecdsa_signature || is_ecdsa_scheme(scheme);
+      while (s.u16(scheme)) {
+        ecdsa_signature = ecdsa_signature || is_ecdsa_scheme(scheme);
+        rsa_signature = rsa_signature || is_rsa_scheme(scheme);
+      }
     }
   }
   bool ecdsa_suite = false;
@@ -106,7 +116,7 @@ ClientCapabilities parse_capabilities(std::span<const uint8_t> signature_algorit
     while (r.u16(suite)) ecdsa_suite = ecdsa_suite || is_ecdsa_suite(suite);
   }
   // TLS 1.3 suites are independent of the key type; TLS 1.2 needs an ECDHE_ECDSA suite.
-  return ClientCapabilities{.ecdsa = ecdsa_signature && (tls13 || ecdsa_suite)};
+  return ClientCapabilities{.ecdsa = ecdsa_signature && (tls13 || ecdsa_suite), .rsa = rsa_signature};
 }
 
 bool name_matches(std::string_view pattern, std::string_view host) {

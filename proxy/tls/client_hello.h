@@ -12,6 +12,7 @@ std::optional<std::string> parse_server_name(std::span<const uint8_t> extension)
 
 struct ClientCapabilities {
   bool ecdsa = false;   // an ECDSA certificate can be used with this client
+  bool rsa = false;     // an RSA certificate can be used with this client
 };
 
 // `signature_algorithms` / `supported_versions` are extension bodies (empty when the client sent none),

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/tls/client_hello.h"
@@ -131,15 +132,12 @@ bssl::UniquePtr<SSL> ServerContext::new_ssl() const {
   return ssl;
 }
 
-const LoadedCertificate& ServerContext::select(const std::string* sni, bool ecdsa) const {
+const LoadedCertificate& ServerContext::select(const std::string* sni, const ClientCapabilities& caps) const {
   std::vector<const LoadedCertificate*> candidates;
   if (sni) {
     for (const auto& c : certificates_) {
-      for (const auto& name : c.names) {
-        if (name_matches(name, *sni)) {
-          candidates.push_back(&c);
-          break;
-        }
+      if (std::any_of(c.names.begin(), c.names.end(), [&](const std::string& n) { return name_matches(n, *sni); })) {
+        candidates.push_back(&c);
       }
     }
   }
@@ -147,12 +145,9 @@ const LoadedCertificate& ServerContext::select(const std::string* sni, bool ecds
     for (const auto& c : certificates_) candidates.push_back(&c);
   }
   for (const auto* c : candidates) {
-    if (c->ecdsa == ecdsa) return *c;
+    if (c->ecdsa ? caps.ecdsa : caps.rsa) return *c;
   }
-  // A client without ECDSA support can't use an ECDSA-only configuration; let the handshake say so.
-  for (const auto* c : candidates) {
-    if (!c->ecdsa) return *c;
-  }
+  // Nothing the client claims to support: offer the first and let the handshake decide.
   return *candidates.front();
 }
 
@@ -164,7 +159,7 @@ enum ssl_select_cert_result_t ServerContext::on_client_hello(const SSL_CLIENT_HE
   ClientCapabilities caps = parse_capabilities(
       extension(hello, TLSEXT_TYPE_signature_algorithms), extension(hello, TLSEXT_TYPE_supported_versions),
       {hello->cipher_suites, hello->cipher_suites_len});
-  const LoadedCertificate& chosen = self->select(sni ? &*sni : nullptr, caps.ecdsa);
+  const LoadedCertificate& chosen = self->select(sni ? &*sni : nullptr, caps);
   if (SSL_set_SSL_CTX(hello->ssl, chosen.ctx.get()) == nullptr) return ssl_select_cert_error;
   return ssl_select_cert_success;
 }

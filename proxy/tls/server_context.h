@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/tls/client_hello.h"
+
 namespace mxguard::tls {
 
 struct CertificateFiles {
@@ -34,8 +36,10 @@ class ServerContext {
 
   const std::vector<LoadedCertificate>& certificates() const { return certificates_; }
 
-  // Exposed for tests: which certificate a client with this SNI and ECDSA support gets.
-  const LoadedCertificate& select(const std::string* sni, bool ecdsa) const;
+  // Which certificate a client gets: among those whose names match the SNI (all of them when none match
+  // or there is no SNI), the first in configuration order whose key type the client can use. So the
+  // operator's order is the preference: list the ECDSA certificate first to prefer it.
+  const LoadedCertificate& select(const std::string* sni, const ClientCapabilities& caps) const;
 
  private:
   ServerContext() = default;

@@ -161,11 +161,20 @@ TEST_F(TlsTest, NoSniOrUnknownSniGetsTheFirstCertificate) {
 TEST_F(TlsTest, KeyTypeFollowsTheClientsSignatureAlgorithms) {
   auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
   auto [ec, ek] = make_cert(dir_, "mx", true, {"mx.example.com"});
-  auto ctx = context({{rc, rk, "rsa"}, {ec, ek, "ec"}});
+  auto ctx = context({{ec, ek, "ec"}, {rc, rk, "rsa"}});
   EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_3_VERSION).key_type, EVP_PKEY_EC);
   EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA-PSS+SHA256:RSA+SHA256", TLS1_3_VERSION).key_type, EVP_PKEY_RSA);
   EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_2_VERSION).key_type, EVP_PKEY_EC);
   EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA+SHA256", TLS1_2_VERSION).key_type, EVP_PKEY_RSA);
+}
+
+TEST_F(TlsTest, ConfigurationOrderIsThePreferenceAmongUsableKeyTypes) {
+  auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
+  auto [ec, ek] = make_cert(dir_, "mx", true, {"mx.example.com"});
+  auto ctx = context({{rc, rk, "rsa"}, {ec, ek, "ec"}});
+  // A client that accepts both gets the first configured; an ECDSA-only client still gets ECDSA.
+  EXPECT_EQ(handshake(*ctx, "mx.example.com", nullptr, TLS1_3_VERSION).key_type, EVP_PKEY_RSA);
+  EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_3_VERSION).key_type, EVP_PKEY_EC);
 }
 
 TEST_F(TlsTest, Tls12AndTls13BothNegotiate) {
@@ -246,6 +255,9 @@ TEST(ClientHello, EcdsaNeedsASignatureSchemeAndASuiteOrTls13) {
   EXPECT_TRUE(parse_capabilities(ecdsa_sigalgs, tls12, ecdsa_suite).ecdsa);
   EXPECT_FALSE(parse_capabilities(ecdsa_sigalgs, tls12, rsa_suite).ecdsa);
   EXPECT_TRUE(parse_capabilities({}, {}, ecdsa_suite).ecdsa);   // TLS 1.2 default signature algorithms
+  EXPECT_TRUE(parse_capabilities(rsa_sigalgs, tls13, rsa_suite).rsa);
+  EXPECT_FALSE(parse_capabilities(ecdsa_sigalgs, tls13, rsa_suite).rsa);
+  EXPECT_TRUE(parse_capabilities({}, {}, rsa_suite).rsa);
 }
 
 TEST(ClientHello, WildcardMatchesOneLeftMostLabelOnly) {
