@@ -229,10 +229,11 @@ void InboundSession::on_handle_closed() {
 }
 
 void InboundSession::audit_tls_skipped_if_needed() {
-  if (tls_ || !greeted_ || !env_.audit) return;
+  // One TLS verdict per session: a failed handshake was already audited as "failed".
+  if (tls_ || tls_failed_ || !greeted_ || !env_.audit) return;
   env_.audit->write(audit::Event("starttls", "inbound", id(), peer_text())
                         .set("verdict", "skipped")
-                        .set("reason", tls_failed_ ? "handshake-failed" : "client did not use STARTTLS"));
+                        .set("reason", "client did not use STARTTLS"));
 }
 
 void InboundSession::enter_state(State next) {
