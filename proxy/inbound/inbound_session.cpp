@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "proxy/smtp/ehlo_rewriter.h"
@@ -435,7 +436,9 @@ void InboundSession::handle_command_line(std::string_view line) {
   }
   if (auth_continuation_) {   // the client's answer to a 334 challenge: not a command
     auth_continuation_ = false;
-    send_to_backend(std::string(line) + "\r\n", Expect::Auth);
+    // Control bytes never reach the backend; "*" cancels the exchange (RFC 4954) and keeps it in step.
+    send_to_backend(smtp::has_forbidden_control(line) ? std::string("*\r\n") : std::string(line) + "\r\n",
+                    Expect::Auth);
     auth_pending_ = true;
     return;
   }
@@ -769,7 +772,8 @@ void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
       bool offers_xclient = reply.klass() == 2 &&
           std::any_of(reply.lines.begin() + 1, reply.lines.end(), [](const std::string& l) {
             std::string kw = l.substr(0, l.find(' '));
-            std::transform(kw.begin(), kw.end(), kw.begin(), ::toupper);
+            std::transform(kw.begin(), kw.end(), kw.begin(),
+                           [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
             return kw == "XCLIENT";
           });
       if (!offers_xclient) {
