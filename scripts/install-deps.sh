@@ -7,6 +7,8 @@ PACKAGES=(
   cmake g++ make pkg-config
   libuv1-dev android-libboringssl-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libgtest-dev libc-ares-dev libcurl4-gnutls-dev zlib1g-dev
+  # FuzzedDataProvider.h for the fuzz targets' replay tests (and libFuzzer itself, with clang, for fuzz/run.sh)
+  libclang-rt-14-dev
   # tests: real peers and clients (swaks --tls needs Net::SSLeay, a Recommends that is not installed by default)
   python3 postfix swaks libnet-ssleay-perl openssl ca-certificates iproute2 procps
 )
