@@ -14,7 +14,10 @@ fi
 demo=/var/tmp/mxguard-demo
 mkdir -p "$demo/state"
 scripts/demo-backend.sh start 2525
-trap 'scripts/demo-backend.sh stop' EXIT
+pid=
+# Whatever ends this script (Ctrl-C, SIGTERM, an error) stops mxguard gracefully and the demo backend.
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"; scripts/demo-backend.sh stop' EXIT
+trap 'exit 0' INT TERM
 cat > "$demo/mxguard.toml" <<TOML
 # Demo configuration written by scripts/run.sh; see deploy/mxguard.toml for every key.
 [server]
@@ -34,4 +37,6 @@ TOML
 echo "mxguard demo: send a message with"
 echo "  swaks --tls --server 127.0.0.1:8025 --from alice@example.org --to bob@example.test"
 echo "then read it with: scripts/demo-backend.sh last bob    (audit log: $demo/audit.jsonl)"
-build/proxy/app/mxguard run --config "$demo/mxguard.toml"
+build/proxy/app/mxguard run --config "$demo/mxguard.toml" &
+pid=$!
+wait "$pid" || true

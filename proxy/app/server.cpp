@@ -39,9 +39,21 @@ class Server {
   Server(std::string path, config::Config config) : path_(std::move(path)), config_(std::move(config)) {
     uv_loop_init(&loop_);
   }
-  ~Server() { uv_loop_close(&loop_); }
+  ~Server() {
+    // Close whatever is still open and let the loop run the close callbacks, so nothing leaks on the
+    // early-error paths either.
+    sighup_.close();
+    sigterm_.close();
+    sigint_.close();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
 
   int run() {
+    // Signals are watched before anything listens: a SIGTERM the moment the port opens must drain, not kill.
+    watch_signal(sighup_, SIGHUP);
+    watch_signal(sigterm_, SIGTERM);
+    watch_signal(sigint_, SIGINT);
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
     auto settings = build_inbound_settings(config_);
     if (auto* error = std::get_if<std::string>(&settings)) {
@@ -75,9 +87,6 @@ class Server {
     spdlog::info("mxguard started: {} worker(s), hostname {}, audit log {}", workers, config_.server.hostname,
                  config_.audit.path.empty() ? "off" : config_.audit.path);
 
-    watch_signal(sighup_, SIGHUP);
-    watch_signal(sigterm_, SIGTERM);
-    watch_signal(sigint_, SIGINT);
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
     spdlog::info("mxguard stopped");

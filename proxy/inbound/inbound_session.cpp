@@ -567,8 +567,10 @@ void InboundSession::proceed_ehlo(const smtp::Command& c, std::string_view line)
 void InboundSession::proceed_mail(const smtp::Command& c, std::string_view line) {
   reset_transaction();
   // Only printable ASCII reaches the log, and not too much of it.
-  mail_from_.clear();
-  for (char ch : c.args.substr(0, 256)) mail_from_.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  std::string_view path = c.args.substr(0, c.args.find(' ', c.args.find('>') == std::string_view::npos ? 0 : c.args.find('>')));
+  if (path.size() >= 5 && (path.substr(0, 5) == "FROM:" || path.substr(0, 5) == "from:")) path.remove_prefix(5);
+  mail_from_ = "from=";
+  for (char ch : path.substr(0, 256)) mail_from_.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
   send_to_backend(std::string(line) + "\r\n", Expect::Mail);
 }
 
