@@ -52,31 +52,7 @@ virtual_minimum_uid = 100
 CF
   printf '%s\n' "bob@example.test bob/" "alice@example.test alice/" "postmaster@example.test postmaster/" \
     "@example.test catchall/" > "$CONF/vmailbox"
-  cat > "$CONF/master.cf" <<CF
-127.0.0.1:$port inet n - n - - smtpd
-pickup    unix n - n 60 1 pickup
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-local     unix - n n - - local
-virtual   unix - n n - - virtual
-lmtp      unix - - n - - lmtp
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CF
+  { echo "127.0.0.1:$port inet n - n - - smtpd"; cat "$(dirname "$0")/postfix-services.cf"; } > "$CONF/master.cf"
   postfix -c "$CONF" check
   postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
   for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
