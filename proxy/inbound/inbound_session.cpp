@@ -401,8 +401,11 @@ void InboundSession::update_backpressure() {
 
 void InboundSession::process_client_input() {
   const config::Limits& limits = settings_.inbound.limits;
+  // Commands in flight are bounded by the errors still allowed: were they all refused, the session would
+  // reach max_errors and no further command may reach the backend (directory harvesting by pipelining).
+  auto within_error_budget = [&] { return backend_outstanding() + errors_ < limits.max_errors; };
   while (!client_in_.empty() && state_ == State::Command && !auth_pending_ &&
-         pending_.size() < kMaxPipelined) {
+         pending_.size() < kMaxPipelined && (within_error_budget() || errors_ >= limits.max_errors)) {
     if (skipping_long_line_) {
       smtp::SkipResult skip = smtp::skip_to_line_end(client_in_);
       client_in_.erase(0, skip.consumed);
@@ -427,6 +430,11 @@ void InboundSession::process_client_input() {
     handle_command_line(text);
   }
   update_backpressure();
+}
+
+std::size_t InboundSession::backend_outstanding() const {
+  return static_cast<std::size_t>(
+      std::count_if(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect != Expect::Local; }));
 }
 
 void InboundSession::handle_command_line(std::string_view line) {
@@ -493,8 +501,15 @@ bool InboundSession::check_mail(const smtp::Command& c) {
   }
   if (!settings_.inbound.require_tls_from.empty()) {
     std::optional<std::string> domain = smtp::mail_from_domain(c.args);
+    if (!domain) {
+      // A backend may read a sender out of sloppy syntax that our strict parser rejects
+      // ("MAIL FROM:x@bank.example"); letting that through would let a listed domain dodge the check.
+      reply(501, "5.1.7", "Bad sender address syntax");
+      return false;
+    }
+    if (domain->ends_with('.')) domain->pop_back();   // "bank.example." is bank.example
     const auto& listed = settings_.inbound.require_tls_from;
-    if (domain && std::find(listed.begin(), listed.end(), *domain) != listed.end()) {
+    if (std::find(listed.begin(), listed.end(), *domain) != listed.end()) {
       // This sender always uses TLS with us: plaintext means someone stripped STARTTLS on the way.
       spdlog::warn("[{}] MAIL FROM domain {} without TLS: refused as a downgrade attempt", id(), *domain);
       if (env_.audit) {
@@ -742,9 +757,10 @@ void InboundSession::process_backend_input() {
 
 void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
   if (pending_.empty() || pending_.front().expect == Expect::Local) {
-    if (reply.code == 421) {   // the backend is closing on us; say so and go
+    if (reply.code == 421) {   // the backend is closing on us: its 421 is the client's last reply
+      spdlog::warn("[{}] backend sent an unsolicited 421, closing", id());
       send_reply(reply);
-      fail(421, "4.4.2", settings_.hostname + " Closing", "backend sent an unsolicited 421");
+      close_gracefully();
       return;
     }
     fail(421, "4.3.0", settings_.hostname + " Mail server error, try again later",
@@ -851,8 +867,9 @@ void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
     case Expect::Local:
       break;
   }
-  if (reply.code == 421) {
-    fail(421, "4.4.2", settings_.hostname + " Closing", "backend is closing the session");
+  if (reply.code == 421) {   // relayed above: one reply per command, then the session ends with the backend's
+    spdlog::warn("[{}] backend answered 421, closing", id());
+    close_gracefully();
     return;
   }
   flush_replies();
@@ -862,6 +879,7 @@ void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
 // ------------------------------------------------------------------------------------------------ replies
 
 void InboundSession::reply(int code, std::string_view enhanced, std::string_view text, bool closes) {
+  if (code >= 500) ++errors_;
   Pending p{Expect::Local};
   p.local = smtp::Reply{code, {std::string(enhanced) + " " + std::string(text)}};
   p.closes = closes;
@@ -869,8 +887,9 @@ void InboundSession::reply(int code, std::string_view enhanced, std::string_view
   flush_replies();
 }
 
-void InboundSession::send_reply(const smtp::Reply& reply) {
-  if (reply.code >= 500) ++errors_;
+void InboundSession::send_reply(const smtp::Reply& reply, bool counted) {
+  // Local refusals are counted when queued (reply()), so that pipelined commands behind them see them.
+  if (!counted && reply.code >= 500) ++errors_;
   if (reply.code >= 400) {
     spdlog::info("[{}] reply {} {}", id(), reply.code, reply.lines.empty() ? "" : reply.lines.front());
   }
@@ -881,7 +900,7 @@ void InboundSession::flush_replies() {
   while (!pending_.empty() && pending_.front().expect == Expect::Local && state_ != State::Closing) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
-    send_reply(p.local);
+    send_reply(p.local, /*counted=*/true);
     if (p.starts_tls) {
       begin_tls();
       return;

@@ -149,7 +149,8 @@ class InboundSession : private net::ConnectionEvents {
 
   // The one way a reply reaches the client: queued in command order, written by flush_replies().
   void reply(int code, std::string_view enhanced, std::string_view text, bool closes = false);
-  void send_reply(const smtp::Reply& reply);
+  void send_reply(const smtp::Reply& reply, bool counted = false);
+  std::size_t backend_outstanding() const;   // commands forwarded whose reply has not come back
   void flush_replies();
   void begin_tls();
 
