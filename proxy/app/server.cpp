@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -42,9 +43,7 @@ class Server {
   ~Server() {
     // Close whatever is still open and let the loop run the close callbacks, so nothing leaks on the
     // early-error paths either.
-    sighup_.close();
-    sigterm_.close();
-    sigint_.close();
+    close_main_handles();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   }
@@ -76,8 +75,17 @@ class Server {
     }
     auto& per_worker = std::get<std::vector<std::vector<int>>>(fds);
     const auto& inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(settings);
+    if (uv_async_init(&loop_, workers_done_.get(), [](uv_async_t* a) { static_cast<Server*>(a->data)->on_worker_exit(); }) == 0) {
+      workers_done_.mark_initialized();
+    }
+    workers_done_.get()->data = this;
+    running_workers_ = workers;
     for (unsigned i = 0; i < workers; ++i) {
-      workers_.push_back(std::make_unique<Worker>(i, std::move(per_worker[i]), inbound, audit_.get(), &limiter_));
+      workers_.push_back(std::make_unique<Worker>(i, std::move(per_worker[i]), inbound, audit_.get(), &limiter_, [this] {
+        std::lock_guard lock(exit_mutex_);
+        --running_workers_;
+        if (workers_done_.initialized()) uv_async_send(workers_done_.get());
+      }));
       workers_.back()->start();
     }
     for (const auto& ep : endpoints) {
@@ -104,6 +112,10 @@ class Server {
 
   void on_signal(int signum) {
     if (signum == SIGHUP) {
+      if (stopping_) {
+        spdlog::info("SIGHUP while stopping: ignored");   // still handled: logrotate must not kill a drain
+        return;
+      }
       reload();
       return;
     }
@@ -116,10 +128,21 @@ class Server {
     spdlog::info("{}: stopping; live sessions have {}s to finish", signum == SIGTERM ? "SIGTERM" : "SIGINT",
                  config_.server.shutdown_grace.count());
     for (auto& w : workers_) w->stop(config_.server.shutdown_grace);
-    // The workers end their loops when their sessions are gone; the main loop has nothing more to do.
+    // The signal handles stay open until every worker has ended (on_worker_exit): a further signal is
+    // handled, never fatal.
+  }
+
+  void on_worker_exit() {
+    std::lock_guard lock(exit_mutex_);
+    if (running_workers_ == 0) close_main_handles();
+  }
+
+  // Call with exit_mutex_ held once workers exist: no worker may signal a closing uv_async_t.
+  void close_main_handles() {
     sighup_.close();
     sigterm_.close();
     sigint_.close();
+    workers_done_.close();
   }
 
   void reload() {
@@ -155,6 +178,9 @@ class Server {
   config::Config config_;
   uv_loop_t loop_{};
   uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_;
+  uv::Handle<uv_async_t> workers_done_;
+  std::mutex exit_mutex_;
+  unsigned running_workers_ = 0;   // guarded by exit_mutex_
   std::unique_ptr<audit::Log> audit_;
   inbound::ConnectionLimiter limiter_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -9,8 +9,13 @@
 namespace mxguard::app {
 
 Worker::Worker(unsigned index, std::vector<int> listen_fds, std::shared_ptr<const inbound::InboundSettings> settings,
-               audit::Log* audit, inbound::ConnectionLimiter* limiter)
-    : index_(index), listen_fds_(std::move(listen_fds)), settings_(std::move(settings)), audit_(audit), limiter_(limiter) {
+               audit::Log* audit, inbound::ConnectionLimiter* limiter, std::function<void()> on_exit)
+    : index_(index),
+      listen_fds_(std::move(listen_fds)),
+      settings_(std::move(settings)),
+      audit_(audit),
+      limiter_(limiter),
+      on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
   std::random_device rd;
   id_prefix_ = rd() & 0xffffff;
@@ -48,6 +53,7 @@ void Worker::start() {
 
 void Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
+  if (on_exit_) on_exit_();
 }
 
 void Worker::join() {
@@ -55,11 +61,10 @@ void Worker::join() {
 }
 
 void Worker::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(posted_mutex_);
-    posted_.push_back(std::move(fn));
-  }
-  if (wakeup_ && wakeup_->initialized()) uv_async_send(wakeup_->get());
+  std::lock_guard lock(posted_mutex_);
+  if (wakeup_closed_ || !wakeup_ || !wakeup_->initialized()) return;   // the loop is gone or going
+  posted_.push_back(std::move(fn));
+  uv_async_send(wakeup_->get());
 }
 
 void Worker::drain_posted() {
@@ -97,7 +102,10 @@ void Worker::on_connection(uv_stream_t* listener) {
 }
 
 void Worker::begin_stop(std::chrono::seconds grace) {
-  if (stopping_) return;
+  if (stopping_) {
+    if (grace_timer_) grace_timer_->start(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+    return;
+  }
   stopping_ = true;
   for (auto& l : listeners_) l->close();
   spdlog::info("worker {}: stopped accepting; {} session(s) may finish within {}s", index_, sessions_.size(),
@@ -119,6 +127,10 @@ void Worker::maybe_exit() {
   if (!stopping_ || !sessions_.empty()) return;
   // Nothing left to serve: closing the last handles lets uv_run return.
   if (grace_timer_) grace_timer_->close();
+  {
+    std::lock_guard lock(posted_mutex_);
+    wakeup_closed_ = true;
+  }
   if (wakeup_) wakeup_->close();
 }
 

@@ -22,8 +22,9 @@ namespace mxguard::app {
 
 class Worker {
  public:
+  // `on_exit` runs on the worker's thread once its loop has ended (every session gone).
   Worker(unsigned index, std::vector<int> listen_fds, std::shared_ptr<const inbound::InboundSettings> settings,
-         audit::Log* audit, inbound::ConnectionLimiter* limiter);
+         audit::Log* audit, inbound::ConnectionLimiter* limiter, std::function<void()> on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -32,6 +33,7 @@ class Worker {
   // Thread-safe. New sessions use the new settings; running ones keep theirs.
   void reload(std::shared_ptr<const inbound::InboundSettings> settings);
   // Thread-safe. Stops accepting; live sessions get `grace` to finish, then are told 421 and closed.
+  // A second call with a shorter grace cuts the wait short.
   void stop(std::chrono::seconds grace);
   void join();
 
@@ -56,6 +58,8 @@ class Worker {
   std::unordered_map<inbound::InboundSession*, std::unique_ptr<inbound::InboundSession>> sessions_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
+  bool wakeup_closed_ = false;   // guarded by posted_mutex_: post() must not touch a closing uv_async_t
+  std::function<void()> on_exit_;
   std::uint64_t next_session_ = 0;
   std::uint32_t id_prefix_ = 0;
   bool stopping_ = false;

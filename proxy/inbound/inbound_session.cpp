@@ -16,6 +16,13 @@ using smtp::Verb;
 using namespace std::chrono_literals;
 
 namespace {
+// Peer-supplied text for the process log: one line, printable ASCII only, bounded.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char ch : s.substr(0, 256)) out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  return out;
+}
+
 // Back-pressure thresholds. Past them the session stops reading the side that produces more work until the
 // other side has caught up; nothing is buffered without bound.
 constexpr std::size_t kHighWater = 256 * 1024;   // bytes queued toward a peer
@@ -117,6 +124,7 @@ void InboundSession::resolve_backend() {
       env_.loop, resolve_req_.get(),
       [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
         auto* self = static_cast<InboundSession*>(req->data);
+        self->resolve_cancelled_ = true;   // done: nothing left to cancel
         std::unique_ptr<addrinfo, decltype(&uv_freeaddrinfo)> result(res, &uv_freeaddrinfo);
         if (self->state_ == State::Resolving) {
           if (status != 0 || !res) {
@@ -174,8 +182,25 @@ void InboundSession::backend_unavailable(const std::string& why) {
 }
 
 void InboundSession::shutdown() {
+  // A reply still owed may be the backend's acceptance of a message: wait for it (bounded by the reply
+  // timers), or the client would retry a message that was delivered. Content still streaming is aborted.
+  if (state_ != State::Data && backend_outstanding() > 0) {
+    end_after_owed_replies(421, "4.3.2", settings_.hostname + " Service shutting down, closing transmission channel",
+                           "server shutdown: grace period over");
+    return;
+  }
   fail(421, "4.3.2", settings_.hostname + " Service shutting down, closing transmission channel",
        "server shutdown: grace period over");
+}
+
+void InboundSession::end_after_owed_replies(int code, std::string_view enhanced, std::string_view text,
+                                            const std::string& why) {
+  if (state_ == State::Closing || ending_) return;
+  spdlog::warn("[{}] {}: closing after the replies still owed", id(), why);
+  ending_ = true;   // nothing more the client sends is read or forwarded
+  client_in_.clear();
+  client_.stop_reading();
+  reply(code, enhanced, text, /*closes=*/true);
 }
 
 void InboundSession::drain() {
@@ -201,28 +226,45 @@ void InboundSession::fail(int code, std::string_view enhanced, std::string_view 
 
 void InboundSession::close_gracefully() {
   if (finished_) return;
+  cancel_resolve();
   enter_state(State::Closing);   // arms the grace timer
   pending_.clear();
   backend_.close([this] { on_handle_closed(); });
   client_.close_after_flush([this] {
     timer_.close([this] { on_handle_closed(); });
-    on_handle_closed();
+    on_client_closed();
   });
 }
 
+void InboundSession::cancel_resolve() {
+  // A lookup already running in the thread pool can't be cancelled; its callback sees state Closing.
+  if (resolve_req_ && !resolve_cancelled_) {
+    uv_cancel(reinterpret_cast<uv_req_t*>(resolve_req_.get()));
+    resolve_cancelled_ = true;
+  }
+}
+
+void InboundSession::on_client_closed() {
+  // The client is gone: its connection slot is free now, even if a backend lookup still has to return.
+  if (admitted_) {
+    env_.limiter->release(smtp::address_text(client_.peer()));
+    admitted_ = false;
+  }
+  on_handle_closed();
+}
+
 void InboundSession::finish() {
-  if (!finished_ && resolve_req_) uv_cancel(reinterpret_cast<uv_req_t*>(resolve_req_.get()));
+  cancel_resolve();
   finished_ = true;
   state_ = State::Closing;
   pending_.clear();
-  client_.close([this] { on_handle_closed(); });
+  client_.close([this] { on_client_closed(); });
   backend_.close([this] { on_handle_closed(); });
   timer_.close([this] { on_handle_closed(); });
 }
 
 void InboundSession::on_handle_closed() {
   if (--open_handles_ > 0) return;
-  if (admitted_) env_.limiter->release(smtp::address_text(client_.peer()));
   audit_tls_skipped_if_needed();
   spdlog::info("[{}] disconnect from {}{}", id(), peer_text(), tls_ ? " (TLS)" : "");
   auto done = std::move(env_.on_finished);
@@ -238,6 +280,7 @@ void InboundSession::audit_tls_skipped_if_needed() {
 }
 
 void InboundSession::enter_state(State next) {
+  if (finished_ || (state_ == State::Closing && next != State::Closing)) return;   // the end is final
   if (next != state_) {
     spdlog::debug("[{}] {} -> {}", id(), to_string(state_), to_string(next));
     state_ = next;
@@ -279,7 +322,7 @@ void InboundSession::on_timeout() {
       backend_unavailable("no greeting from backend " + settings_.inbound.backend.text + " in time");
       return;
     case State::TlsHandshake:
-      spdlog::info("[{}] TLS handshake timed out", id());
+      tls_abandoned("handshake timed out");
       finish();
       return;
     case State::Closing:
@@ -321,6 +364,7 @@ void InboundSession::on_data(net::Connection& c, std::string_view bytes) {
     default:
       break;
   }
+  if (ending_) return;
   if (discard_bytes_ > 0) {
     std::size_t skip = std::min<std::uint64_t>(discard_bytes_, bytes.size());
     discard_bytes_ -= skip;
@@ -353,6 +397,7 @@ void InboundSession::on_eof(net::Connection& c) {
   if (state_ == State::Data || state_ == State::DataPending) {
     spdlog::info("[{}] client disconnected during DATA; the partial message is dropped", id());
   }
+  if (state_ == State::TlsHandshake) tls_abandoned("client closed the connection during the handshake");
   finish();
 }
 
@@ -363,6 +408,7 @@ void InboundSession::on_error(net::Connection& c, const std::string& reason) {
     return;
   }
   spdlog::info("[{}] client connection error: {}", id(), reason);
+  if (state_ == State::TlsHandshake) tls_abandoned("connection error during the handshake: " + reason);
   finish();
 }
 
@@ -378,6 +424,10 @@ void InboundSession::on_drained(net::Connection&) {
 
 void InboundSession::update_backpressure() {
   if (state_ == State::Closing) return;
+  if (ending_) {
+    client_.stop_reading();
+    return;
+  }
   // Never read more from the client than the backend (or the client itself) is taking in.
   bool pause = backend_.queued_bytes() > kHighWater || client_.queued_bytes() > kHighWater ||
                pending_.size() >= kMaxPipelined ||
@@ -404,7 +454,7 @@ void InboundSession::process_client_input() {
   // Commands in flight are bounded by the errors still allowed: were they all refused, the session would
   // reach max_errors and no further command may reach the backend (directory harvesting by pipelining).
   auto within_error_budget = [&] { return backend_outstanding() + errors_ < limits.max_errors; };
-  while (!client_in_.empty() && state_ == State::Command && !auth_pending_ &&
+  while (!client_in_.empty() && state_ == State::Command && !auth_pending_ && !ending_ &&
          pending_.size() < kMaxPipelined && (within_error_budget() || errors_ >= limits.max_errors)) {
     if (skipping_long_line_) {
       smtp::SkipResult skip = smtp::skip_to_line_end(client_in_);
@@ -439,7 +489,7 @@ std::size_t InboundSession::backend_outstanding() const {
 
 void InboundSession::handle_command_line(std::string_view line) {
   if (errors_ >= settings_.inbound.limits.max_errors) {
-    fail(421, "4.7.0", settings_.hostname + " Error: too many errors", "too many errors");
+    end_after_owed_replies(421, "4.7.0", settings_.hostname + " Error: too many errors", "too many errors");
     return;
   }
   if (auth_continuation_) {   // the client's answer to a 334 challenge: not a command
@@ -456,7 +506,8 @@ void InboundSession::handle_command_line(std::string_view line) {
   }
   smtp::Command command = smtp::classify(line);
   if (shutting_down_ && command.verb != Verb::Quit) {
-    fail(421, "4.3.2", settings_.hostname + " Service shutting down, closing transmission channel", "server shutdown");
+    end_after_owed_replies(421, "4.3.2", settings_.hostname + " Service shutting down, closing transmission channel",
+                           "server shutdown");
     return;
   }
   const VerbRule* rule = std::find_if(std::begin(kVerbRules), std::end(kVerbRules),
@@ -494,6 +545,11 @@ bool InboundSession::check_starttls(const smtp::Command& c) {
 }
 
 bool InboundSession::check_mail(const smtp::Command& c) {
+  if (tls_ && !helo_after_tls_) {
+    // RFC 3207 §4.2: the client must start over with EHLO; what it said before TLS is forgotten.
+    reply(503, "5.5.1", "Error: send HELO/EHLO first");
+    return false;
+  }
   if (tls_) return true;
   if (settings_.inbound.require_tls) {
     reply(530, "5.7.0", "Must issue a STARTTLS command first");
@@ -549,7 +605,7 @@ bool InboundSession::check_bdat(const smtp::Command& c) {
   std::uint64_t size = 0;
   auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
   if (ec != std::errc() || end != size_text.data() + size_text.size() || size_text.empty()) {
-    fail(554, "5.5.1", "Error: BDAT not supported", "BDAT with an unparsable size");
+    end_after_owed_replies(554, "5.5.1", "Error: BDAT not supported", "BDAT with an unparsable size");
     return false;
   }
   std::size_t now = std::min<std::uint64_t>(size, client_in_.size());
@@ -584,8 +640,7 @@ void InboundSession::proceed_mail(const smtp::Command& c, std::string_view line)
   // Only printable ASCII reaches the log, and not too much of it.
   std::string_view path = c.args.substr(0, c.args.find(' ', c.args.find('>') == std::string_view::npos ? 0 : c.args.find('>')));
   if (path.size() >= 5 && (path.substr(0, 5) == "FROM:" || path.substr(0, 5) == "from:")) path.remove_prefix(5);
-  mail_from_ = "from=";
-  for (char ch : path.substr(0, 256)) mail_from_.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  mail_from_ = "from=" + printable(path);
   send_to_backend(std::string(line) + "\r\n", Expect::Mail);
 }
 
@@ -816,10 +871,14 @@ void InboundSession::handle_backend_reply(const smtp::Reply& reply) {
       smtp::EhloOffer offer{.tls_active = tls_,
                             .starttls_available = settings_.tls != nullptr,
                             .max_message_size = settings_.inbound.max_message_size};
+      if (reply.klass() == 2 && tls_) helo_after_tls_ = true;
       send_reply(smtp::rewrite_ehlo(reply, offer));
       break;
     }
     case Expect::Helo:
+      if (reply.klass() == 2 && tls_) helo_after_tls_ = true;
+      send_reply(reply);
+      break;
     case Expect::Relay:
     case Expect::Mail:
       send_reply(reply);
@@ -912,6 +971,17 @@ void InboundSession::flush_replies() {
   }
 }
 
+void InboundSession::tls_abandoned(const std::string& reason) {
+  if (tls_failed_) return;
+  tls_failed_ = true;
+  spdlog::info("[{}] TLS handshake failed: {}", id(), reason);
+  if (env_.audit) {
+    env_.audit->write(audit::Event("starttls", "inbound", id(), peer_text())
+                          .set("verdict", "failed")
+                          .set("reason", reason));
+  }
+}
+
 void InboundSession::begin_tls() {
   bssl::UniquePtr<SSL> ssl = settings_.tls->new_ssl();
   if (!ssl) {
@@ -927,7 +997,7 @@ void InboundSession::on_tls_ready(net::Connection&) {
   reset_transaction();   // RFC 3207 §4.2: nothing learned before TLS survives (the backend got RSET)
   tls::SessionInfo info = client_.tls()->info();
   spdlog::info("[{}] TLS established: {} {}{}", id(), info.version, info.cipher,
-               info.sni.empty() ? "" : " sni=" + info.sni);
+               info.sni.empty() ? "" : " sni=" + printable(info.sni));
   if (env_.audit) {
     audit::Event event("starttls", "inbound", id(), peer_text());
     event.set("verdict", "established").set("tls_version", info.version).set("cipher", info.cipher);
@@ -939,13 +1009,7 @@ void InboundSession::on_tls_ready(net::Connection&) {
 }
 
 void InboundSession::on_tls_failed(net::Connection&, const std::string& reason) {
-  tls_failed_ = true;
-  spdlog::info("[{}] TLS handshake failed: {}", id(), reason);
-  if (env_.audit) {
-    env_.audit->write(audit::Event("starttls", "inbound", id(), peer_text())
-                          .set("verdict", "failed")
-                          .set("reason", reason));
-  }
+  tls_abandoned(reason);
   // The alert is already queued; give it a moment to leave, then close.
   close_gracefully();
 }

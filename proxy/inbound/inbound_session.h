@@ -165,6 +165,12 @@ class InboundSession : private net::ConnectionEvents {
   void close_gracefully();
   // Ends the session now: every handle is closed, on_finished follows. Safe to call more than once.
   void finish();
+  // Refuses at a command boundary: stops reading, and closes once every reply still owed (perhaps the
+  // backend's acceptance of a message) has reached the client, followed by this one.
+  void end_after_owed_replies(int code, std::string_view enhanced, std::string_view text, const std::string& why);
+  void cancel_resolve();
+  void on_client_closed();
+  void tls_abandoned(const std::string& reason);
   void note_injection(std::size_t bytes);
   void reset_transaction();
   void log_delivery(const smtp::Reply& reply);
@@ -207,6 +213,9 @@ class InboundSession : private net::ConnectionEvents {
   bool reading_paused_ = false;
   bool finished_ = false;
   bool admitted_ = false;             // holds a slot in the limiter
+  bool ending_ = false;               // end_after_owed_replies: nothing more is read
+  bool resolve_cancelled_ = false;
+  bool helo_after_tls_ = false;       // the client said EHLO/HELO again inside TLS
 };
 
 }  // namespace mxguard::inbound

@@ -102,8 +102,9 @@ void Connection::handle_tls_input(std::string_view ciphertext) {
   if (!tls_->handshake_done()) {
     tls::Progress p = tls_->handshake();
     flush_tls();
-    if (p == tls::Progress::Failed) {
-      events_.on_tls_failed(*this, tls_->failure_reason());
+    if (p == tls::Progress::Failed || p == tls::Progress::Closed) {
+      events_.on_tls_failed(*this, p == tls::Progress::Closed ? std::string("peer closed TLS during the handshake")
+                                                               : tls_->failure_reason());
       return;
     }
     if (p != tls::Progress::Ok) return;
@@ -131,8 +132,10 @@ void Connection::start_tls(bssl::UniquePtr<SSL> ssl) {
 void Connection::write(std::string_view data) {
   if (closing_ || data.empty()) return;
   if (tls_) {
-    if (tls_->write(data) == tls::Progress::Failed) {
-      events_.on_error(*this, tls_->failure_reason());
+    // Before the handshake is done there is nowhere to put application data: a caller bug, not a peer's.
+    if (tls_->write(data) != tls::Progress::Ok) {
+      events_.on_error(*this, tls_->failure_reason().empty() ? "write before the TLS handshake finished"
+                                                             : tls_->failure_reason());
       return;
     }
     flush_tls();
@@ -159,7 +162,11 @@ void Connection::write_raw(std::string data) {
     self->queued_bytes_ -= owned->data.size();
     if (status == UV_ECANCELED) return;
     if (status < 0) {
-      if (!self->closing_) self->events_.on_error(*self, uv_strerror(status));
+      if (self->close_pending_) {   // the peer is gone: nothing left to flush
+        self->close(std::move(self->on_closed_));
+      } else if (!self->closing_) {
+        self->events_.on_error(*self, uv_strerror(status));
+      }
       return;
     }
     if (self->queued_bytes_ == 0) {

@@ -160,6 +160,39 @@ class Drain(IntegrationTestCase):
         self.pf.wait_delivered("bob")
         self.assertIn(b"part two", self.pf.last_message("bob"))
 
+    def test_the_reply_to_a_message_is_never_lost_to_the_drain(self):
+        # The client ends its message and pipelines the next MAIL: the backend's 250 for the message must
+        # reach the client before the 421, or the client would send the delivered message again.
+        self.start(grace=30)
+        c = self.connect()
+        self.begin_data(c)
+        self.mx.signal(signal.SIGTERM)
+        self.mx.wait_log("stopped accepting")
+        c.send(b"part two\r\n.\r\nMAIL FROM:<next@sender.example>\r\n")
+        self.assertEqual(c.read_reply().code, 250, self.diag())
+        reply = c.read_reply()
+        self.assertEqual((reply.code, reply.lines[0][:5]), (421, "4.3.2"))
+        self.assertEqual(self.mx.wait_exit(timeout=15), 0, self.mx.log())
+        self.pf.wait_delivered("bob")
+        self.assertEqual(len(self.pf.messages("bob")), 1)
+
+    def test_further_signals_while_draining_are_handled_not_fatal(self):
+        self.start(grace=30)
+        c = self.connect()
+        self.begin_data(c)
+        self.mx.signal(signal.SIGTERM)
+        self.mx.wait_log("stopped accepting")
+        self.mx.signal(signal.SIGHUP)   # logrotate's postrotate during a drain
+        self.mx.wait_log("SIGHUP while stopping: ignored")
+        self.assertTrue(self.mx.running())
+        c.send(b"part two\r\n.\r\n")
+        self.assertEqual(c.read_reply().code, 250, self.diag())
+        self.mx.signal(signal.SIGTERM)  # a second stop: whatever is left gets 421 now
+        self.mx.wait_log("second stop signal")
+        self.assertEqual(c.read_reply().code, 421)
+        self.assertEqual(self.mx.wait_exit(timeout=15), 0, self.mx.log())
+        self.pf.wait_delivered("bob")
+
     def test_grace_period_over_answers_421_and_nothing_is_half_delivered(self):
         self.start(grace=1)
         c = self.connect()
