@@ -5,23 +5,14 @@ import re
 import ssl
 import unittest
 
-from fixtures.base import IntegrationTestCase
+from fixtures.base import ProxiedBackendTestCase
 from fixtures.ports import wait_until
 from fixtures.smtpwire import SmtpWire, insecure_context
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
-class AuditLog(IntegrationTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.leaf = cls.class_ca().issue("mx", "mx.test", ["mx.test"])
-
-    def setUp(self):
-        super().setUp()
-        self.be = self.start_backend()
-        self.mx = self.start_mxguard(self.config(self.be.port, certificates=[self.leaf]))
-
+class AuditLog(ProxiedBackendTestCase):
     def connect(self):
         # from 127.0.0.2, so that `peer` is recognisably the client's address
         c = SmtpWire("127.0.0.1", self.mx.listen_ports[0], source_address=("127.0.0.2", 0))

@@ -4,22 +4,16 @@ dropped; PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES kept. STARTTLS itsel
 and never reaches the backend (contract 3)."""
 import unittest
 
-from fixtures.base import IntegrationTestCase
+from fixtures.base import ProxiedBackendTestCase
 from fixtures.smtpwire import SmtpWire
 
 KEPT = {"PIPELINING", "SIZE", "8BITMIME", "ENHANCEDSTATUSCODES"}
 DROPPED = {"CHUNKING", "XCLIENT", "XFORWARD", "X-SCRIPTED-UNKNOWN-EXTENSION"}
 
 
-class EhloRewriting(IntegrationTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.leaf = cls.class_ca().issue("mx", "mx.test", ["mx.test"])
-
+class EhloRewriting(ProxiedBackendTestCase):
     def setUp(self):
         super().setUp()
-        self.be = self.start_backend()
-        self.mx = self.start_mxguard(self.config(self.be.port, certificates=[self.leaf]))
         self.client = SmtpWire("127.0.0.1", self.mx.listen_ports[0])
         self.addCleanup(self.client.close)
         self.assertEqual(self.client.read_reply().code, 220, self.diag())

@@ -5,22 +5,14 @@ covers injection in the same write as STARTTLS."""
 import ssl
 import unittest
 
+from fixtures.base import ProxiedBackendTestCase
 from fixtures.hardening import HardeningTestCase
 from fixtures.smtpwire import insecure_context
 
 MESSAGE = b"From: <alice@sender.example>\r\nTo: <bob@example.test>\r\nSubject: tls\r\n\r\nhello\r\n"
 
 
-class StarttlsEdgeCases(HardeningTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.leaf = cls.class_ca().issue("mx", "mx.test", ["mx.test"])
-
-    def setUp(self):
-        super().setUp()
-        self.be = self.start_backend()
-        self.mx = self.start_mxguard(self.config(self.be.port, certificates=[self.leaf]))
-
+class StarttlsEdgeCases(HardeningTestCase, ProxiedBackendTestCase):
     def deliver(self, c):
         self.start_data(c)
         c.send(MESSAGE + b".\r\n")

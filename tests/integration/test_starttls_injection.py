@@ -3,22 +3,13 @@ are discarded and logged, never reach the backend; the TLS session that follows 
 import re
 import unittest
 
-from fixtures.base import IntegrationTestCase
+from fixtures.base import ProxiedBackendTestCase
 from fixtures.smtpwire import SmtpWire
 
 MESSAGE = b"From: alice@sender.example\r\nTo: bob@example.test\r\nSubject: after TLS\r\n\r\nhello\r\n"
 
 
-class StarttlsInjection(IntegrationTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.leaf = cls.class_ca().issue("mx", "mx.test", ["mx.test"])
-
-    def setUp(self):
-        super().setUp()
-        self.be = self.start_backend()
-        self.mx = self.start_mxguard(self.config(self.be.port, certificates=[self.leaf]))
-
+class StarttlsInjection(ProxiedBackendTestCase):
     def connect(self):
         c = SmtpWire("127.0.0.1", self.mx.listen_ports[0])
         self.addCleanup(c.close)
