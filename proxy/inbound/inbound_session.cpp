@@ -89,6 +89,12 @@ void InboundSession::start(uv_stream_t* listener) {
     finish();
     return;
   }
+  if (client_.peer().ss_family != AF_INET && client_.peer().ss_family != AF_INET6) {
+    // Without the client's address the backend would be told nothing, and would see mxguard's own.
+    spdlog::warn("[{}] client address unknown (connection already gone?): closed", id());
+    finish();
+    return;
+  }
   spdlog::info("[{}] connect from {}", id(), peer_text());
   if (env_.limiter) {
     const config::Limits& l = settings_.inbound.limits;
