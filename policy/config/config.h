@@ -42,7 +42,9 @@ struct Limits {
   std::chrono::seconds data_block_timeout{180};    // between content chunks (RFC: 3 min)
   std::chrono::seconds data_end_timeout{600};      // backend reply to end-of-data (RFC: 10 min)
   std::chrono::seconds tls_handshake_timeout{60};
+  std::chrono::seconds backend_write_timeout{180}; // far side taking none of our bytes (its back-pressure)
   std::uint64_t min_data_rate = 0;                 // bytes/s averaged over DATA; 0 = off
+  std::chrono::seconds min_data_rate_grace{30};    // start-up allowance before min_data_rate applies
 };
 
 struct Server {

@@ -11,6 +11,7 @@
 
 #include "policy/config/config_loader.h"
 #include "proxy/app/listen_sockets.h"
+#include "proxy/app/runtime.h"
 #include "proxy/app/settings_builder.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
@@ -54,8 +55,8 @@ class Server {
     watch_signal(sigterm_, SIGTERM);
     watch_signal(sigint_, SIGINT);
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
-    auto settings = build_inbound_settings(config_);
-    if (auto* error = std::get_if<std::string>(&settings)) {
+    auto runtime = build_runtime(config_);
+    if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("{}", *error);
       return 1;
     }
@@ -67,31 +68,32 @@ class Server {
     audit_ = std::move(std::get<std::unique_ptr<audit::Log>>(audit));
 
     unsigned workers = worker_count(config_);
-    std::vector<config::Endpoint> endpoints = config_.inbound.enabled ? config_.inbound.listen : std::vector<config::Endpoint>{};
+    std::vector<ListenerPlan> plans = plan_listeners(config_);
+    std::vector<config::Endpoint> endpoints;
+    for (const auto& p : plans) endpoints.push_back(p.endpoint);
     auto fds = bind_listeners(endpoints, workers);
     if (auto* error = std::get_if<std::string>(&fds)) {
       spdlog::error("{}", *error);
       return 1;
     }
     auto& per_worker = std::get<std::vector<std::vector<int>>>(fds);
-    const auto& inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(settings);
+    const auto& snapshot = std::get<std::shared_ptr<const Runtime>>(runtime);
     if (uv_async_init(&loop_, workers_done_.get(), [](uv_async_t* a) { static_cast<Server*>(a->data)->on_worker_exit(); }) == 0) {
       workers_done_.mark_initialized();
     }
     workers_done_.get()->data = this;
     running_workers_ = workers;
     for (unsigned i = 0; i < workers; ++i) {
-      workers_.push_back(std::make_unique<Worker>(i, std::move(per_worker[i]), inbound, audit_.get(), &limiter_, [this] {
+      std::vector<WorkerListener> listeners;
+      for (std::size_t l = 0; l < plans.size(); ++l) listeners.push_back({per_worker[i][l], plans[l].factory});
+      workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, [this] {
         std::lock_guard lock(exit_mutex_);
         --running_workers_;
         if (workers_done_.initialized()) uv_async_send(workers_done_.get());
       }));
       workers_.back()->start();
     }
-    for (const auto& ep : endpoints) {
-      spdlog::info("inbound: listening on {} -> backend {} ({})", ep.text, config_.inbound.backend.text,
-                   config::to_string(config_.inbound.backend_protocol));
-    }
+    for (const auto& p : plans) spdlog::info("{}", p.description);
     spdlog::info("mxguard started: {} worker(s), hostname {}, audit log {}", workers, config_.server.hostname,
                  config_.audit.path.empty() ? "off" : config_.audit.path);
 
@@ -153,8 +155,8 @@ class Server {
       return;
     }
     auto& next = std::get<config::Config>(loaded);
-    auto settings = build_inbound_settings(next);
-    if (auto* error = std::get_if<std::string>(&settings)) {
+    auto runtime = build_runtime(next);
+    if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("reload refused, keeping the running configuration: {}", *error);
       return;
     }
@@ -167,8 +169,8 @@ class Server {
     }
     if (std::string error = audit_->reopen(); !error.empty()) spdlog::error("{}", error);
     apply_log_level(next.server.log_level);
-    const auto& inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(settings);
-    for (auto& w : workers_) w->reload(inbound);
+    const auto& snapshot = std::get<std::shared_ptr<const Runtime>>(runtime);
+    for (auto& w : workers_) w->reload(snapshot);
     config_.inbound = next.inbound;
     config_.server.shutdown_grace = next.server.shutdown_grace;
     spdlog::info("reload done: new sessions use the new configuration and certificates");
@@ -182,7 +184,7 @@ class Server {
   std::mutex exit_mutex_;
   unsigned running_workers_ = 0;   // guarded by exit_mutex_
   std::unique_ptr<audit::Log> audit_;
-  inbound::ConnectionLimiter limiter_;
+  session::ConnectionLimiter limiter_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopping_ = false;
 };
@@ -208,8 +210,8 @@ int check_config(const std::string& config_path) {
     return 2;
   }
   auto& config = std::get<config::Config>(loaded);
-  auto settings = build_inbound_settings(config, BuildOptions{.allow_self_signed = false});
-  if (auto* error = std::get_if<std::string>(&settings)) {
+  auto runtime = build_runtime(config, BuildOptions{.allow_self_signed = false});
+  if (auto* error = std::get_if<std::string>(&runtime)) {
     std::fprintf(stderr, "%s\n", error->c_str());
     return 2;
   }

@@ -37,4 +37,13 @@ std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build
   return std::shared_ptr<const inbound::InboundSettings>(std::move(settings));
 }
 
+std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const config::Config& config,
+                                                                        const BuildOptions& options) {
+  auto runtime = std::make_shared<Runtime>();
+  auto inbound = build_inbound_settings(config, options);
+  if (auto* error = std::get_if<std::string>(&inbound)) return *error;
+  runtime->inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(std::move(inbound));
+  return std::shared_ptr<const Runtime>(std::move(runtime));
+}
+
 }  // namespace mxguard::app

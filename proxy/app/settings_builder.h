@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "policy/config/config.h"
+#include "proxy/app/runtime.h"
 #include "proxy/inbound/inbound_settings.h"
 
 namespace mxguard::app {
@@ -16,5 +17,9 @@ struct BuildOptions {
 
 std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build_inbound_settings(
     const config::Config& config, const BuildOptions& options = {});
+
+// The whole snapshot for one configuration load. Error: a message naming file, line and key.
+std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const config::Config& config,
+                                                                        const BuildOptions& options = {});
 
 }  // namespace mxguard::app

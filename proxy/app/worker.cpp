@@ -8,13 +8,14 @@
 
 namespace mxguard::app {
 
-Worker::Worker(unsigned index, std::vector<int> listen_fds, std::shared_ptr<const inbound::InboundSettings> settings,
-               audit::Log* audit, inbound::ConnectionLimiter* limiter, std::function<void()> on_exit)
+Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
+               audit::Log* audit, session::ConnectionLimiter* limiter, std::function<void()> on_exit)
     : index_(index),
-      listen_fds_(std::move(listen_fds)),
-      settings_(std::move(settings)),
+      pending_listeners_(std::move(listeners)),
+      runtime_(std::move(runtime)),
       audit_(audit),
       limiter_(limiter),
+      audit_observer_(audit),
       on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
   std::random_device rd;
@@ -33,21 +34,26 @@ void Worker::start() {
     wakeup_->mark_initialized();
   }
   wakeup_->get()->data = this;
-  for (int fd : listen_fds_) {
-    auto listener = std::make_unique<uv::Handle<uv_tcp_t>>();
-    uv_tcp_init(&loop_, listener->get());
-    listener->mark_initialized();
-    listener->get()->data = this;
-    int rc = uv_tcp_open(listener->get(), fd);
+  for (auto& planned : pending_listeners_) {
+    auto listener = std::make_unique<Listening>();
+    listener->factory = std::move(planned.factory);
+    uv_tcp_init(&loop_, listener->handle.get());
+    listener->handle.mark_initialized();
+    listener->handle.get()->data = this;
+    int rc = uv_tcp_open(listener->handle.get(), planned.fd);
     if (rc == 0) {
-      rc = uv_listen(listener->stream(), 1024, [](uv_stream_t* server, int status) {
-        if (status == 0) static_cast<Worker*>(server->data)->on_connection(server);
+      rc = uv_listen(listener->handle.stream(), 1024, [](uv_stream_t* server, int status) {
+        if (status != 0) return;
+        auto* self = static_cast<Worker*>(server->data);
+        for (auto& l : self->listeners_) {
+          if (l->handle.stream() == server) self->on_connection(*l);
+        }
       });
     }
     if (rc != 0) spdlog::error("worker {}: cannot listen: {}", index_, uv_strerror(rc));
     listeners_.push_back(std::move(listener));
   }
-  listen_fds_.clear();   // owned by the handles now
+  pending_listeners_.clear();   // the fds are owned by the handles now
   thread_ = std::thread([this] { run(); });
 }
 
@@ -76,29 +82,34 @@ void Worker::drain_posted() {
   for (auto& fn : work) fn();
 }
 
-void Worker::reload(std::shared_ptr<const inbound::InboundSettings> settings) {
-  post([this, settings = std::move(settings)]() mutable { settings_ = std::move(settings); });
+void Worker::reload(std::shared_ptr<const Runtime> runtime) {
+  post([this, runtime = std::move(runtime)]() mutable { runtime_ = std::move(runtime); });
 }
 
 void Worker::stop(std::chrono::seconds grace) {
   post([this, grace] { begin_stop(grace); });
 }
 
-void Worker::on_connection(uv_stream_t* listener) {
+void Worker::on_connection(Listening& listener) {
   char id[24];
   std::snprintf(id, sizeof id, "%06x%02x%06llx", id_prefix_, index_ & 0xff,
                 static_cast<unsigned long long>(++next_session_ & 0xffffff));
+  session::Environment env;
+  env.loop = &loop_;
+  env.id = id;
+  env.audit = audit_;
+  env.limiter = limiter_;
+  env.observers = {&audit_observer_};
   // The session reports its end only after its last handle closed; erasing it then is safe.
-  auto session = std::make_unique<inbound::InboundSession>(inbound::SessionEnvironment{
-      .loop = &loop_, .settings = settings_, .audit = audit_, .limiter = limiter_, .id = id,
-      .on_finished = [this](inbound::InboundSession& done) {
-        sessions_.erase(&done);
-        maybe_exit();
-      }});
-  inbound::InboundSession* raw = session.get();
+  env.on_finished = [this](session::SessionCore& done) {
+    sessions_.erase(&done);
+    maybe_exit();
+  };
+  std::unique_ptr<session::SessionCore> session = listener.factory(*runtime_, std::move(env));
+  session::SessionCore* raw = session.get();
   sessions_.emplace(raw, std::move(session));
-  raw->start(listener);
-  if (stopping_) raw->drain();
+  raw->start(listener.handle.stream());
+  if (stopping_ && sessions_.count(raw)) raw->drain();
 }
 
 void Worker::begin_stop(std::chrono::seconds grace) {
@@ -107,13 +118,13 @@ void Worker::begin_stop(std::chrono::seconds grace) {
     return;
   }
   stopping_ = true;
-  for (auto& l : listeners_) l->close();
+  for (auto& l : listeners_) l->handle.close();
   spdlog::info("worker {}: stopped accepting; {} session(s) may finish within {}s", index_, sessions_.size(),
                grace.count());
   for (auto& [raw, session] : sessions_) session->drain();
   grace_timer_ = std::make_unique<uv::Timer>(&loop_, [this] {
     // shutdown() may finish a session synchronously: iterate over a copy of the keys.
-    std::vector<inbound::InboundSession*> live;
+    std::vector<session::SessionCore*> live;
     for (auto& [raw, session] : sessions_) live.push_back(raw);
     for (auto* s : live) {
       if (sessions_.count(s)) s->shutdown();

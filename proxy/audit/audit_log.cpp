@@ -1,6 +1,8 @@
 #include "proxy/audit/audit_log.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,15 +24,20 @@ std::string rfc3339_now() {
   return buf;
 }
 
-Event::Event(std::string_view event, std::string_view direction, std::string_view session, std::string_view peer) {
+Event::Event(EventKind event, Direction direction, std::string_view session, std::string_view peer) {
   json_["ts"] = rfc3339_now();
-  json_["event"] = event;
-  json_["direction"] = direction;
+  json_["event"] = to_string(event);
+  json_["direction"] = to_string(direction);
   json_["session"] = session;
   json_["peer"] = peer;
 }
 
 Event& Event::set(std::string_view key, std::string_view value) {
+  json_[std::string(key)] = value;
+  return *this;
+}
+
+Event& Event::set(std::string_view key, bool value) {
   json_[std::string(key)] = value;
   return *this;
 }
@@ -62,16 +69,61 @@ void Log::write(const Event& event) {
   std::string line = event.json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');
   std::lock_guard lock(mutex_);
-  if (fd_ < 0) return;
+  if (path_.empty()) return;
+  reopen_if_unlinked();
+  if (write_line(line)) {
+    if (failing_) {
+      spdlog::warn("audit log {} is writable again; {} event(s) were lost", path_, lost_in_streak_);
+      failing_ = false;
+      lost_in_streak_ = 0;
+    }
+    return;
+  }
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  ++lost_in_streak_;
+  if (!failing_) {
+    // Once per streak: a full disk must neither stop mail nor flood the process log.
+    spdlog::error("audit log {}: write failed: {}; events are lost until it is writable again", path_,
+                  std::strerror(errno));
+    failing_ = true;
+  }
+}
+
+bool Log::write_line(const std::string& line) {
+  if (fd_ < 0) {
+    errno = EBADF;
+    return false;
+  }
   const char* p = line.data();
   std::size_t left = line.size();
   while (left > 0) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;   // a full disk must not stop mail; the process log reports audit trouble elsewhere
+    if (n <= 0) {
+      if (n == 0) errno = ENOSPC;
+      return false;
+    }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+void Log::reopen_if_unlinked() {
+  // A file deleted (or moved away by a logrotate without postrotate) would swallow every event until the
+  // next SIGHUP. Looking costs an fstat, so look at most once a second.
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_link_check_) return;
+  next_link_check_ = now + std::chrono::seconds(1);
+  struct stat st {};
+  if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && st.st_nlink > 0) return;
+  int fd = open_append(path_);
+  if (fd < 0) return;   // the write that follows fails and says why
+  if (fd_ >= 0) {
+    ::close(fd_);
+    spdlog::warn("audit log {} was deleted; created it again", path_);
+  }
+  fd_ = fd;
 }
 
 std::string Log::reopen() {

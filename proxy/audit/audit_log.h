@@ -3,11 +3,15 @@
 // Shared by all workers; each event is one write(2) on an O_APPEND descriptor, so lines never interleave.
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "proxy/audit/events.h"
 
 namespace mxguard::audit {
 
@@ -15,8 +19,11 @@ namespace mxguard::audit {
 // (domain, mx, policy, policy_source, tls_version, cipher, verdict, reason, ...).
 class Event {
  public:
-  Event(std::string_view event, std::string_view direction, std::string_view session, std::string_view peer);
+  Event(EventKind event, Direction direction, std::string_view session, std::string_view peer);
+  Event& verdict(Verdict v) { return set("verdict", to_string(v)); }
+  Event& reason(std::string_view r) { return set("reason", r); }
   Event& set(std::string_view key, std::string_view value);
+  Event& set(std::string_view key, bool value);
   Event& set(std::string_view key, std::int64_t value);
   const nlohmann::ordered_json& json() const { return json_; }
 
@@ -30,7 +37,10 @@ class Log {
   static std::variant<std::unique_ptr<Log>, std::string> open(const std::string& path);
   ~Log();
 
+  // Never blocks mail: a failed write is reported in the process log once per failure streak and
+  // counted (write_errors()); the event is lost, the session goes on.
   void write(const Event& event);
+  std::uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
   // Reopens the same path (after logrotate moved the file away). Keeps the old file on failure.
   std::string reopen();
   const std::string& path() const { return path_; }
@@ -38,8 +48,15 @@ class Log {
  private:
   explicit Log(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
+  bool write_line(const std::string& line);   // with mutex_ held
+  void reopen_if_unlinked();                  // with mutex_ held
+
   std::mutex mutex_;   // guards fd_ against reopen(); writes themselves are atomic appends
   int fd_ = -1;
+  bool failing_ = false;                      // inside a failure streak (with mutex_ held)
+  std::uint64_t lost_in_streak_ = 0;
+  std::chrono::steady_clock::time_point next_link_check_{};
+  std::atomic<std::uint64_t> write_errors_{0};
 };
 
 // RFC 3339 UTC with milliseconds: "2026-11-23T12:34:56.789Z".

@@ -126,11 +126,32 @@ void Connection::handle_tls_input(std::string_view ciphertext) {
 }
 
 void Connection::start_tls(bssl::UniquePtr<SSL> ssl) {
+  // What was written before this call (the 220 to STARTTLS) leaves in plaintext, corked or not.
+  if (!corked_.empty()) {
+    std::string plain = std::move(corked_);
+    corked_.clear();
+    write_now(plain);
+  }
   tls_ = std::make_unique<tls::Engine>(std::move(ssl));
 }
 
 void Connection::write(std::string_view data) {
   if (closing_ || data.empty()) return;
+  if (cork_depth_ > 0) {
+    corked_.append(data);
+    return;
+  }
+  write_now(data);
+}
+
+void Connection::uncork() {
+  if (cork_depth_ == 0 || --cork_depth_ > 0 || corked_.empty()) return;
+  std::string data = std::move(corked_);
+  corked_.clear();
+  if (!closing_) write_now(data);
+}
+
+void Connection::write_now(std::string_view data) {
   if (tls_) {
     // Before the handshake is done there is nowhere to put application data: a caller bug, not a peer's.
     if (tls_->write(data) != tls::Progress::Ok) {
@@ -188,6 +209,7 @@ void Connection::write_raw(std::string data) {
 
 void Connection::close(std::function<void()> on_closed) {
   if (closed_) return;
+  corked_.clear();
   closed_ = true;
   closing_ = true;
   close_pending_ = false;
@@ -197,6 +219,11 @@ void Connection::close(std::function<void()> on_closed) {
 
 void Connection::close_after_flush(std::function<void()> on_closed) {
   if (closing_) return;
+  if (!corked_.empty()) {
+    std::string data = std::move(corked_);
+    corked_.clear();
+    write_now(data);
+  }
   if (queued_bytes_ == 0) {
     close(std::move(on_closed));
     return;

@@ -48,7 +48,12 @@ class Connection {
 
   // Queues plaintext for the peer (encrypted once TLS is on). Ignored once closing.
   void write(std::string_view data);
-  std::size_t queued_bytes() const { return queued_bytes_; }
+  std::size_t queued_bytes() const { return queued_bytes_ + corked_.size(); }
+
+  // While corked (calls nest), writes gather in one buffer; the last uncork() sends them as one TLS write
+  // and one uv_write. A session corks for each event callback, so a turn's replies cost one system call.
+  void cork() { ++cork_depth_; }
+  void uncork();
 
   // From now on every byte in either direction is TLS. Call right after queuing the last plaintext byte
   // (the 220 reply): bytes read after this call are handshake records.
@@ -78,7 +83,10 @@ class Connection {
   ConnectionEvents& events_;
   uv::Handle<uv_tcp_t> tcp_;
   std::unique_ptr<tls::Engine> tls_;
+  void write_now(std::string_view data);
   std::size_t queued_bytes_ = 0;
+  int cork_depth_ = 0;
+  std::string corked_;   // plaintext gathered while corked
   bool reading_ = false;
   bool closing_ = false;   // the owner is done with it: no more reads, no new writes
   bool closed_ = false;    // uv_close was called

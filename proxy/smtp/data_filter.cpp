@@ -2,6 +2,18 @@
 
 namespace mxguard::smtp {
 
+std::string_view to_string(DataError e) {
+  switch (e) {
+    case DataError::BareLineEnding: return "bare CR or LF in content";
+    case DataError::Nul: return "NUL in content";
+    case DataError::LineTooLong: return "content line too long";
+    case DataError::MessageTooBig: return "message too big";
+    case DataError::None: break;
+  }
+  return "none";
+}
+
+
 namespace {
 
 constexpr std::string_view kEndOfData = "\r\n.\r\n";

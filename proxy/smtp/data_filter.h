@@ -22,6 +22,8 @@ enum class DataError {
   MessageTooBig,   // more content bytes than max_message_size
 };
 
+std::string_view to_string(DataError e);   // for the process log: "bare CR or LF in content", ...
+
 struct DataFeed {
   std::size_t consumed = 0;   // bytes of the input used; the rest stays with the caller for the next feed
   bool end_of_data = false;   // the terminating <CR><LF>.<CR><LF> was consumed (it is in `out` unless error)

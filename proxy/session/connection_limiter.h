@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace mxguard::inbound {
+namespace mxguard::session {
 
 class ConnectionLimiter {
  public:
@@ -24,4 +24,4 @@ class ConnectionLimiter {
   std::unordered_map<std::string, std::size_t> per_address_;
 };
 
-}  // namespace mxguard::inbound
+}  // namespace mxguard::session

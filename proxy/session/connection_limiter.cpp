@@ -1,6 +1,6 @@
-#include "proxy/inbound/connection_limiter.h"
+#include "proxy/session/connection_limiter.h"
 
-namespace mxguard::inbound {
+namespace mxguard::session {
 
 ConnectionLimiter::Verdict ConnectionLimiter::acquire(const std::string& address, std::size_t max_total,
                                                       std::size_t max_per_address) {
@@ -29,4 +29,4 @@ std::size_t ConnectionLimiter::active() const {
   return total_;
 }
 
-}  // namespace mxguard::inbound
+}  // namespace mxguard::session

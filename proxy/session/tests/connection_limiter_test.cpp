@@ -1,8 +1,8 @@
-#include "proxy/inbound/connection_limiter.h"
+#include "proxy/session/connection_limiter.h"
 
 #include <gtest/gtest.h>
 
-namespace mxguard::inbound {
+namespace mxguard::session {
 namespace {
 
 using Verdict = ConnectionLimiter::Verdict;
@@ -43,4 +43,4 @@ TEST(ConnectionLimiter, ZeroMeansUnlimited) {
 }
 
 }  // namespace
-}  // namespace mxguard::inbound
+}  // namespace mxguard::session

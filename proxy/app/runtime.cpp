@@ -1,0 +1,33 @@
+#include "proxy/app/runtime.h"
+
+#include "proxy/inbound/inbound_session.h"
+
+namespace mxguard::app {
+
+namespace {
+SessionFactory inbound_factory(bool implicit_tls) {
+  return [implicit_tls](const Runtime& runtime, session::Environment env) -> std::unique_ptr<session::SessionCore> {
+    env.direction = audit::Direction::Inbound;
+    env.hostname = runtime.inbound->hostname;
+    env.limits = &runtime.inbound->inbound.limits;
+    return std::make_unique<inbound::InboundSession>(std::move(env), runtime.inbound, implicit_tls);
+  };
+}
+}  // namespace
+
+std::vector<ListenerPlan> plan_listeners(const config::Config& config) {
+  std::vector<ListenerPlan> plans;
+  if (config.inbound.enabled) {
+    for (const auto& endpoint : config.inbound.listen) {
+      bool implicit_tls = false;
+      plans.push_back({endpoint,
+                       "inbound" + std::string(implicit_tls ? " (implicit TLS)" : "") + ": listening on " +
+                           endpoint.text + " -> backend " + config.inbound.backend.text + " (" +
+                           std::string(config::to_string(config.inbound.backend_protocol)) + ")",
+                       inbound_factory(implicit_tls)});
+    }
+  }
+  return plans;
+}
+
+}  // namespace mxguard::app

@@ -1,0 +1,648 @@
+#include "proxy/session/session_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/log_text.h"
+#include "proxy/smtp/proxy_header.h"
+
+namespace mxguard::session {
+
+using namespace std::chrono_literals;
+using smtp::ReplyId;
+
+namespace {
+// Back-pressure thresholds. Past them the session stops taking work from the side that produces it until
+// the other side has caught up; nothing is buffered without bound.
+constexpr std::size_t kHighWater = 256 * 1024;   // bytes queued toward a peer
+constexpr std::size_t kMaxPipelined = 100;       // commands awaiting replies
+constexpr auto kClosingGrace = 10s;              // to write the last reply before the socket is dropped
+}  // namespace
+
+std::string_view to_string(Phase p) {
+  switch (p) {
+    case Phase::Opening: return "opening";
+    case Phase::Command: return "command";
+    case Phase::StarttlsPending: return "starttls-pending";
+    case Phase::TlsHandshake: return "tls-handshake";
+    case Phase::DataPending: return "data-pending";
+    case Phase::Data: return "data";
+    case Phase::Closing: return "closing";
+  }
+  return "?";
+}
+
+// One event callback: both connections corked, so the replies and forwarded commands of a whole turn
+// leave in one write each (a pipelined burst of 100 commands costs one system call, not 100).
+class SessionCore::Turn {
+ public:
+  explicit Turn(SessionCore& s) : client_(s.client_), far_(s.far_) {
+    client_.cork();
+    if (far_) far_->cork();
+  }
+  ~Turn() {
+    if (far_) far_->uncork();
+    client_.uncork();
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+ private:
+  net::Connection& client_;
+  net::Connection* far_;
+};
+
+SessionCore::SessionCore(Environment env, std::size_t extra_handles)
+    : env_(std::move(env)),
+      client_(env_.loop, *this),
+      timer_(env_.loop, [this] {
+        Turn turn(*this);
+        on_timeout();
+      }),
+      reader_(env_.limits->max_command_line) {
+  open_handles_ = 2 + static_cast<unsigned>(extra_handles);   // client_, timer_, and the direction's own
+}
+
+SessionCore::~SessionCore() = default;
+
+std::string SessionCore::peer_text() const {
+  return smtp::address_text(client_.peer()) + ":" + std::to_string(smtp::address_port(client_.peer()));
+}
+
+// ---------------------------------------------------------------------------------------------- lifecycle
+
+void SessionCore::start(uv_stream_t* listener) {
+  Turn turn(*this);
+  if (client_.accept_from(listener) != 0) {
+    finish();
+    return;
+  }
+  if (client_.peer().ss_family != AF_INET && client_.peer().ss_family != AF_INET6) {
+    // Without the client's address the far side would be told nothing, and would see mxguard's own.
+    spdlog::warn("[{}] client address unknown (connection already gone?): closed", id());
+    finish();
+    return;
+  }
+  connect_logged_ = true;
+  spdlog::info("[{}] connect from {}", id(), peer_text());
+  if (env_.limiter) {
+    auto verdict = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
+                                         limits().max_connections_per_ip);
+    if (verdict != ConnectionLimiter::Verdict::Admitted) {
+      spdlog::warn("[{}] refused: too many connections{}", id(),
+                   verdict == ConnectionLimiter::Verdict::TooManyFromAddress ? " from this address" : "");
+      reply(ReplyId::TooManyConnections, {}, /*closes=*/true);
+      return;
+    }
+    admitted_ = true;
+  }
+  // Read from the start: a client that talks before the greeting is refused (early talker).
+  client_.start_reading();
+  if (implicit_tls_) {
+    begin_client_tls(std::move(implicit_tls_));
+    return;
+  }
+  on_accepted();
+}
+
+void SessionCore::drain() {
+  Turn turn(*this);
+  shutting_down_ = true;
+  bool idle = phase_ == Phase::Command && replies_.empty() && client_in_.empty();
+  if (idle || phase_ == Phase::Opening) fail(ReplyId::ShuttingDown, "server shutdown");
+}
+
+void SessionCore::shutdown() {
+  Turn turn(*this);
+  // A reply still owed may be the far side's acceptance of a message: wait for it (bounded by the reply
+  // timers), or the client would retry a message that was delivered. Content still streaming is aborted.
+  if (phase_ != Phase::Data && replies_.awaited() > 0) {
+    end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown: grace period over");
+    return;
+  }
+  fail(ReplyId::ShuttingDown, "server shutdown: grace period over");
+}
+
+void SessionCore::enter_phase(Phase next) {
+  if (finished_ || (phase_ == Phase::Closing && next != Phase::Closing)) return;   // the end is final
+  if (next != phase_) {
+    Phase from = phase_;
+    spdlog::debug("[{}] {} -> {}", id(), to_string(from), to_string(next));
+    phase_ = next;
+    for (auto* o : env_.observers) o->on_state(*this, from, next);
+  }
+  arm_timer();
+}
+
+void SessionCore::end_after_owed_replies(ReplyId reply_id, const std::string& why) {
+  if (phase_ == Phase::Closing || ending_) return;
+  spdlog::warn("[{}] {}: closing after the replies still owed", id(), why);
+  ending_ = true;   // nothing more the client sends is read or forwarded
+  client_in_.clear();
+  client_.stop_reading();
+  reply(reply_id, {}, /*closes=*/true);
+}
+
+void SessionCore::fail(ReplyId reply_id, const std::string& why) {
+  fail_with(smtp::make_reply(reply_id, env_.hostname), why);
+}
+
+void SessionCore::fail_with(const smtp::Reply& last, const std::string& why) {
+  if (phase_ == Phase::Closing) return;
+  spdlog::warn("[{}] {} (state {}), closing", id(), why, to_string(phase_));
+  replies_.clear();
+  close_far();
+  if (phase_ == Phase::TlsHandshake || client_gone_) {   // no way to say anything any more
+    finish();
+    return;
+  }
+  reply(last, /*closes=*/true);
+}
+
+void SessionCore::close_far() {
+  if (far_) far_->close([this] { handle_closed(); });
+}
+
+void SessionCore::close_gracefully() {
+  if (finished_) return;
+  enter_phase(Phase::Closing);   // arms the grace timer
+  replies_.clear();
+  close_far();
+  client_.close_after_flush([this] {
+    timer_.close([this] { handle_closed(); });
+    on_client_closed();
+  });
+}
+
+void SessionCore::finish() {
+  if (!finished_) {
+    finished_ = true;
+    Phase from = phase_;
+    phase_ = Phase::Closing;
+    if (from != Phase::Closing) {
+      for (auto* o : env_.observers) o->on_state(*this, from, Phase::Closing);
+    }
+  }
+  replies_.clear();
+  client_.close([this] { on_client_closed(); });
+  close_far();
+  timer_.close([this] { handle_closed(); });
+}
+
+void SessionCore::on_client_closed() {
+  // The client is gone: its connection slot is free now, even if the far side still has to answer.
+  if (admitted_) {
+    env_.limiter->release(smtp::address_text(client_.peer()));
+    admitted_ = false;
+  }
+  handle_closed();
+}
+
+void SessionCore::handle_closed() {
+  if (--open_handles_ > 0) return;
+  if (!tls_settled_ && greeted_) {
+    notify_tls(TlsOutcome::not_established(audit::Verdict::Skipped, "client did not use STARTTLS"));
+  }
+  for (auto* o : env_.observers) o->on_end(*this);
+  if (log_limiter_.suppressed() > 0) {
+    spdlog::info("[{}] {} similar log line(s) suppressed", id(), log_limiter_.suppressed());
+  }
+  if (connect_logged_) spdlog::info("[{}] disconnect from {}{}", id(), peer_text(), tls_ ? " (TLS)" : "");
+  auto done = std::move(env_.on_finished);
+  done(*this);   // may destroy this session: nothing after this line
+}
+
+// ------------------------------------------------------------------------------------------------ timers
+
+bool SessionCore::far_saturated() const { return far_ && far_->queued_bytes() > kHighWater; }
+
+void SessionCore::arm_timer() {
+  if (finished_) return;
+  const config::Limits& l = limits();
+  std::chrono::seconds timeout = l.command_timeout;
+  switch (phase_) {
+    case Phase::Opening: timeout = opening_timeout(); break;
+    case Phase::TlsHandshake: timeout = l.tls_handshake_timeout; break;
+    case Phase::Closing: timer_.start(kClosingGrace); return;
+    case Phase::Data:
+      // While the far side is not taking our bytes, the client is not the one to time.
+      timeout = far_saturated() ? l.backend_write_timeout : l.data_block_timeout;
+      break;
+    case Phase::StarttlsPending:
+    case Phase::DataPending:
+    case Phase::Command:
+      if (const Pending* waiting = replies_.first_awaited()) {
+        timeout = waiting->data_end ? l.data_end_timeout : l.reply_timeout;
+      } else if (far_saturated()) {
+        timeout = l.backend_write_timeout;
+      }
+      break;
+  }
+  timer_.start(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+}
+
+void SessionCore::on_timeout() {
+  switch (phase_) {
+    case Phase::Opening:
+      on_opening_timeout();
+      return;
+    case Phase::TlsHandshake:
+      tls_abandoned("handshake timed out");
+      finish();
+      return;
+    case Phase::Closing:
+      finish();
+      return;
+    default:
+      break;
+  }
+  if (const Pending* waiting = replies_.first_awaited()) {
+    if (waiting->data_end && client_gone_) {
+      spdlog::warn("[{}] no reply to the end of data in time, and the client is gone: the message's fate is unknown",
+                   id());
+    }
+    fail(ReplyId::FarSideTimeout,
+         waiting->data_end ? "backend did not answer the end of data in time" : "backend did not reply in time");
+  } else if (far_saturated()) {
+    fail(ReplyId::FarSideTimeout, "backend stopped reading: nothing written to it for " +
+                                      std::to_string(limits().backend_write_timeout.count()) + "s");
+  } else {
+    fail(ReplyId::ClientTimeout, "client timed out in state " + std::string(to_string(phase_)));
+  }
+}
+
+// ------------------------------------------------------------------------------------- connection events
+
+void SessionCore::on_connected(net::Connection& c, int status) {
+  Turn turn(*this);
+  if (&c != &client_) on_far_connected(status);
+}
+
+void SessionCore::on_data(net::Connection& c, std::string_view bytes) {
+  Turn turn(*this);
+  if (&c != &client_) {
+    on_far_data(bytes);
+    update_backpressure();
+    if (client_gone_ && !replies_.awaiting_data_end()) finish();
+    return;
+  }
+  on_client_data(bytes);
+}
+
+void SessionCore::on_client_data(std::string_view bytes) {
+  switch (phase_) {
+    case Phase::Opening:
+      // RFC 5321 §4.3.1: the client waits for the greeting. Spam bots don't; a real MTA never does.
+      fail(ReplyId::EarlyTalker, "early talker");
+      return;
+    case Phase::StarttlsPending:
+      // Plaintext after STARTTLS and before our 220: an injection attempt (CVE-2011-0411 class).
+      note_injection(bytes.size());
+      return;
+    case Phase::Closing:
+      return;
+    default:
+      break;
+  }
+  if (ending_ || client_eof_) return;
+  if (discard_bytes_ > 0) {
+    std::size_t skip = std::min<std::uint64_t>(discard_bytes_, bytes.size());
+    discard_bytes_ -= skip;
+    bytes.remove_prefix(skip);
+  }
+  client_in_.append(bytes);
+  if (phase_ == Phase::Data) {
+    arm_timer();   // content: the gap between chunks is what data_block_timeout bounds
+    if (data_rate_too_low(bytes.size())) {
+      fail(ReplyId::DataRateTooLow, "client sends message content slower than the minimum data rate");
+      return;
+    }
+    process_data_input();
+  } else {
+    // Commands: no re-arming on partial lines. command_timeout is a deadline for a whole line, so a
+    // client dripping one byte a second cannot hold the session (and a far-side connection) for hours.
+    process_client_input();
+  }
+}
+
+void SessionCore::on_eof(net::Connection& c) {
+  Turn turn(*this);
+  if (&c != &client_) {
+    on_far_closed("closed the connection");
+    return;
+  }
+  on_client_eof();
+}
+
+void SessionCore::on_client_eof() {
+  switch (phase_) {
+    case Phase::Opening:
+    case Phase::StarttlsPending:
+      finish();
+      return;
+    case Phase::TlsHandshake:
+      tls_abandoned("client closed the connection during the handshake");
+      finish();
+      return;
+    case Phase::Data:
+      spdlog::info("[{}] client disconnected during DATA; the partial message is dropped", id());
+      abort_far_content();
+      finish();
+      return;
+    case Phase::Closing:
+      return;
+    case Phase::Command:
+    case Phase::DataPending:
+      break;
+  }
+  // A half-close: the client has said all it will say, but may still be reading. Every command it sent
+  // runs to its reply (perhaps the far side's 250 to a message) before the session closes.
+  client_eof_ = true;
+  client_.stop_reading();
+  reading_paused_ = true;
+  process_client_input();
+  maybe_close_after_client_eof();
+}
+
+void SessionCore::maybe_close_after_client_eof() {
+  if (!client_eof_ || phase_ == Phase::Closing || finished_) return;
+  if (phase_ == Phase::Data || phase_ == Phase::DataPending) return;   // begin_content decides
+  if (!replies_.empty()) return;
+  // Whatever is left in the buffer is an unterminated line: never a command.
+  close_gracefully();
+}
+
+void SessionCore::on_error(net::Connection& c, const std::string& reason) {
+  Turn turn(*this);
+  if (&c != &client_) {
+    on_far_closed("connection error: " + reason);
+    return;
+  }
+  on_client_lost(reason);
+}
+
+void SessionCore::on_client_lost(const std::string& reason) {
+  if (phase_ == Phase::TlsHandshake) tls_abandoned("connection error during the handshake: " + reason);
+  if (phase_ != Phase::Data && replies_.awaiting_data_end() && !finished_) {
+    // The message is complete and on the far side; its verdict is still to come. Hear it out and log it,
+    // so the postmaster knows whether the mail the client will retry was in fact delivered.
+    spdlog::info("[{}] client connection lost ({}) while the reply to its message is owed: waiting for it", id(),
+                 reason);
+    client_gone_ = true;
+    client_in_.clear();
+    client_.close([this] { on_client_closed(); });
+    arm_timer();
+    return;
+  }
+  spdlog::info("[{}] client connection error: {}", id(), reason);
+  if (phase_ == Phase::Data) abort_far_content();
+  finish();
+}
+
+void SessionCore::on_drained(net::Connection& c) {
+  Turn turn(*this);
+  update_backpressure();
+  if (reading_paused_ && !client_eof_) return;
+  if (phase_ == Phase::Closing) return;
+  if (phase_ == Phase::Data) {
+    process_data_input();
+  } else if (phase_ == Phase::Command) {
+    process_client_input();
+  }
+}
+
+void SessionCore::on_tls_ready(net::Connection& c) {
+  Turn turn(*this);
+  if (&c != &client_) return;
+  tls_ = true;
+  tls::SessionInfo info = client_.tls()->info();
+  spdlog::info("[{}] TLS established: {} {}{}", id(), info.version, info.cipher,
+               info.sni.empty() ? "" : " sni=" + log_text::sanitize(info.sni));
+  bool implicit = phase_ == Phase::TlsHandshake && !greeted_;
+  notify_tls(TlsOutcome::established(info.version, info.cipher, info.sni, implicit));
+  if (implicit) {
+    enter_phase(Phase::Opening);
+    on_accepted();
+    return;
+  }
+  enter_phase(Phase::Command);
+  on_client_tls_ready();
+  process_client_input();
+}
+
+void SessionCore::on_tls_failed(net::Connection& c, const std::string& reason) {
+  Turn turn(*this);
+  if (&c != &client_) return;
+  tls_abandoned(reason);
+  // The alert is already queued; give it a moment to leave, then close.
+  close_gracefully();
+}
+
+void SessionCore::tls_abandoned(const std::string& reason) {
+  if (tls_settled_) return;
+  spdlog::info("[{}] TLS handshake failed: {}", id(), log_text::sanitize(reason));
+  notify_tls(TlsOutcome::not_established(audit::Verdict::Failed, reason));
+}
+
+void SessionCore::notify_tls(const TlsOutcome& outcome) {
+  if (tls_settled_) return;
+  tls_settled_ = true;
+  for (auto* o : env_.observers) o->on_tls(*this, outcome);
+}
+
+void SessionCore::begin_client_tls(bssl::UniquePtr<SSL> ssl) {
+  if (!ssl) {
+    fail(ReplyId::TlsUnavailableFatal, "cannot create a TLS session");
+    return;
+  }
+  client_.start_tls(std::move(ssl));
+  enter_phase(Phase::TlsHandshake);
+}
+
+void SessionCore::update_backpressure() {
+  if (phase_ == Phase::Closing || client_gone_) return;
+  bool far_full = far_saturated();
+  if (far_full != far_was_saturated_) {
+    far_was_saturated_ = far_full;
+    arm_timer();   // who is being timed changes with who is not keeping up
+  }
+  if (ending_ || client_eof_) {
+    client_.stop_reading();
+    return;
+  }
+  // Never read more from the client than the far side (or the client itself) is taking in.
+  bool pause = far_full || client_.queued_bytes() > kHighWater || replies_.size() >= kMaxPipelined ||
+               client_in_.size() > std::max(limits().max_command_line, limits().max_data_line) + kHighWater;
+  if (pause && !reading_paused_) {
+    client_.stop_reading();
+    reading_paused_ = true;
+  } else if (!pause && reading_paused_) {
+    client_.start_reading();
+    reading_paused_ = false;
+  }
+  if (far_ && !far_->closing()) {
+    if (client_.queued_bytes() > kHighWater) {
+      far_->stop_reading();
+    } else if (phase_ != Phase::Opening || replies_.first_awaited()) {   // connected
+      far_->start_reading();
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------- client commands
+
+void SessionCore::process_client_input() {
+  const config::Limits& l = limits();
+  // Commands in flight are bounded by the errors still allowed: were they all refused, the session would
+  // reach max_errors and no further command may reach the far side (directory harvesting by pipelining).
+  auto within_error_budget = [&] { return replies_.awaited() + errors_ < l.max_errors; };
+  bool consumed_a_line = false;
+  while (!client_in_.empty() && phase_ == Phase::Command && !ending_ && can_take_commands() &&
+         replies_.size() < kMaxPipelined && client_.queued_bytes() <= kHighWater && !far_saturated() &&
+         (within_error_budget() || errors_ >= l.max_errors)) {
+    smtp::CommandRead read = reader_.next(client_in_);
+    std::string line(read.line);
+    client_in_.erase(0, read.consumed);
+    if (read.status == smtp::ReadStatus::NeedMore) {
+      if (read.consumed == 0) break;
+      continue;
+    }
+    consumed_a_line = true;
+    if (errors_ >= l.max_errors) {
+      end_after_owed_replies(ReplyId::TooManyErrors, "too many errors");
+      break;
+    }
+    if (read.status == smtp::ReadStatus::Refuse) {
+      reply(read.refusal);
+      continue;
+    }
+    handle_line(line, read.forbidden_control);
+  }
+  if (consumed_a_line) arm_timer();
+  update_backpressure();
+  maybe_close_after_client_eof();
+}
+
+void SessionCore::discard_client_bytes(std::uint64_t n) {
+  std::size_t now = std::min<std::uint64_t>(n, client_in_.size());
+  client_in_.erase(0, now);
+  discard_bytes_ = n - now;
+}
+
+// ------------------------------------------------------------------------------------------- DATA phase
+
+void SessionCore::begin_content(smtp::BareNewlines mode, std::uint64_t max_message_size) {
+  data_filter_.emplace(mode, limits().max_data_line, max_message_size);
+  enter_phase(Phase::Data);
+  data_started_ms_ = uv_now(env_.loop);
+  data_bytes_ = 0;
+  process_data_input();
+  if (phase_ == Phase::Data && client_eof_) {
+    // The client half-closed without sending the content: it can never end, so the message is dropped.
+    spdlog::info("[{}] client closed before sending the message content; the partial message is dropped", id());
+    abort_far_content();
+    finish();
+  }
+}
+
+void SessionCore::process_data_input() {
+  if (!data_filter_ || phase_ == Phase::Closing) return;
+  std::string out;
+  bool had_failed = data_filter_->failed();
+  smtp::DataFeed feed = data_filter_->feed(client_in_, out);
+  client_in_.erase(0, feed.consumed);
+  if (!data_filter_->failed()) {
+    if (far_) far_->write(out);
+  } else if (!had_failed) {
+    // Part of the message already went out: only dropping the connection makes the far side discard it.
+    spdlog::warn("[{}] message refused during DATA: {}", id(), smtp::to_string(data_filter_->error()));
+    abort_far_content();
+  }
+  if (!feed.end_of_data) {
+    update_backpressure();
+    return;
+  }
+  if (data_filter_->normalized()) spdlog::info("[{}] bare CR/LF in message normalized", id());
+  smtp::DataError error = data_filter_->error();
+  std::uint64_t size = data_filter_->message_bytes();
+  data_filter_.reset();
+  enter_phase(Phase::Command);
+  on_content_end(error, size);
+  if (phase_ == Phase::Command) process_client_input();
+}
+
+bool SessionCore::data_rate_too_low(std::size_t more) {
+  data_bytes_ += more;
+  std::uint64_t min_rate = limits().min_data_rate;
+  if (min_rate == 0) return false;
+  // A start-up allowance, so a slow first packet (TCP slow start, a busy sender) is not punished.
+  auto allowance_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(limits().min_data_rate_grace).count());
+  std::uint64_t elapsed = uv_now(env_.loop) - data_started_ms_;
+  if (elapsed < std::max<std::uint64_t>(allowance_ms, 1)) return false;
+  return data_bytes_ * 1000 / elapsed < min_rate;
+}
+
+// ------------------------------------------------------------------------------------------------ replies
+
+void SessionCore::reply(ReplyId reply_id, std::string_view detail, bool closes) {
+  reply(smtp::make_reply(reply_id, env_.hostname, detail), closes);
+}
+
+void SessionCore::reply(smtp::Reply r, bool closes) {
+  // Every refusal of ours counts toward max_errors, 4xx too (as Postfix's error limits count them): a
+  // client that makes us say 452 in a loop is as much a problem as one that makes us say 500.
+  if (r.code >= 400) ++errors_;
+  replies_.push_local(std::move(r), closes);
+  flush_replies();
+}
+
+void SessionCore::queue_starttls_ready() {
+  replies_.push_local(smtp::make_reply(ReplyId::ReadyToStartTls, env_.hostname), false, /*starts_tls=*/true);
+  flush_replies();
+}
+
+void SessionCore::relay(const smtp::Reply& r) {
+  if (r.code >= 500) ++errors_;
+  send(r, ReplyOrigin::FarSide);
+}
+
+void SessionCore::send(const smtp::Reply& r, ReplyOrigin origin) {
+  if (r.code >= 400 && log_limiter_.allow(r.code)) {
+    spdlog::info("[{}] reply {} {}", id(), r.code, log_text::sanitize(r.lines.empty() ? "" : r.lines.front()));
+  }
+  for (auto* o : env_.observers) o->on_reply(*this, r, origin);
+  if (!client_gone_) client_.write(r.serialize());
+}
+
+void SessionCore::flush_replies() {
+  while (!replies_.empty() && !replies_.front().awaited() && phase_ != Phase::Closing) {
+    Pending p = replies_.pop();
+    send(p.local, ReplyOrigin::Local);
+    if (p.starts_tls) {
+      // The 220 is queued in plaintext; every byte after it is TLS (the connection sends the corked
+      // plaintext before it switches).
+      begin_client_tls(new_client_tls());
+      return;
+    }
+    if (p.closes) {
+      close_gracefully();
+      return;
+    }
+  }
+  maybe_close_after_client_eof();
+}
+
+void SessionCore::note_injection(std::size_t bytes) {
+  if (injected_bytes_ == 0) {
+    spdlog::warn("[{}] {} plaintext bytes pipelined after STARTTLS discarded (injection attempt)", id(), bytes);
+    if (env_.audit) {
+      env_.audit->write(audit::Event(audit::EventKind::PlaintextInjection, env_.direction, id(), peer_text())
+                            .verdict(audit::Verdict::Discarded)
+                            .set("bytes", static_cast<std::int64_t>(bytes))
+                            .reason("plaintext pipelined after STARTTLS"));
+    }
+  }
+  injected_bytes_ += bytes;
+}
+
+}  // namespace mxguard::session

@@ -1,0 +1,214 @@
+#pragma once
+// The session core that both directions share (design.md, "Shape of the code"): the client connection,
+// the reply queue in command order, the ways a session ends, the one timer, back-pressure, command
+// framing and DATA streaming through the smuggling filter. A direction adds its verb rules and its far
+// side (the legacy backend inbound, the remote MX outbound) through the hooks below, and never touches
+// sockets, timers or the queue's order itself.
+//
+// Every event callback runs as one turn: both connections are corked for its length, so whatever the turn
+// produces leaves in one write per connection.
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/config/config.h"
+#include "proxy/audit/audit_log.h"
+#include "proxy/net/connection.h"
+#include "proxy/session/connection_limiter.h"
+#include "proxy/session/log_limiter.h"
+#include "proxy/session/observer.h"
+#include "proxy/session/reply_queue.h"
+#include "proxy/smtp/command_reader.h"
+#include "proxy/smtp/data_filter.h"
+#include "proxy/smtp/reply_table.h"
+#include "proxy/uv/timer.h"
+
+namespace mxguard::session {
+
+enum class Phase {
+  Opening,          // the far side is being set up; the client waits for the greeting
+  Command,          // commands and replies
+  StarttlsPending,  // STARTTLS accepted: earlier replies (and the far side's RSET) are still owed
+  TlsHandshake,     // the client's TLS handshake is running
+  DataPending,      // DATA forwarded, waiting for the far side's 354
+  Data,             // message content streams through the smuggling filter
+  Closing,          // the last reply is being written; nothing more is read
+};
+std::string_view to_string(Phase p);
+
+// Who gives what to a session; all of it outlives the session.
+struct Environment {
+  uv_loop_t* loop = nullptr;
+  std::string id;                                  // for logs and the audit log
+  std::string hostname;                            // [server] hostname, in our own replies
+  const config::Limits* limits = nullptr;          // the direction's limits, from the session's snapshot
+  audit::Direction direction = audit::Direction::Inbound;
+  audit::Log* audit = nullptr;                     // null: no audit log
+  ConnectionLimiter* limiter = nullptr;            // null: no connection limits
+  std::vector<SessionObserver*> observers;         // told about states, replies, TLS and the end
+  std::function<void(SessionCore&)> on_finished;   // once every handle is closed; may destroy the session
+};
+
+class SessionCore : protected net::ConnectionEvents {
+ public:
+  ~SessionCore() override;
+  SessionCore(const SessionCore&) = delete;
+  SessionCore& operator=(const SessionCore&) = delete;
+
+  // Takes the accepted client from the listener and starts the session; on_finished follows in any case.
+  void start(uv_stream_t* listener);
+  // Server stopping: 421 at the next command boundary (at once when idle), QUIT still works.
+  void drain();
+  // Grace period over: 421 now; a reply still owed for a message is waited for, content is aborted.
+  void shutdown();
+
+  Phase phase() const { return phase_; }
+  const std::string& id() const { return env_.id; }
+  audit::Direction direction() const { return env_.direction; }
+  bool tls_active() const { return tls_; }
+  std::string peer_text() const;
+  const sockaddr_storage& client_peer() const { return client_.peer(); }
+  const sockaddr_storage& client_local() const { return client_.local(); }
+
+ protected:
+  SessionCore(Environment env, std::size_t extra_handles);
+
+  // ---- hooks for the direction
+  // The client was accepted (and, on an implicit-TLS listener, its handshake is done): set up the far side.
+  virtual void on_accepted() = 0;
+  // One complete command line (or, after a 334, a SASL answer: the direction knows which).
+  virtual void handle_line(std::string_view line, bool forbidden_control) = 0;
+  virtual void on_far_connected(int status) {}
+  virtual void on_far_data(std::string_view bytes) = 0;
+  virtual void on_far_closed(const std::string& why) = 0;   // EOF or error from the far side
+  virtual std::chrono::seconds opening_timeout() const = 0;
+  virtual void on_opening_timeout() = 0;
+  virtual void on_client_tls_ready() {}
+  // A new TLS server session for the client (STARTTLS); null: TLS cannot be offered now.
+  virtual bssl::UniquePtr<SSL> new_client_tls() = 0;
+  // The content's end was read (error: what the filter refused, or None). The direction awaits the far
+  // side's verdict or refuses the message.
+  virtual void on_content_end(smtp::DataError error, std::uint64_t message_bytes) = 0;
+  // The content filter refused part of a message that is already on its way: the far side must discard it.
+  virtual void abort_far_content() = 0;
+  virtual bool can_take_commands() const { return true; }   // e.g. not while an AUTH reply is owed
+
+  // ---- what the direction uses
+  net::ConnectionEvents& events() { return *this; }
+  net::Connection& client() { return client_; }
+  const net::Connection& client() const { return client_; }
+  void set_far(net::Connection* far) { far_ = far; }
+  ReplyQueue& replies() { return replies_; }
+  const ReplyQueue& replies() const { return replies_; }
+  const Environment& env() const { return env_; }
+  const config::Limits& limits() const { return *env_.limits; }
+  std::string& client_input() { return client_in_; }
+  smtp::CommandReader& command_reader() { return reader_; }
+
+  void enter_phase(Phase next);
+  void arm_timer();
+  // Queues a reply mxguard makes itself, in command order.
+  void reply(smtp::ReplyId id, std::string_view detail = {}, bool closes = false);
+  void reply(smtp::Reply reply, bool closes = false);
+  void queue_starttls_ready();
+  // Sends a reply the far side gave (it answers the queue's front awaited entry, popped by the caller).
+  void relay(const smtp::Reply& reply);
+  void flush_replies();
+  unsigned errors() const { return errors_; }
+
+  // Ends the session with `id` for the client; the far side is closed at once.
+  void fail(smtp::ReplyId id, const std::string& why);
+  // Like fail, with a reply the far side made (its own 421).
+  void fail_with(const smtp::Reply& reply, const std::string& why);
+  // Ends the session after the queued replies are written (bounded by a grace timer).
+  void close_gracefully();
+  // Refuses at a command boundary: stops reading, and closes once every reply still owed (perhaps the far
+  // side's acceptance of a message) has reached the client, followed by `id`.
+  void end_after_owed_replies(smtp::ReplyId id, const std::string& why);
+  // Ends the session now. Safe to call more than once.
+  void finish();
+  void close_far();
+  bool client_gone() const { return client_gone_; }
+  bool ending() const { return ending_; }
+  bool shutting_down() const { return shutting_down_; }
+
+  void process_client_input();
+  // The next `n` bytes from the client are skipped unread (a BDAT chunk we do not take), whether they are
+  // already buffered or still to come.
+  void discard_client_bytes(std::uint64_t n);
+  void begin_content(smtp::BareNewlines mode, std::uint64_t max_message_size);
+  void begin_client_tls(bssl::UniquePtr<SSL> ssl);
+  void note_injection(std::size_t bytes);
+  // Process-log lines about peer behaviour that a peer can repeat at will go through here.
+  bool log_allowed(int key) { return log_limiter_.allow(key); }
+  void track_handle() { ++open_handles_; }
+  void handle_closed();
+  void notify_tls(const TlsOutcome& outcome);
+  void set_implicit_tls(bssl::UniquePtr<SSL> ssl) { implicit_tls_ = std::move(ssl); }
+  void mark_greeted() { greeted_ = true; }
+  bool greeted() const { return greeted_; }
+
+ private:
+  class Turn;
+
+  // net::ConnectionEvents, for both connections.
+  void on_connected(net::Connection& c, int status) override;
+  void on_data(net::Connection& c, std::string_view bytes) override;
+  void on_eof(net::Connection& c) override;
+  void on_error(net::Connection& c, const std::string& reason) override;
+  void on_tls_ready(net::Connection& c) override;
+  void on_tls_failed(net::Connection& c, const std::string& reason) override;
+  void on_drained(net::Connection& c) override;
+
+  void on_client_data(std::string_view bytes);
+  void on_client_eof();
+  void on_client_lost(const std::string& reason);
+  void process_data_input();
+  bool data_rate_too_low(std::size_t more);
+  void update_backpressure();
+  bool far_saturated() const;
+  void on_timeout();
+  void maybe_close_after_client_eof();
+  void on_client_closed();
+  void tls_abandoned(const std::string& reason);
+  void send(const smtp::Reply& reply, ReplyOrigin origin);
+
+  Environment env_;
+  Phase phase_ = Phase::Opening;
+  net::Connection client_;
+  net::Connection* far_ = nullptr;
+  uv::Timer timer_;
+  ReplyQueue replies_;
+  smtp::CommandReader reader_;
+  std::string client_in_;
+  std::optional<smtp::DataFilter> data_filter_;
+  bssl::UniquePtr<SSL> implicit_tls_;   // set before start(): the listener speaks TLS from the first byte
+  LogLimiter log_limiter_;
+  std::uint64_t discard_bytes_ = 0;
+  std::uint64_t data_started_ms_ = 0;
+  std::uint64_t data_bytes_ = 0;
+  std::size_t injected_bytes_ = 0;
+  unsigned errors_ = 0;          // refusals (4xx/5xx of ours, 5xx of the far side's) so far
+  unsigned open_handles_ = 0;    // close callbacks still to come before on_finished
+  bool tls_ = false;
+  bool tls_settled_ = false;     // the session's one TLS verdict was given
+  bool greeted_ = false;         // the client saw a greeting: the session really started
+  bool connect_logged_ = false;
+  bool admitted_ = false;        // holds a slot in the limiter
+  bool reading_paused_ = false;
+  bool far_was_saturated_ = false;
+  bool ending_ = false;          // end_after_owed_replies: nothing more is read
+  bool client_eof_ = false;      // the client half-closed: what it sent is still answered
+  bool client_gone_ = false;     // the client's connection is closed: nothing can reach it any more
+  bool shutting_down_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace mxguard::session
