@@ -1,5 +1,7 @@
 #include "proxy/smtp/command.h"
 
+#include "base/ascii.h"
+
 #include <array>
 #include <utility>
 
@@ -15,15 +17,7 @@ constexpr std::array<std::pair<Verb, std::string_view>, 17> kVerbs{{
     {Verb::Xforward, "XFORWARD"}, {Verb::Etrn, "ETRN"},
 }};
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
+using ascii::iequals;
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -149,7 +143,7 @@ std::optional<std::string> mail_from_domain(std::string_view mail_args) {
   }
   // Mail-parameters follow after a space; anything glued to the path is not a reverse-path.
   if (!c.done() && c.peek() != ' ') return std::nullopt;
-  for (char& ch : domain) ch = ascii_lower(ch);
+  for (char& ch : domain) ch = ascii::lower(ch);
   return domain;
 }
 

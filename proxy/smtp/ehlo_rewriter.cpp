@@ -1,5 +1,7 @@
 #include "proxy/smtp/ehlo_rewriter.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -18,13 +20,7 @@ constexpr std::array<std::string_view, 11> kAlwaysOffered{
     "VRFY", "ETRN", "HELP", "DELIVERBY", "MT-PRIORITY",
 };
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+using ascii::upper;
 
 bool offered(const std::string& keyword, bool tls_active) {
   if (std::find(kAlwaysOffered.begin(), kAlwaysOffered.end(), keyword) != kAlwaysOffered.end()) return true;
