@@ -111,10 +111,8 @@ bool Log::write_line(const std::string& line) {
 
 void Log::reopen_if_unlinked() {
   // A file deleted (or moved away by a logrotate without postrotate) would swallow every event until the
-  // next SIGHUP. Looking costs an fstat, so look at most once a second.
-  auto now = std::chrono::steady_clock::now();
-  if (now < next_link_check_) return;
-  next_link_check_ = now + std::chrono::seconds(1);
+  // next SIGHUP. One fstat per event (an event is written about once per session) is the price of never
+  // losing the events of the seconds after an operator's `rm`.
   struct stat st {};
   if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && st.st_nlink > 0) return;
   int fd = open_append(path_);

@@ -55,7 +55,6 @@ class Log {
   int fd_ = -1;
   bool failing_ = false;                      // inside a failure streak (with mutex_ held)
   std::uint64_t lost_in_streak_ = 0;
-  std::chrono::steady_clock::time_point next_link_check_{};
   std::atomic<std::uint64_t> write_errors_{0};
 };
 

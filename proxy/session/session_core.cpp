@@ -204,7 +204,7 @@ void SessionCore::handle_closed() {
   }
   for (auto* o : env_.observers) o->on_end(*this);
   if (log_limiter_.suppressed() > 0) {
-    spdlog::info("[{}] {} similar log line(s) suppressed", id(), log_limiter_.suppressed());
+    spdlog::info("[{}] suppressed {} similar log line(s)", id(), log_limiter_.suppressed());
   }
   if (connect_logged_) spdlog::info("[{}] disconnect from {}{}", id(), peer_text(), tls_ ? " (TLS)" : "");
   auto done = std::move(env_.on_finished);
@@ -344,9 +344,10 @@ void SessionCore::on_client_eof() {
       finish();
       return;
     case Phase::Data:
+      // The content can never end now. The client may still be reading: what it is owed is written.
       spdlog::info("[{}] client disconnected during DATA; the partial message is dropped", id());
       abort_far_content();
-      finish();
+      close_gracefully();
       return;
     case Phase::Closing:
       return;
@@ -540,7 +541,7 @@ void SessionCore::begin_content(smtp::BareNewlines mode, std::uint64_t max_messa
     // The client half-closed without sending the content: it can never end, so the message is dropped.
     spdlog::info("[{}] client closed before sending the message content; the partial message is dropped", id());
     abort_far_content();
-    finish();
+    close_gracefully();   // the replies it is owed (up to the 354) still reach it
   }
 }
 
