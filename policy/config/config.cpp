@@ -22,15 +22,4 @@ std::string_view to_string(BareNewlines b) {
   return "unknown";
 }
 
-std::string_view to_string(TlsLevel l) {
-  switch (l) {
-    case TlsLevel::None: return "none";
-    case TlsLevel::May: return "may";
-    case TlsLevel::Encrypt: return "encrypt";
-    case TlsLevel::Verify: return "verify";
-    case TlsLevel::MtaSts: return "mta-sts";
-  }
-  return "unknown";
-}
-
 }  // namespace mxguard::config

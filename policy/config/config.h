@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/tls_level.h"
+
 namespace mxguard::config {
 
 // "host:port" / "[v6]:port" as written by the operator, split; resolution happens at bind/connect time.
@@ -18,7 +20,9 @@ struct Endpoint {
 
 enum class BackendProtocol { Plain, ProxyV1, ProxyV2, Xclient };
 enum class BareNewlines { Reject, Normalize };
-enum class TlsLevel { None, May, Encrypt, Verify, MtaSts };   // ordered, strongest last (outbound)
+// The levels and their spellings are the policy's (policy/tls_level.h); the alias keeps config:: spellings working.
+using TlsLevel = policy::TlsLevel;
+using policy::to_string;
 
 struct Certificate {
   std::string cert;   // PEM chain, leaf first
@@ -118,6 +122,5 @@ struct Config {
 
 std::string_view to_string(BackendProtocol p);
 std::string_view to_string(BareNewlines b);
-std::string_view to_string(TlsLevel l);
 
 }  // namespace mxguard::config

@@ -20,6 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "policy/names.h"
+#include "policy/tls_level.h"
+
 namespace mxguard::config {
 
 std::string ConfigError::to_string() const {
@@ -44,13 +47,7 @@ constexpr std::size_t kMaxFileSize = 4 * 1024 * 1024;
 // ---------------------------------------------------------------------------------------------------------
 // Text helpers
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+std::string lower(std::string_view s) { return policy::ascii_lower(s); }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -132,40 +129,12 @@ bool is_ipv6(std::string_view s) {
   return inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
 }
 
-// Letters, digits and '-' in labels of 1..63 characters (RFC 1035 / RFC 5321 §4.1.2). Host names of
-// endpoints may also carry '_' because container runtimes resolve service names like "legacy_mta".
+// Host names of endpoints may also carry '_' because container runtimes resolve service names like "legacy_mta".
 std::string name_problem(std::string_view name, bool allow_underscore) {
-  if (name.empty()) return "it is empty";
-  if (name.size() > 253) return "it is longer than 253 characters";
-  if (name.back() == '.') return "it must not end with a dot";
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    std::size_t end = std::min(name.find('.', start), name.size());
-    std::string_view label = name.substr(start, end - start);
-    if (label.empty()) return "it has an empty label";
-    if (label.size() > 63) return "it has a label longer than 63 characters";
-    if (label.front() == '-' || label.back() == '-') return "a label starts or ends with '-'";
-    for (char c : label) {
-      if (static_cast<unsigned char>(c) >= 0x80) return "it is not ASCII: write the A-label (xn--...) form";
-      bool ok = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-                (allow_underscore && c == '_');
-      if (!ok) return std::string("it contains ") + quoted(std::string_view(&c, 1)) + " (letters, digits and '-' only)";
-    }
-    start = end + 1;
-  }
-  return {};
+  return policy::domain_syntax_problem(name, allow_underscore ? policy::NameSyntax::ServiceName : policy::NameSyntax::Dns);
 }
 
-std::string domain_problem(std::string_view name) { return name_problem(name, false); }
-
-// "*.example.org" or "mx.example.org" (the wildcard only as the whole left-most label, as in MTA-STS).
-std::string mx_pattern_problem(std::string_view pattern) {
-  std::string_view rest = pattern.starts_with("*.") ? pattern.substr(2) : pattern;
-  if (rest.find('*') != std::string_view::npos) {
-    return "a wildcard is allowed only as the whole left-most label, e.g. \"*.example.org\"";
-  }
-  return domain_problem(rest);
-}
+std::string domain_problem(std::string_view name) { return policy::domain_syntax_problem(name); }
 
 std::optional<std::uint16_t> parse_port(std::string_view s) {
   if (!all_digits(s) || s.size() > 5) return std::nullopt;
@@ -544,7 +513,7 @@ std::string check_domain(std::string& value) {
 
 std::string check_mx_pattern(std::string& value) {
   value = lower(value);
-  std::string why = mx_pattern_problem(value);
+  std::string why = policy::mx_pattern_problem(value);
   return why.empty() ? why : quoted(value) + " is not an MX host name or pattern: " + why;
 }
 
@@ -681,15 +650,39 @@ void read_outbound(const Section& root, Outbound& out) {
   s.read_path("ca_file", out.ca_file);
 }
 
+// The default applies to every domain without an entry, most of which publish no MTA-STS policy: an
+// "mta-sts" default would refuse them all. A domain entry may demand MTA-STS of its own domain.
+constexpr TlsLevel kStrictestDefaultLevel = TlsLevel::Verify;
+constexpr TlsLevel kStrictestDomainLevel = TlsLevel::MtaSts;
+
+std::string level_names(TlsLevel strictest) {
+  std::string out;
+  for (const policy::TlsLevelName& entry : policy::tls_level_names()) {
+    if (entry.level > strictest) break;
+    out += (out.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  return out;
+}
+
+// Levels stricter than `strictest` are refused like unknown words; DANE's get a note that they are
+// understood but not available in this version.
+void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest) {
+  const std::string* v = s.string(k);
+  if (v == nullptr) return;
+  std::optional<TlsLevel> level = policy::parse_tls_level(*v);
+  if (level && *level <= strictest) {
+    out = *level;
+    return;
+  }
+  std::string message = quoted(*v) + " is not one of " + level_names(strictest);
+  if (level && *level >= TlsLevel::Dane) message += " (DANE, RFC 7672, is not supported by this version)";
+  s.error(k, message);
+}
+
 // One [policy.domain."name"] table. `level` is required: the table exists to pin a level.
 void read_domain_policy(const Section& entry, DomainPolicy& policy) {
-  if (!entry.has("level")) entry.error("level", "required: one of none, may, encrypt, verify, mta-sts");
-  entry.read_enum("level", policy.level,
-                  {{"none", TlsLevel::None},
-                   {"may", TlsLevel::May},
-                   {"encrypt", TlsLevel::Encrypt},
-                   {"verify", TlsLevel::Verify},
-                   {"mta-sts", TlsLevel::MtaSts}});
+  if (!entry.has("level")) entry.error("level", "required: one of " + level_names(kStrictestDomainLevel));
+  read_level(entry, "level", policy.level, kStrictestDomainLevel);
   entry.read_strings("mx", policy.mx, check_mx_pattern);
 }
 
@@ -738,8 +731,7 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
 
 void read_policy(const Section& root, Policy& policy, Diagnostics& diag) {
   Section s = root.section("policy", {"default", "domain"});
-  s.read_enum("default", policy.default_level,
-              {{"none", TlsLevel::None}, {"may", TlsLevel::May}, {"encrypt", TlsLevel::Encrypt}, {"verify", TlsLevel::Verify}});
+  read_level(s, "default", policy.default_level, kStrictestDefaultLevel);
   read_domains(s, policy.domains, diag);
 }
 

@@ -817,6 +817,35 @@ TEST(Policy, MxWildcardOnlyAsTheLeftMostLabel) {
   EXPECT_TRUE(contains(e.message, "left-most label")) << e.message;
 }
 
+TEST(Policy, MxPatternsMustNameHostsNotAddresses) {
+  for (const char* address : {"192.0.2.25", "[2001:db8::25]", "2001:db8::25", "*.0.2.25"}) {
+    ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"verify\"\n"
+                                                         "mx = [\"mx.example.org\", \"" + address + "\"]\n");
+    EXPECT_EQ(e.line, 5) << address;
+    EXPECT_EQ(e.key, "policy.domain.\"example.org\".mx[1]") << address;
+    EXPECT_TRUE(contains(e.message, "is not an MX host name or pattern: it looks like an IP address")) << e.message;
+  }
+}
+
+TEST(Policy, DaneLevelsAreUnderstoodButNotAvailableYet) {
+  ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"dane-only\"\n");
+  EXPECT_EQ(e.to_string(),
+            "mxguard.toml:4: policy.domain.\"example.org\".level: \"dane-only\" is not one of none, may, encrypt, "
+            "verify, mta-sts (DANE, RFC 7672, is not supported by this version)");
+  ConfigError d = expect_error(std::string(kMinimal) + "[policy]\ndefault = \"dane\"\n");
+  EXPECT_EQ(d.key, "policy.default");
+  EXPECT_EQ(d.message, "\"dane\" is not one of none, may, encrypt, verify (DANE, RFC 7672, is not supported by this version)");
+}
+
+TEST(Policy, EveryLevelTheDomainTableAcceptsRoundTrips) {
+  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts}) {
+    Config c = expect_ok(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"" +
+                         std::string(to_string(level)) + "\"\n");
+    ASSERT_EQ(c.policy.domains.size(), 1u);
+    EXPECT_EQ(c.policy.domains[0].second.level, level);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Outbound allow list (CIDRs)
 
