@@ -59,7 +59,7 @@ struct Server {
 
 struct Inbound {
   bool enabled = true;
-  std::vector<Endpoint> listen;    // default ["0.0.0.0:25", "[::]:25"]
+  std::vector<Endpoint> listen = {{"0.0.0.0", 25, "0.0.0.0:25"}, {"::", 25, "[::]:25"}};
   Endpoint backend;                // required when enabled
   BackendProtocol backend_protocol = BackendProtocol::Plain;
   bool require_tls = false;
@@ -73,7 +73,9 @@ struct Inbound {
 struct Outbound {
   std::vector<Endpoint> listen;    // empty: no outbound listener
   std::string mode = "relay";      // relay | transparent
-  std::vector<std::string> allow;  // CIDRs, lower-case; the loader's default is ["127.0.0.1/32", "::1/128"]
+  // CIDRs, lower-case. Only the local machine may hand mail to the outbound listener unless the operator
+  // says otherwise.
+  std::vector<std::string> allow = {"127.0.0.1/32", "::1/128"};
   std::uint16_t port = 25;
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };

@@ -1,0 +1,106 @@
+#include "policy/config/cross_checks.h"
+
+#include "policy/names.h"
+
+namespace mxguard::config {
+namespace {
+
+bool is_wildcard(const Endpoint& ep) { return ep.host == "0.0.0.0" || ep.host == "::"; }
+
+// Two listeners collide when they could accept the same connection: with SO_REUSEPORT the kernel would
+// spread connections between them instead of failing to bind.
+bool overlaps(const Endpoint& a, const Endpoint& b) {
+  if (a.port != b.port) return false;
+  if (policy::ascii_lower(a.host) == policy::ascii_lower(b.host)) return true;
+  auto covers = [](const Endpoint& wild, const Endpoint& other) {
+    if (!is_wildcard(wild)) return false;
+    bool wild_v6 = wild.host == "::";
+    if (is_ipv4(other.host)) return !wild_v6;
+    if (is_ipv6(other.host)) return wild_v6;
+    return true;   // a host name may resolve to either family
+  };
+  return covers(a, b) || covers(b, a);
+}
+
+bool is_loopback_or_wildcard(const std::string& host) {
+  return host.starts_with("127.") || host == "::1" || policy::ascii_lower(host) == "localhost" || host == "0.0.0.0" || host == "::";
+}
+
+// Every listening address with the key that configured it and the line to report.
+struct Listener {
+  std::string key;
+  int line;
+  const Endpoint* endpoint;
+};
+
+std::vector<Listener> listeners(const Config& c, const Section& root) {
+  std::vector<Listener> out;
+  auto add_all = [&](std::string_view section, const std::vector<Endpoint>& endpoints) {
+    int line = root.view(section).line("listen");
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+      out.push_back({index_key(std::string(section) + ".listen", i), line, &endpoints[i]});
+    }
+  };
+  if (c.inbound.enabled) add_all("inbound", c.inbound.listen);
+  add_all("outbound", c.outbound.listen);
+  if (c.metrics.listen) out.push_back({"metrics.listen", root.view("metrics").line("listen"), &*c.metrics.listen});
+  return out;
+}
+
+void check_listeners(const Config& c, const Section& root, Diagnostics& diag) {
+  std::vector<Listener> all = listeners(c, root);
+  auto section_of = [](const std::string& k) { return k.substr(0, k.find('.')); };
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      // Within one list, exact duplicates were refused while reading; wildcard plus specific is fine there.
+      if (section_of(all[i].key) == section_of(all[j].key)) continue;
+      if (!overlaps(*all[i].endpoint, *all[j].endpoint)) continue;
+      return diag.error(all[i].line, all[i].key,
+                        quoted(all[i].endpoint->text) + " overlaps " + all[j].key + " (" +
+                            quoted(all[j].endpoint->text) + "): each listener needs its own address");
+    }
+  }
+}
+
+void check_inbound(const Config& c, const Section& root, Diagnostics& diag) {
+  const Inbound& in = c.inbound;
+  if (!in.enabled) return;
+  Section inbound = root.view("inbound");
+  if (in.backend.text.empty()) {
+    return diag.error(inbound.line(), "inbound.backend",
+                      "required when inbound is enabled: the legacy MTA's address, e.g. \"127.0.0.1:2525\"");
+  }
+  if (in.listen.empty()) {
+    return inbound.error("listen", "must list at least one address when inbound is enabled");
+  }
+  for (const Endpoint& ep : in.listen) {
+    bool same_host = policy::ascii_lower(ep.host) == policy::ascii_lower(in.backend.host) ||
+                     (is_wildcard(ep) && is_loopback_or_wildcard(in.backend.host));
+    if (ep.port == in.backend.port && same_host) {
+      return inbound.error("backend", quoted(in.backend.text) + " is mxguard's own listener " + quoted(ep.text) +
+                                          ": point it at the legacy MTA");
+    }
+  }
+}
+
+void warn_plain_backend(const Config& c, const Section& root, Diagnostics& diag) {
+  if (!c.inbound.enabled || c.inbound.backend_protocol != BackendProtocol::Plain) return;
+  Section inbound = root.view("inbound");
+  std::string spelled = inbound.has("backend_protocol") ? "\"plain\"" : "\"plain\" (the default)";
+  inbound.warn("backend_protocol",
+               spelled + ": the backend sees every client as mxguard's own address; if it trusts that address "
+                         "(mynetworks), it is an open relay: use proxy-v2 or xclient");
+}
+
+}  // namespace
+
+void check_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
+  check_inbound(config, root, diag);
+  if (diag.ok()) check_listeners(config, root, diag);
+}
+
+void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
+  warn_plain_backend(config, root, diag);
+}
+
+}  // namespace mxguard::config

@@ -1,0 +1,142 @@
+#include "policy/config/entry_readers.h"
+
+#include <algorithm>
+
+#include "policy/names.h"
+
+namespace mxguard::config {
+
+void read_hostname(const Section& s, Server& server) {
+  if (const std::string* name = s.string("hostname")) {
+    if (std::string why = domain_problem(*name); !why.empty()) {
+      s.error("hostname", quoted(*name) + " is not a host name: " + why);
+    } else {
+      server.hostname = *name;
+    }
+  } else if (!s.has("hostname")) {
+    // The greeting and EHLO name default to the machine's name, as Postfix's myhostname does. No DNS
+    // lookup: loading a configuration must not depend on the network.
+    server.hostname = machine_hostname();
+    if (std::string why = domain_problem(server.hostname); !why.empty()) {
+      s.diagnostics().error(s.line(), s.key("hostname"),
+                            "not set, and the machine's host name " + quoted(server.hostname) + " cannot be used (" +
+                                why + "): set server.hostname");
+    }
+  }
+}
+
+void read_certificates(const Section& inbound, std::vector<Certificate>& out, const KeyTable<Certificate>& entry_keys) {
+  const toml::node* node = inbound.find("certificate");
+  if (node == nullptr) return;
+  const toml::array* entries = node->as_array();
+  if (entries == nullptr) {
+    return inbound.error("certificate", "expected an array of tables: write [[inbound.certificate]] (double "
+                                        "brackets) once per certificate, got " + type_name(*node));
+  }
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const toml::node& item = *entries->get(i);
+    std::string k = index_key(inbound.key("certificate"), i);
+    const toml::table* table = item.as_table();
+    if (table == nullptr) {
+      inbound.diagnostics().error(line_of(item), k, "expected a table with cert and key, got " + type_name(item));
+      continue;
+    }
+    Certificate cert;
+    cert.line = line_of(item);
+    Section entry(inbound.diagnostics(), table, k, line_of(item));
+    entry.expect_keys(names_of(entry_keys));
+    read_keys(entry, entry_keys, cert);
+    out.push_back(std::move(cert));
+  }
+}
+
+void read_domains(const Section& policy, std::vector<std::pair<std::string, DomainPolicy>>& out,
+                  const KeyTable<DomainPolicy>& entry_keys) {
+  // The keys of [policy.domain] are domain names, so it is not checked against a list of known keys.
+  const toml::node* node = policy.find("domain");
+  if (node == nullptr) return;
+  if (!node->is_table()) return policy.error("domain", "expected a table of domains, got " + type_name(*node));
+  Diagnostics& diag = policy.diagnostics();
+  Section domains = policy.view("domain");
+  // toml++ keeps keys sorted by name; the model keeps them in file order, as the operator wrote them.
+  std::vector<std::pair<std::string_view, const toml::node*>> entries;
+  for (const auto& [k, v] : *node->as_table()) entries.emplace_back(k.str(), &v);
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return line_of(*a.second) < line_of(*b.second); });
+  for (const auto& [written, value] : entries) {
+    std::string k = domains.key(written);
+    std::string name = policy::ascii_lower(written);
+    if (std::string why = domain_problem(name); !why.empty()) {
+      diag.error(line_of(*value), k, quoted(written) + " is not a domain name: " + why);
+      continue;
+    }
+    const toml::table* table = value->as_table();
+    if (table == nullptr) {
+      diag.error(line_of(*value), k, "expected a table: write [policy.domain." + quoted(name) + "] with level = ...");
+      continue;
+    }
+    auto same = [&](const auto& seen) { return seen.first == name; };
+    if (std::any_of(out.begin(), out.end(), same)) {
+      diag.error(line_of(*value), k, quoted(name) + " is configured twice (domain names are case-insensitive)");
+      continue;
+    }
+    // [policy.domain.example.org] without quotes nests a table per label: say how to write it.
+    auto nested = std::find_if(table->begin(), table->end(), [](const auto& kv) { return kv.second.is_table(); });
+    if (nested != table->end()) {
+      std::string meant = std::string(written) + "." + std::string(nested->first.str());
+      diag.error(line_of(*value), k, "a domain name with dots must be quoted: [policy.domain." + quoted(meant) + "]");
+      continue;
+    }
+    DomainPolicy entry_policy;
+    Section entry(diag, table, k, line_of(*value));
+    entry.expect_keys(names_of(entry_keys));
+    read_keys(entry, entry_keys, entry_policy);
+    out.emplace_back(name, std::move(entry_policy));
+  }
+}
+
+namespace {
+
+std::string level_names(TlsLevel strictest) {
+  std::vector<std::string_view> names;
+  for (const policy::TlsLevelName& entry : policy::tls_level_names()) {
+    if (entry.level <= strictest) names.push_back(entry.name);
+  }
+  return one_of(names);
+}
+
+}  // namespace
+
+// Levels stricter than `strictest` are refused like unknown words; DANE's get a note that they are
+// understood but not available in this version.
+void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest, bool required) {
+  if (required && !s.has(k)) return s.error(k, "required: one of " + level_names(strictest));
+  const std::string* v = s.string(k);
+  if (v == nullptr) return;
+  std::optional<TlsLevel> level = policy::parse_tls_level(*v);
+  if (level && *level <= strictest) {
+    out = *level;
+    return;
+  }
+  std::string message = quoted(*v) + " is not one of " + level_names(strictest);
+  if (level && *level >= TlsLevel::Dane) message += " (DANE, RFC 7672, is not supported by this version)";
+  s.error(k, message);
+}
+
+void read_allow(const Section& s, std::vector<std::string>& allow) {
+  s.read_strings("allow", allow, check_cidr);
+  for (const std::string& cidr : allow) {
+    if (cidr.ends_with("/0")) {
+      s.warn("allow", quoted(cidr) + " lets any address send mail through mxguard: list only your own MTAs");
+    }
+  }
+}
+
+void read_optional_endpoint(const Section& s, std::string_view k, std::optional<Endpoint>& out) {
+  if (const std::string* text = s.string(k); text != nullptr && !text->empty()) {
+    Endpoint ep;
+    if (s.read_endpoint(k, ep, HostKind::NameOrAddress)) out = ep;
+  }
+}
+
+}  // namespace mxguard::config
