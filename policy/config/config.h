@@ -30,24 +30,36 @@ struct Certificate {
   int line = 0;       // where the [[inbound.certificate]] entry starts, for error messages
 };
 
-// Protocol limits and timeouts (RFC 5321 §4.5.3). Defaults are the RFC's where it gives one.
+// Protocol limits and timeouts (RFC 5321 §4.5.3), the same keys in both directions. The "client" is the
+// one that connects to mxguard (a remote MTA inbound, the legacy MTA outbound); the "far side" is the one
+// mxguard connects to (the legacy backend inbound, the remote MX outbound). Defaults are the RFC's where it
+// gives one; each direction adjusts some (default_inbound_limits, default_outbound_limits).
 struct Limits {
   std::size_t max_command_line = 2048;         // bytes incl. CRLF; longer -> 500 5.5.2
   std::size_t max_data_line = 65536;           // bytes incl. CRLF; longer -> 500 5.5.2 after the data
-  std::size_t max_reply_line = 4096;           // from the backend; longer -> the session fails closed
+  std::size_t max_reply_line = 4096;           // from the far side; longer -> the session fails closed
   std::size_t max_recipients = 1000;           // per transaction; more -> 452 4.5.3
   unsigned max_errors = 10;                    // bad commands per session; more -> 421 and close
   std::size_t max_connections = 1000;          // all clients together, across workers; more -> 421 4.7.0
   std::size_t max_connections_per_ip = 20;     // per client address; more -> 421 4.7.0
-  std::chrono::seconds backend_connect_timeout{30};
-  std::chrono::seconds greeting_timeout{300};      // backend greeting (RFC: 5 min)
+  std::chrono::seconds backend_connect_timeout{30};   // connecting to the far side
+  std::chrono::seconds greeting_timeout{300};      // the far side's greeting (RFC: 5 min)
   std::chrono::seconds command_timeout{300};       // client idle between commands (RFC: 5 min)
-  std::chrono::seconds reply_timeout{300};         // backend reply to a command (RFC: 5 min for MAIL/RCPT)
+  std::chrono::seconds reply_timeout{300};         // far side's reply to a command (RFC: 5 min for MAIL/RCPT)
   std::chrono::seconds data_block_timeout{180};    // between content chunks (RFC: 3 min)
-  std::chrono::seconds data_end_timeout{600};      // backend reply to end-of-data (RFC: 10 min)
+  std::chrono::seconds data_end_timeout{600};      // far side's reply to end-of-data (RFC: 10 min)
   std::chrono::seconds tls_handshake_timeout{60};
   std::uint64_t min_data_rate = 0;                 // bytes/s averaged over DATA; 0 = off
+  std::chrono::seconds min_data_rate_grace{30};    // DATA may run this long before min_data_rate applies
 };
+
+// Inbound, the far side is the legacy backend next door, and the remote MTA waits for our greeting: the
+// RFC's 5 minutes are what that client waits for us, not what we should wait for a backend. A silent
+// backend must turn into a 421 soon enough (well under 20 s) that the remote MTA moves on to the next MX.
+Limits default_inbound_limits();
+// Outbound, the far side is a remote MX and the RFC's timeouts are ours to honour (RFC 5321 §4.5.3.2);
+// the client is the legacy MTA, usually one address, so the per-address cap is the global cap.
+Limits default_outbound_limits();
 
 struct Server {
   std::string hostname;            // default: the machine's host name
@@ -67,7 +79,7 @@ struct Inbound {
   BareNewlines bare_newlines = BareNewlines::Reject;
   std::uint64_t max_message_size = 52428800;
   std::vector<Certificate> certificates;       // empty: a self-signed one is generated in state_dir
-  Limits limits;
+  Limits limits = default_inbound_limits();
 };
 
 struct Outbound {
@@ -78,6 +90,7 @@ struct Outbound {
   std::vector<std::string> allow = {"127.0.0.1/32", "::1/128"};
   std::uint16_t port = 25;
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  Limits limits = default_outbound_limits();
 };
 
 struct DomainPolicy {

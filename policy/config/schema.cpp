@@ -36,7 +36,8 @@ const KeyTable<Server>& server_keys() {
   return keys;
 }
 
-// Lower bounds are the sizes RFC 5321 §4.5.3.1 says every SMTP server must accept.
+// [inbound.limits] and [outbound.limits]. Lower bounds are the sizes RFC 5321 §4.5.3.1 says every SMTP
+// server must accept.
 const KeyTable<Limits>& limit_keys() {
   static const KeyTable<Limits> keys = {
       integer("max_command_line", &Limits::max_command_line, {512, kMaxLine, "RFC 5321 §4.5.3.1.4: at least 512"}),
@@ -54,6 +55,8 @@ const KeyTable<Limits>& limit_keys() {
       duration("data_end_timeout", &Limits::data_end_timeout, {1, kOneDay}),
       duration("tls_handshake_timeout", &Limits::tls_handshake_timeout, {1, kOneDay}),
       integer("min_data_rate", &Limits::min_data_rate, {0, std::int64_t{1} << 30, "bytes per second; 0 = off"}),
+      // 0 applies the rate from the first byte; past an hour it would never apply to a real message.
+      duration("min_data_rate_grace", &Limits::min_data_rate_grace, {0, 3600}),
   };
   return keys;
 }
@@ -97,6 +100,7 @@ const KeyTable<Outbound>& outbound_keys() {
                        [](const Outbound& out) { return toml_string_array(out.allow); }),
       integer("port", &Outbound::port, {1, 65535}),
       path("ca_file", &Outbound::ca_file),
+      table("limits", &Outbound::limits, limit_keys()),
   };
   return keys;
 }
