@@ -69,9 +69,16 @@ struct Server {
   std::chrono::seconds shutdown_grace{30};      // SIGTERM: how long live sessions may finish
 };
 
+// An inbound listening address. With implicit TLS (RFC 8314 §3, port 465) the TLS handshake starts as soon
+// as the client connects; otherwise the session starts in plaintext and offers STARTTLS (RFC 3207).
+struct Listener {
+  Endpoint endpoint;
+  bool implicit_tls = false;
+};
+
 struct Inbound {
   bool enabled = true;
-  std::vector<Endpoint> listen = {{"0.0.0.0", 25, "0.0.0.0:25"}, {"::", 25, "[::]:25"}};
+  std::vector<Listener> listen = {{{"0.0.0.0", 25, "0.0.0.0:25"}}, {{"::", 25, "[::]:25"}}};
   Endpoint backend;                // required when enabled
   BackendProtocol backend_protocol = BackendProtocol::Plain;
   bool require_tls = false;

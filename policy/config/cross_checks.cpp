@@ -27,28 +27,27 @@ bool is_loopback_or_wildcard(const std::string& host) {
 }
 
 // Every listening address with the key that configured it and the line to report.
-struct Listener {
+struct BoundAddress {
   std::string key;
   int line;
   const Endpoint* endpoint;
 };
 
-std::vector<Listener> listeners(const Config& c, const Section& root) {
-  std::vector<Listener> out;
-  auto add_all = [&](std::string_view section, const std::vector<Endpoint>& endpoints) {
-    int line = root.view(section).line("listen");
-    for (std::size_t i = 0; i < endpoints.size(); ++i) {
-      out.push_back({index_key(std::string(section) + ".listen", i), line, &endpoints[i]});
-    }
+std::vector<BoundAddress> listeners(const Config& c, const Section& root) {
+  std::vector<BoundAddress> out;
+  auto add = [&](std::string_view section, std::size_t i, const Endpoint& endpoint) {
+    out.push_back({index_key(std::string(section) + ".listen", i), root.view(section).line("listen"), &endpoint});
   };
-  if (c.inbound.enabled) add_all("inbound", c.inbound.listen);
-  add_all("outbound", c.outbound.listen);
+  if (c.inbound.enabled) {
+    for (std::size_t i = 0; i < c.inbound.listen.size(); ++i) add("inbound", i, c.inbound.listen[i].endpoint);
+  }
+  for (std::size_t i = 0; i < c.outbound.listen.size(); ++i) add("outbound", i, c.outbound.listen[i]);
   if (c.metrics.listen) out.push_back({"metrics.listen", root.view("metrics").line("listen"), &*c.metrics.listen});
   return out;
 }
 
 void check_listeners(const Config& c, const Section& root, Diagnostics& diag) {
-  std::vector<Listener> all = listeners(c, root);
+  std::vector<BoundAddress> all = listeners(c, root);
   auto section_of = [](const std::string& k) { return k.substr(0, k.find('.')); };
   for (std::size_t i = 0; i < all.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
@@ -73,7 +72,8 @@ void check_inbound(const Config& c, const Section& root, Diagnostics& diag) {
   if (in.listen.empty()) {
     return inbound.error("listen", "must list at least one address when inbound is enabled");
   }
-  for (const Endpoint& ep : in.listen) {
+  for (const Listener& listener : in.listen) {
+    const Endpoint& ep = listener.endpoint;
     bool same_host = policy::ascii_lower(ep.host) == policy::ascii_lower(in.backend.host) ||
                      (is_wildcard(ep) && is_loopback_or_wildcard(in.backend.host));
     if (ep.port == in.backend.port && same_host) {
@@ -92,6 +92,26 @@ void warn_plain_backend(const Config& c, const Section& root, Diagnostics& diag)
                          "(mynetworks), it is an open relay: use proxy-v2 or xclient");
 }
 
+// Port 25 is where MTAs deliver, in plaintext first (RFC 3207); port 465 is where clients start with TLS
+// (RFC 8314 §3.3). The other way round, every client of that listener fails its first exchange.
+void warn_tls_mode_against_port(const Config& c, const Section& root, Diagnostics& diag) {
+  if (!c.inbound.enabled) return;
+  Section inbound = root.view("inbound");
+  for (std::size_t i = 0; i < c.inbound.listen.size(); ++i) {
+    const Listener& l = c.inbound.listen[i];
+    std::string k = index_key("inbound.listen", i);
+    if (l.implicit_tls && l.endpoint.port == 25) {
+      diag.warn(inbound.line("listen"), k,
+                quoted(l.endpoint.text) + " with tls = \"implicit\": MTAs on port 25 start in plaintext and use "
+                                          "STARTTLS; implicit TLS is for port 465 (RFC 8314)");
+    } else if (!l.implicit_tls && l.endpoint.port == 465) {
+      diag.warn(inbound.line("listen"), k,
+                quoted(l.endpoint.text) + " uses STARTTLS, but clients on port 465 start with TLS (RFC 8314): write "
+                                          "{ address = " + quoted(l.endpoint.text) + ", tls = \"implicit\" }");
+    }
+  }
+}
+
 }  // namespace
 
 void check_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
@@ -101,6 +121,7 @@ void check_across_keys(const Config& config, const Section& root, Diagnostics& d
 
 void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
   warn_plain_backend(config, root, diag);
+  warn_tls_mode_against_port(config, root, diag);
 }
 
 }  // namespace mxguard::config

@@ -8,7 +8,8 @@ namespace mxguard::config {
 // Errors: a missing backend, a backend that is mxguard itself, listeners that would share connections.
 void check_across_keys(const Config& config, const Section& root, Diagnostics& diag);
 
-// Warnings (Config::warnings): a plain backend protocol (open relay risk), ...
+// Warnings (Config::warnings): a plain backend protocol (open relay risk), a TLS mode that does not fit
+// its port.
 void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag);
 
 }  // namespace mxguard::config

@@ -25,6 +25,43 @@ void read_hostname(const Section& s, Server& server) {
   }
 }
 
+void read_listeners(const Section& inbound, std::vector<Listener>& out, const KeyTable<Listener>& entry_keys) {
+  const toml::array* items = inbound.array("listen");
+  if (items == nullptr) return;
+  Diagnostics& diag = inbound.diagnostics();
+  std::vector<Listener> parsed;
+  bool ok = true;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const toml::node& item = *items->get(i);
+    std::string k = index_key(inbound.key("listen"), i);
+    int at = line_of(item) > 0 ? line_of(item) : inbound.line("listen");
+    Listener listener;
+    if (const auto* text = item.as_string()) {
+      ok = inbound.check_endpoint(text->get(), HostKind::NameOrAddress, listener.endpoint, at, k) && ok;
+    } else if (const toml::table* table = item.as_table()) {
+      Section entry(diag, table, k, at);
+      entry.expect_keys(names_of(entry_keys));
+      read_keys(entry, entry_keys, listener);
+      ok = ok && !listener.endpoint.text.empty();
+    } else {
+      diag.error(at, k, "expected a string, got " + type_name(item));
+      ok = false;
+    }
+    if (listener.endpoint.text.empty()) continue;
+    // The same address twice would be bound twice with SO_REUSEPORT and silently share its connections.
+    auto same = [&](const Listener& seen) {
+      return policy::ascii_iequals(seen.endpoint.host, listener.endpoint.host) && seen.endpoint.port == listener.endpoint.port;
+    };
+    if (std::any_of(parsed.begin(), parsed.end(), same)) {
+      diag.error(at, k, quoted(listener.endpoint.text) + " is listed twice");
+      ok = false;
+      continue;
+    }
+    parsed.push_back(std::move(listener));
+  }
+  if (ok) out = std::move(parsed);
+}
+
 void read_certificates(const Section& inbound, std::vector<Certificate>& out, const KeyTable<Certificate>& entry_keys) {
   const toml::node* node = inbound.find("certificate");
   if (node == nullptr) return;

@@ -13,6 +13,10 @@ namespace mxguard::config {
 // server.hostname, defaulting to the machine's name.
 void read_hostname(const Section& server, Server& out);
 
+// inbound.listen: each entry an address ("0.0.0.0:25", STARTTLS) or an inline table
+// { address = "0.0.0.0:465", tls = "implicit" } checked against `entry_keys`.
+void read_listeners(const Section& inbound, std::vector<Listener>& out, const KeyTable<Listener>& entry_keys);
+
 // [[inbound.certificate]] entries, each checked against `entry_keys`.
 void read_certificates(const Section& inbound, std::vector<Certificate>& out, const KeyTable<Certificate>& entry_keys);
 

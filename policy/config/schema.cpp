@@ -69,10 +69,35 @@ const KeyTable<Certificate>& certificate_keys() {
   return keys;
 }
 
+const KeyTable<Listener>& listener_keys() {
+  static const KeyTable<Listener> keys = {
+      custom<Listener>("address", KeyKind::Value,
+                       [](const Section& s, Listener& l) {
+                         if (!s.has("address")) return s.error("address", "required: the address to listen on, e.g. \"0.0.0.0:465\"");
+                         s.read_endpoint("address", l.endpoint, HostKind::NameOrAddress);
+                       }),
+      enumeration("tls", &Listener::implicit_tls, {{"starttls", false}, {"implicit", true}}),
+  };
+  return keys;
+}
+
+// As the file would write them: plain strings, unless a listener needs its table form.
+std::string show_listeners(const Inbound& in) {
+  std::vector<std::string> items;
+  for (const Listener& l : in.listen) {
+    items.push_back(l.implicit_tls ? "{ address = " + quoted(l.endpoint.text) + ", tls = \"implicit\" }"
+                                   : quoted(l.endpoint.text));
+  }
+  return toml_array(items);
+}
+
 const KeyTable<Inbound>& inbound_keys() {
   static const KeyTable<Inbound> keys = {
       boolean("enabled", &Inbound::enabled),
-      endpoint_list("listen", &Inbound::listen, HostKind::NameOrAddress),
+      with_entries(custom<Inbound>("listen", KeyKind::Value,
+                                   [](const Section& s, Inbound& in) { read_listeners(s, in.listen, listener_keys()); },
+                                   show_listeners),
+                   listener_keys(), ""),
       endpoint("backend", &Inbound::backend, HostKind::NameOrAddress),
       enumeration("backend_protocol", &Inbound::backend_protocol,
                   {{"plain", BackendProtocol::Plain},

@@ -67,7 +67,10 @@ class Server {
     audit_ = std::move(std::get<std::unique_ptr<audit::Log>>(audit));
 
     unsigned workers = worker_count(config_);
-    std::vector<config::Endpoint> endpoints = config_.inbound.enabled ? config_.inbound.listen : std::vector<config::Endpoint>{};
+    std::vector<config::Endpoint> endpoints;
+    if (config_.inbound.enabled) {
+      for (const config::Listener& listener : config_.inbound.listen) endpoints.push_back(listener.endpoint);
+    }
     auto fds = bind_listeners(endpoints, workers);
     if (auto* error = std::get_if<std::string>(&fds)) {
       spdlog::error("{}", *error);
@@ -161,7 +164,7 @@ class Server {
     for (const auto& w : next.warnings) spdlog::warn("{}", w);
     if (next.inbound.listen.size() != config_.inbound.listen.size() ||
         !std::equal(next.inbound.listen.begin(), next.inbound.listen.end(), config_.inbound.listen.begin(),
-                    [](const auto& a, const auto& b) { return a.text == b.text; }) ||
+                    [](const auto& a, const auto& b) { return a.endpoint.text == b.endpoint.text; }) ||
         next.server.workers != config_.server.workers) {
       spdlog::warn("reload: inbound.listen and server.workers take effect only at restart");
     }

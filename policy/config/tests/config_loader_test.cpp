@@ -60,8 +60,8 @@ TEST(ExampleConfiguration, LoadsWithItsDocumentedValues) {
   const Config& c = std::get<Config>(result);
   EXPECT_EQ(c.inbound.backend.text, "127.0.0.1:2525");
   ASSERT_EQ(c.inbound.listen.size(), 2u);
-  EXPECT_EQ(c.inbound.listen[0].text, "0.0.0.0:25");
-  EXPECT_EQ(c.inbound.listen[1].host, "::");
+  EXPECT_EQ(c.inbound.listen[0].endpoint.text, "0.0.0.0:25");
+  EXPECT_EQ(c.inbound.listen[1].endpoint.host, "::");
   ASSERT_EQ(c.outbound.listen.size(), 1u);
   EXPECT_EQ(c.outbound.listen[0].port, 10025);
   ASSERT_EQ(c.policy.domains.size(), 1u);
@@ -137,11 +137,18 @@ TEST(ExampleConfiguration, WarnsAboutThePlainBackendProtocol) {
 }
 
 // Every key name the loader accepts, from the schema (schema_test.cpp checks each under its own table).
+// Keys of the inline tables inside a value (inbound.listen's { address, tls }) never stand on a line of
+// their own, so the line-based checks below leave them to schema_test.cpp.
 std::vector<std::string> every_key() {
+  std::vector<std::string> values;
+  for (const KeyDescription& d : describe_schema()) {
+    if (d.kind == KeyKind::Value) values.push_back(d.section.empty() ? d.name : d.section + "." + d.name);
+  }
   std::vector<std::string> names;
   for (const KeyDescription& d : describe_schema()) {
     bool seen = std::find(names.begin(), names.end(), d.name) != names.end();
-    if (d.kind == KeyKind::Value && !seen) names.push_back(d.name);
+    bool inline_entry = std::find(values.begin(), values.end(), d.section) != values.end();
+    if (d.kind == KeyKind::Value && !seen && !inline_entry) names.push_back(d.name);
   }
   return names;
 }
@@ -207,11 +214,11 @@ TEST(Defaults, EveryOmittedKeyKeepsTheModelDefault) {
 TEST(Defaults, InboundListensOnEveryAddressOfPort25) {
   Config c = expect_ok(kMinimal);
   ASSERT_EQ(c.inbound.listen.size(), 2u);
-  EXPECT_EQ(c.inbound.listen[0].host, "0.0.0.0");
-  EXPECT_EQ(c.inbound.listen[0].port, 25);
-  EXPECT_EQ(c.inbound.listen[0].text, "0.0.0.0:25");
-  EXPECT_EQ(c.inbound.listen[1].host, "::");
-  EXPECT_EQ(c.inbound.listen[1].text, "[::]:25");
+  EXPECT_EQ(c.inbound.listen[0].endpoint.host, "0.0.0.0");
+  EXPECT_EQ(c.inbound.listen[0].endpoint.port, 25);
+  EXPECT_EQ(c.inbound.listen[0].endpoint.text, "0.0.0.0:25");
+  EXPECT_EQ(c.inbound.listen[1].endpoint.host, "::");
+  EXPECT_EQ(c.inbound.listen[1].endpoint.text, "[::]:25");
 }
 
 TEST(Defaults, OutboundAllowsOnlyLoopback) {
@@ -612,9 +619,9 @@ TEST(Endpoints, BracketedIpv6LosesItsBrackets) {
 TEST(Endpoints, Ipv6WildcardAndLoopback) {
   Config c = expect_ok(std::string(kMinimal) + "listen = [\"[::]:25\", \"[::1]:587\"]\n");
   ASSERT_EQ(c.inbound.listen.size(), 2u);
-  EXPECT_EQ(c.inbound.listen[0].host, "::");
-  EXPECT_EQ(c.inbound.listen[1].host, "::1");
-  EXPECT_EQ(c.inbound.listen[1].port, 587);
+  EXPECT_EQ(c.inbound.listen[0].endpoint.host, "::");
+  EXPECT_EQ(c.inbound.listen[1].endpoint.host, "::1");
+  EXPECT_EQ(c.inbound.listen[1].endpoint.port, 587);
 }
 
 TEST(Endpoints, HostNamesIncludingContainerServiceNames) {

@@ -43,9 +43,9 @@ std::string section_path(std::string header) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// docs/configuration.md: headings name their tables (`[inbound]`, `[inbound.limits]` and
-// `[outbound.limits]`); the table rows below a heading start with the key, then its type, then one default
-// column per table the heading names.
+// docs/configuration.md: headings name their tables in backticks (`[inbound]`, `[inbound.limits]` and
+// `[outbound.limits]`, `inbound.listen` for its inline tables); the table rows below a heading start with
+// the key, then its type, then one default column per table the heading names.
 
 struct DocumentedKey {
   std::string default_cell;
@@ -77,7 +77,7 @@ std::vector<std::string> table_cells(const std::string& row) {
 Reference read_reference() {
   Reference ref;
   std::istringstream text(source_file("docs/configuration.md"));
-  static const std::regex table_name("`\\[+([^\\]`]+)\\]+`");
+  static const std::regex table_name("`\\[{0,2}([a-z_][^\\]` ]*)\\]{0,2}`");
   std::vector<std::string> current;
   for (std::string line; std::getline(text, line);) {
     if (line.starts_with("#")) {
@@ -98,7 +98,8 @@ Reference read_reference() {
 }
 
 // deploy/mxguard.toml: `[table]` headers (also commented out, "# [[inbound.certificate]]") and the
-// `key =` lines below them (also commented out, "# hostname = ...").
+// `key =` lines below them (also commented out, "# hostname = ..."). The keys of inline tables in a value
+// (listen = [{ address = ..., tls = ... }]) count as keys of "<table>.<key>".
 std::map<std::string, std::set<std::string>> read_example() {
   std::map<std::string, std::set<std::string>> keys;
   std::istringstream text(source_file("deploy/mxguard.toml"));
@@ -112,7 +113,16 @@ std::map<std::string, std::set<std::string>> read_example() {
       current = section_path(m[2]);
       keys[current];
     } else if (std::regex_search(line, m, assignment)) {
-      keys[current].insert(m[2]);
+      std::string assigned = m[2];
+      keys[current].insert(assigned);
+      static const std::regex inline_table("\\{([^}]*)\\}");
+      static const std::regex inline_key("([a-z_]+) *=");
+      for (auto t = std::sregex_iterator(line.begin(), line.end(), inline_table); t != std::sregex_iterator(); ++t) {
+        std::string body = (*t)[1];
+        for (auto k = std::sregex_iterator(body.begin(), body.end(), inline_key); k != std::sregex_iterator(); ++k) {
+          keys[current + "." + assigned].insert((*k)[1]);
+        }
+      }
     }
   }
   return keys;
@@ -207,6 +217,7 @@ TEST(Schema, EveryDefaultReadsBackAsItself) {
 std::string with_unknown_key(const std::string& table) {
   if (table.empty()) return "zzz = 1\n" + std::string(kMinimal);
   if (table == "inbound") return std::string(kMinimal) + "zzz = 1\n";
+  if (table == "inbound.listen") return std::string(kMinimal) + "listen = [{ address = \"0.0.0.0:465\", zzz = 1 }]\n";
   if (table == "inbound.certificate") return std::string(kMinimal) + "[[inbound.certificate]]\ncert = \"a\"\nkey = \"b\"\nzzz = 1\n";
   if (table == "policy.domain.*") return std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"may\"\nzzz = 1\n";
   return std::string(kMinimal) + "[" + table + "]\nzzz = 1\n";
