@@ -1,5 +1,7 @@
 #include "policy/config/config.h"
 
+#include <cstdio>
+
 namespace mxguard::config {
 
 // These spellings are the ones the TOML file uses, so logs and error messages read like the configuration.
@@ -14,6 +16,25 @@ Limits default_outbound_limits() {
   Limits limits;
   limits.max_connections_per_ip = limits.max_connections;
   return limits;
+}
+
+bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today) {
+  return entry.expires.has_value() && *entry.expires < today;
+}
+
+std::vector<std::string> lapsed_exceptions(const Config& config, std::chrono::year_month_day today) {
+  std::vector<std::string> domains;
+  for (const auto& [domain, entry] : config.policy.domains) {
+    if (lapsed(entry, today)) domains.push_back(domain);
+  }
+  return domains;
+}
+
+std::string to_string(std::chrono::year_month_day day) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
+                static_cast<unsigned>(day.day()));
+  return text;
 }
 
 std::string_view to_string(BackendProtocol p) {

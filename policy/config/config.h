@@ -103,6 +103,10 @@ struct Outbound {
 struct DomainPolicy {
   TlsLevel level = TlsLevel::May;
   std::vector<std::string> mx;
+  // An operator's exception may lapse on its own: the entry is in force through this day (UTC) and is
+  // ignored from the next day on, so that "until the end of January" is written 2027-01-31.
+  std::optional<std::chrono::year_month_day> expires;
+  std::string reason;   // why the entry exists, for logs and the audit; "" when not given
 };
 
 struct Policy {
@@ -141,6 +145,15 @@ struct Config {
   Metrics metrics;
   std::vector<std::string> warnings;   // non-fatal findings (e.g. backend_protocol = "plain"), for the log
 };
+
+// Whether `entry` no longer applies on `today` (UTC): its expiry day is behind us.
+bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today);
+
+// The domains of config.policy.domains whose entries have lapsed on `today`, in file order.
+std::vector<std::string> lapsed_exceptions(const Config& config, std::chrono::year_month_day today);
+
+// "2027-01-31"
+std::string to_string(std::chrono::year_month_day day);
 
 std::string_view to_string(BackendProtocol p);
 std::string_view to_string(BareNewlines b);

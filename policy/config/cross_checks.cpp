@@ -1,5 +1,8 @@
 #include "policy/config/cross_checks.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "policy/names.h"
 
 namespace mxguard::config {
@@ -112,6 +115,32 @@ void warn_tls_mode_against_port(const Config& c, const Section& root, Diagnostic
   }
 }
 
+std::chrono::year_month_day today_utc() {
+  return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
+}
+
+// An exception that has lapsed is ignored, which is what the operator asked for; the warning makes sure
+// somebody notices that the domain is back to the stricter policy (and removes or renews the entry).
+void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& diag) {
+  std::chrono::year_month_day today = today_utc();
+  Section domains = root.view("policy").view("domain");
+  for (const std::string& domain : lapsed_exceptions(c, today)) {
+    const DomainPolicy& entry =
+        std::find_if(c.policy.domains.begin(), c.policy.domains.end(), [&](const auto& d) { return d.first == domain; })->second;
+    // The entry's table as written: the file may spell the domain in capitals.
+    std::string written = domain;
+    if (const toml::table* all = domains.table()) {
+      for (const auto& [k, value] : *all) {
+        if (policy::ascii_lower(k.str()) == domain) written = k.str();
+      }
+    }
+    std::string message = "the exception expired at the end of " + to_string(*entry.expires) + " and no longer applies: " +
+                          domain + " is back to the default policy or its MTA-STS policy";
+    if (!entry.reason.empty()) message += " (reason: " + quoted(entry.reason) + ")";
+    domains.view(written).warn("expires", message);
+  }
+}
+
 }  // namespace
 
 void check_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
@@ -122,6 +151,7 @@ void check_across_keys(const Config& config, const Section& root, Diagnostics& d
 void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
   warn_plain_backend(config, root, diag);
   warn_tls_mode_against_port(config, root, diag);
+  warn_lapsed_exceptions(config, root, diag);
 }
 
 }  // namespace mxguard::config

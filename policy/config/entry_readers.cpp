@@ -160,6 +160,16 @@ void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel st
   s.error(k, message);
 }
 
+void read_log_text(const Section& s, std::string_view k, std::string& out) {
+  const std::string* text = s.string(k);
+  if (text == nullptr) return;
+  auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+  if (std::any_of(text->begin(), text->end(), control)) {
+    return s.error(k, quoted(*text) + " contains a control character: write it on one line, without tabs or escapes");
+  }
+  out = *text;
+}
+
 void read_allow(const Section& s, std::vector<std::string>& allow) {
   s.read_strings("allow", allow, check_cidr);
   for (const std::string& cidr : allow) {

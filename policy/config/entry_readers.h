@@ -27,6 +27,10 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
 // A TLS level no stricter than `strictest`; "required" when `required` and absent.
 void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest, bool required);
 
+// Free text that ends up in log lines and audit events: control characters (a newline would start a
+// forged log line) are refused.
+void read_log_text(const Section& s, std::string_view k, std::string& out);
+
 // outbound.allow, with a warning for entries that let every address in.
 void read_allow(const Section& outbound, std::vector<std::string>& allow);
 

@@ -73,6 +73,18 @@ void Section::read_duration(std::string_view k, std::chrono::seconds& out, std::
   out = std::chrono::seconds(*seconds);
 }
 
+void Section::read_date(std::string_view k, std::optional<std::chrono::year_month_day>& out) const {
+  const toml::node* node = find(k);
+  if (node == nullptr) return;
+  const auto* date = node->as_date();
+  if (date == nullptr) {
+    std::string hint = node->is_string() ? " (write the date without quotes)" : "";
+    return error(k, "expected a date such as 2027-01-31, got " + type_name(*node) + hint);
+  }
+  const toml::date& d = date->get();
+  out = std::chrono::year_month_day{std::chrono::year{d.year}, std::chrono::month{d.month}, std::chrono::day{d.day}};
+}
+
 void Section::read_word(std::string_view k, std::string& out, const std::vector<std::string_view>& words) const {
   std::string_view chosen;
   std::vector<std::pair<std::string_view, std::string_view>> spellings;

@@ -67,6 +67,9 @@ class Section {
 
   void read_duration(std::string_view k, std::chrono::seconds& out, std::int64_t min, std::int64_t max) const;
 
+  // A TOML local date (2027-01-31): no time, no offset, not a string.
+  void read_date(std::string_view k, std::optional<std::chrono::year_month_day>& out) const;
+
   template <class E>
   void read_enum(std::string_view k, E& out, const std::vector<std::pair<std::string_view, E>>& spellings) const {
     const std::string* v = string(k);

@@ -136,6 +136,8 @@ const KeyTable<DomainPolicy>& domain_policy_keys() {
       custom<DomainPolicy>("level", KeyKind::Value,
                            [](const Section& s, DomainPolicy& p) { read_level(s, "level", p.level, kStrictestDomainLevel, true); }),
       string_list("mx", &DomainPolicy::mx, check_mx_pattern),
+      custom<DomainPolicy>("expires", KeyKind::Value, [](const Section& s, DomainPolicy& p) { s.read_date("expires", p.expires); }),
+      custom<DomainPolicy>("reason", KeyKind::Value, [](const Section& s, DomainPolicy& p) { read_log_text(s, "reason", p.reason); }),
   };
   return keys;
 }
