@@ -97,6 +97,9 @@ struct Outbound {
   std::vector<std::string> allow = {"127.0.0.1/32", "::1/128"};
   std::uint16_t port = 25;
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  // [outbound.route]: static next hops by recipient domain (lower-case), in file order, like Postfix's
+  // transport map. The domain's policy still applies; the certificate is checked for the next hop's name.
+  std::vector<std::pair<std::string, Endpoint>> routes;
   Limits limits = default_outbound_limits();
 };
 

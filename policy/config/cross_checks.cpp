@@ -86,6 +86,31 @@ void check_inbound(const Config& c, const Section& root, Diagnostics& diag) {
   }
 }
 
+// How the file spells the key of `lower_name` in `table` (the operator may have written capitals), so
+// that messages name the key as it is written.
+std::string written_key(const Section& table, const std::string& lower_name) {
+  if (const toml::table* all = table.table()) {
+    for (const auto& [k, value] : *all) {
+      if (policy::ascii_lower(k.str()) == lower_name) return std::string(k.str());
+    }
+  }
+  return lower_name;
+}
+
+// A next hop that is one of mxguard's own listeners would hand the mail back to mxguard, round and round.
+void check_routes(const Config& c, const Section& root, Diagnostics& diag) {
+  Section routes = root.view("outbound").view("route");
+  for (const auto& [domain, next_hop] : c.outbound.routes) {
+    for (const BoundAddress& own : listeners(c, root)) {
+      bool same_host = policy::ascii_iequals(own.endpoint->host, next_hop.host) ||
+                       (is_wildcard(*own.endpoint) && is_loopback_or_wildcard(next_hop.host));
+      if (own.endpoint->port != next_hop.port || !same_host) continue;
+      return routes.error(written_key(routes, domain), quoted(next_hop.text) + " is mxguard's own listener " + own.key +
+                                       ": the mail would come straight back");
+    }
+  }
+}
+
 void warn_plain_backend(const Config& c, const Section& root, Diagnostics& diag) {
   if (!c.inbound.enabled || c.inbound.backend_protocol != BackendProtocol::Plain) return;
   Section inbound = root.view("inbound");
@@ -127,17 +152,10 @@ void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& d
   for (const std::string& domain : lapsed_exceptions(c, today)) {
     const DomainPolicy& entry =
         std::find_if(c.policy.domains.begin(), c.policy.domains.end(), [&](const auto& d) { return d.first == domain; })->second;
-    // The entry's table as written: the file may spell the domain in capitals.
-    std::string written = domain;
-    if (const toml::table* all = domains.table()) {
-      for (const auto& [k, value] : *all) {
-        if (policy::ascii_lower(k.str()) == domain) written = k.str();
-      }
-    }
     std::string message = "the exception expired at the end of " + to_string(*entry.expires) + " and no longer applies: " +
                           domain + " is back to the default policy or its MTA-STS policy";
     if (!entry.reason.empty()) message += " (reason: " + quoted(entry.reason) + ")";
-    domains.view(written).warn("expires", message);
+    domains.view(written_key(domains, domain)).warn("expires", message);
   }
 }
 
@@ -146,6 +164,7 @@ void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& d
 void check_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
   check_inbound(config, root, diag);
   if (diag.ok()) check_listeners(config, root, diag);
+  if (diag.ok()) check_routes(config, root, diag);
 }
 
 void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag) {

@@ -6,6 +6,26 @@
 
 namespace mxguard::config {
 
+namespace {
+
+// toml++ keeps keys sorted by name; the model keeps them in file order, as the operator wrote them.
+std::vector<std::pair<std::string_view, const toml::node*>> in_file_order(const toml::table& table) {
+  std::vector<std::pair<std::string_view, const toml::node*>> entries;
+  for (const auto& [k, v] : table) entries.emplace_back(k.str(), &v);
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return line_of(*a.second) < line_of(*b.second); });
+  return entries;
+}
+
+// A recipient domain used as a key: lower-cased, or what is wrong with it.
+std::string domain_key_problem(std::string_view written) {
+  std::string name = policy::ascii_lower(written);
+  std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address" : domain_problem(name);
+  return why.empty() ? why : quoted(written) + " is not a domain name: " + why;
+}
+
+}  // namespace
+
 void read_hostname(const Section& s, Server& server) {
   if (const std::string* name = s.string("hostname")) {
     if (std::string why = domain_problem(*name); !why.empty()) {
@@ -95,16 +115,11 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
   if (!node->is_table()) return policy.error("domain", "expected a table of domains, got " + type_name(*node));
   Diagnostics& diag = policy.diagnostics();
   Section domains = policy.view("domain");
-  // toml++ keeps keys sorted by name; the model keeps them in file order, as the operator wrote them.
-  std::vector<std::pair<std::string_view, const toml::node*>> entries;
-  for (const auto& [k, v] : *node->as_table()) entries.emplace_back(k.str(), &v);
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const auto& a, const auto& b) { return line_of(*a.second) < line_of(*b.second); });
-  for (const auto& [written, value] : entries) {
+  for (const auto& [written, value] : in_file_order(*node->as_table())) {
     std::string k = domains.key(written);
     std::string name = policy::ascii_lower(written);
-    if (std::string why = domain_problem(name); !why.empty()) {
-      diag.error(line_of(*value), k, quoted(written) + " is not a domain name: " + why);
+    if (std::string why = domain_key_problem(written); !why.empty()) {
+      diag.error(line_of(*value), k, why);
       continue;
     }
     const toml::table* table = value->as_table();
@@ -129,6 +144,43 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
     entry.expect_keys(names_of(entry_keys));
     read_keys(entry, entry_keys, entry_policy);
     out.emplace_back(name, std::move(entry_policy));
+  }
+}
+
+void read_routes(const Section& outbound, std::vector<std::pair<std::string, Endpoint>>& out) {
+  // The keys of [outbound.route] are domain names, so it is not checked against a list of known keys.
+  const toml::node* node = outbound.find("route");
+  if (node == nullptr) return;
+  if (!node->is_table()) {
+    return outbound.error("route", "expected a table ([outbound.route]) of \"domain\" = \"host:port\", got " + type_name(*node));
+  }
+  Diagnostics& diag = outbound.diagnostics();
+  Section routes = outbound.view("route");
+  for (const auto& [written, value] : in_file_order(*node->as_table())) {
+    std::string k = routes.key(written);
+    int at = line_of(*value);
+    std::string name = policy::ascii_lower(written);
+    if (std::string why = domain_key_problem(written); !why.empty()) {
+      diag.error(at, k, why);
+      continue;
+    }
+    // partner.example = "..." without quotes nests a table per label: say how to write it.
+    if (const toml::table* nested = value->as_table(); nested != nullptr && !nested->empty()) {
+      std::string meant = std::string(written) + "." + std::string(nested->begin()->first.str());
+      diag.error(at, k, "a domain name with dots must be quoted: " + quoted(meant) + " = \"host:port\"");
+      continue;
+    }
+    const auto* text = value->as_string();
+    if (text == nullptr) {
+      diag.error(at, k, "expected the next hop as a string (\"host:port\"), got " + type_name(*value));
+      continue;
+    }
+    if (std::any_of(out.begin(), out.end(), [&](const auto& seen) { return seen.first == name; })) {
+      diag.error(at, k, quoted(name) + " is routed twice (domain names are case-insensitive)");
+      continue;
+    }
+    Endpoint next_hop;
+    if (outbound.check_endpoint(text->get(), HostKind::NameOrAddress, next_hop, at, k)) out.emplace_back(name, next_hop);
   }
 }
 

@@ -24,6 +24,9 @@ void read_certificates(const Section& inbound, std::vector<Certificate>& out, co
 void read_domains(const Section& policy, std::vector<std::pair<std::string, DomainPolicy>>& out,
                   const KeyTable<DomainPolicy>& entry_keys);
 
+// [outbound.route]: "domain" = "host:port" pairs, in file order.
+void read_routes(const Section& outbound, std::vector<std::pair<std::string, Endpoint>>& out);
+
 // A TLS level no stricter than `strictest`; "required" when `required` and absent.
 void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest, bool required);
 

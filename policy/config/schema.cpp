@@ -125,6 +125,7 @@ const KeyTable<Outbound>& outbound_keys() {
                        [](const Outbound& out) { return toml_string_array(out.allow); }),
       integer("port", &Outbound::port, {1, 65535}),
       path("ca_file", &Outbound::ca_file),
+      custom<Outbound>("route", KeyKind::NamedValues, [](const Section& s, Outbound& out) { read_routes(s, out.routes); }),
       table("limits", &Outbound::limits, limit_keys()),
   };
   return keys;

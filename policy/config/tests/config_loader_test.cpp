@@ -816,6 +816,12 @@ TEST(Policy, DomainKeysMustBeDomainNames) {
   EXPECT_TRUE(contains(e.message, "is not a domain name")) << e.message;
 }
 
+TEST(Policy, DomainKeysThatReadAsAddressesAreRefused) {
+  ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"192.0.2.1\"]\nlevel = \"may\"\n");
+  EXPECT_EQ(e.key, "policy.domain.\"192.0.2.1\"");
+  EXPECT_EQ(e.message, "\"192.0.2.1\" is not a domain name: it looks like an IP address");
+}
+
 TEST(Policy, UnquotedDottedDomainGetsAHint) {
   ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.example.org]\nlevel = \"verify\"\n");
   EXPECT_EQ(e.to_string(),
