@@ -1,6 +1,5 @@
 #include "policy/config/cross_checks.h"
 
-#include <algorithm>
 #include <chrono>
 
 #include "policy/names.h"
@@ -149,9 +148,8 @@ std::chrono::year_month_day today_utc() {
 void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& diag) {
   std::chrono::year_month_day today = today_utc();
   Section domains = root.view("policy").view("domain");
-  for (const std::string& domain : lapsed_exceptions(c, today)) {
-    const DomainPolicy& entry =
-        std::find_if(c.policy.domains.begin(), c.policy.domains.end(), [&](const auto& d) { return d.first == domain; })->second;
+  for (const auto& [domain, entry] : c.policy.domains) {
+    if (!lapsed(entry, today)) continue;
     std::string message = "the exception expired at the end of " + to_string(*entry.expires) + " and no longer applies: " +
                           domain + " is back to the default policy or its MTA-STS policy";
     if (!entry.reason.empty()) message += " (reason: " + quoted(entry.reason) + ")";

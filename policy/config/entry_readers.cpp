@@ -17,7 +17,7 @@ std::vector<std::pair<std::string_view, const toml::node*>> in_file_order(const 
   return entries;
 }
 
-// A recipient domain used as a key: lower-cased, or what is wrong with it.
+// What is wrong with a recipient domain written as a table key (the whole message); empty when fine.
 std::string domain_key_problem(std::string_view written) {
   std::string name = policy::ascii_lower(written);
   std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address" : domain_problem(name);
