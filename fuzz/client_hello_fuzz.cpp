@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fuzz/check.h"
+#include "policy/names.h"
 #include "proxy/tls/client_hello.h"
 
 using namespace mxguard::tls;
@@ -24,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(c > 0x20 && c < 0x7f);
       FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(c)));
     }
-    FUZZ_CHECK(name_matches(*host, *host));
+    FUZZ_CHECK(mxguard::policy::name_matches(*host, *host));
   }
   ClientCapabilities caps = parse_capabilities(sigalgs, versions, suites);
   // No extension at all means TLS 1.2 defaults: RSA is always acceptable then.

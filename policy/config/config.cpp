@@ -1,8 +1,41 @@
 #include "policy/config/config.h"
 
+#include <cstdio>
+
 namespace mxguard::config {
 
 // These spellings are the ones the TOML file uses, so logs and error messages read like the configuration.
+
+Limits default_inbound_limits() {
+  Limits limits;
+  limits.greeting_timeout = std::chrono::seconds(15);
+  return limits;
+}
+
+Limits default_outbound_limits() {
+  Limits limits;
+  limits.max_connections_per_ip = limits.max_connections;
+  return limits;
+}
+
+bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today) {
+  return entry.expires.has_value() && *entry.expires < today;
+}
+
+std::vector<std::string> lapsed_exceptions(const Config& config, std::chrono::year_month_day today) {
+  std::vector<std::string> domains;
+  for (const auto& [domain, entry] : config.policy.domains) {
+    if (lapsed(entry, today)) domains.push_back(domain);
+  }
+  return domains;
+}
+
+std::string to_string(std::chrono::year_month_day day) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
+                static_cast<unsigned>(day.day()));
+  return text;
+}
 
 std::string_view to_string(BackendProtocol p) {
   switch (p) {
@@ -18,17 +51,6 @@ std::string_view to_string(BareNewlines b) {
   switch (b) {
     case BareNewlines::Reject: return "reject";
     case BareNewlines::Normalize: return "normalize";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(TlsLevel l) {
-  switch (l) {
-    case TlsLevel::None: return "none";
-    case TlsLevel::May: return "may";
-    case TlsLevel::Encrypt: return "encrypt";
-    case TlsLevel::Verify: return "verify";
-    case TlsLevel::MtaSts: return "mta-sts";
   }
   return "unknown";
 }

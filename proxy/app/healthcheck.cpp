@@ -36,7 +36,7 @@ int healthcheck(const std::string& config_path, int timeout_s) {
   if (auto* error = std::get_if<config::ConfigError>(&loaded)) return fail(error->to_string());
   const auto& config = std::get<config::Config>(loaded);
   if (!config.inbound.enabled || config.inbound.listen.empty()) return fail("no inbound listener configured");
-  config::Endpoint ep = config.inbound.listen.front();
+  config::Endpoint ep = config.inbound.listen.front().endpoint;
   if (ep.host == "0.0.0.0" || ep.host.empty()) ep.host = "127.0.0.1";
   if (ep.host == "::") ep.host = "::1";
 

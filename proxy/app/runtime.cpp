@@ -18,8 +18,9 @@ SessionFactory inbound_factory(bool implicit_tls) {
 std::vector<ListenerPlan> plan_listeners(const config::Config& config) {
   std::vector<ListenerPlan> plans;
   if (config.inbound.enabled) {
-    for (const auto& endpoint : config.inbound.listen) {
-      bool implicit_tls = false;
+    for (const config::Listener& listener : config.inbound.listen) {
+      const config::Endpoint& endpoint = listener.endpoint;
+      bool implicit_tls = listener.implicit_tls;
       plans.push_back({endpoint,
                        "inbound" + std::string(implicit_tls ? " (implicit TLS)" : "") + ": listening on " +
                            endpoint.text + " -> backend " + config.inbound.backend.text + " (" +

@@ -163,7 +163,7 @@ class Server {
     for (const auto& w : next.warnings) spdlog::warn("{}", w);
     if (next.inbound.listen.size() != config_.inbound.listen.size() ||
         !std::equal(next.inbound.listen.begin(), next.inbound.listen.end(), config_.inbound.listen.begin(),
-                    [](const auto& a, const auto& b) { return a.text == b.text; }) ||
+                    [](const auto& a, const auto& b) { return a.endpoint.text == b.endpoint.text; }) ||
         next.server.workers != config_.server.workers) {
       spdlog::warn("reload: inbound.listen and server.workers take effect only at restart");
     }

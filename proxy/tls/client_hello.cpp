@@ -1,7 +1,6 @@
 #include "proxy/tls/client_hello.h"
 
-#include <algorithm>
-#include <cctype>
+#include "policy/names.h"
 
 namespace mxguard::tls {
 namespace {
@@ -72,9 +71,9 @@ std::optional<std::string> parse_server_name(std::span<const uint8_t> extension)
     std::string host;
     for (uint8_t c : name) {
       if (c <= 0x20 || c >= 0x7f) return std::nullopt;
-      host.push_back(static_cast<char>(std::tolower(c)));
+      host.push_back(static_cast<char>(c));
     }
-    return host;
+    return policy::ascii_lower(host);
   }
   return std::nullopt;
 }
@@ -117,20 +116,6 @@ ClientCapabilities parse_capabilities(std::span<const uint8_t> signature_algorit
   }
   // TLS 1.3 suites are independent of the key type; TLS 1.2 needs an ECDHE_ECDSA suite.
   return ClientCapabilities{.ecdsa = ecdsa_signature && (tls13 || ecdsa_suite), .rsa = rsa_signature};
-}
-
-bool name_matches(std::string_view pattern, std::string_view host) {
-  auto iequal = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-  };
-  if (pattern.starts_with("*.")) {
-    auto dot = host.find('.');
-    if (dot == std::string_view::npos || dot == 0) return false;
-    return iequal(pattern.substr(1), host.substr(dot));
-  }
-  return iequal(pattern, host);
 }
 
 }  // namespace mxguard::tls

@@ -21,8 +21,6 @@ ClientCapabilities parse_capabilities(std::span<const uint8_t> signature_algorit
                                       std::span<const uint8_t> supported_versions,
                                       std::span<const uint8_t> cipher_suites);
 
-// RFC 6125 style match of a certificate name (may be "*.example.com": wildcard only as the whole
-// left-most label) against a host name; case-insensitive.
-bool name_matches(std::string_view pattern, std::string_view host);
+// Certificate names are matched against the SNI with policy::name_matches (policy/names.h).
 
 }  // namespace mxguard::tls

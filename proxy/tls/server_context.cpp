@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "policy/names.h"
 #include "proxy/tls/client_hello.h"
 
 namespace mxguard::tls {
@@ -136,7 +137,7 @@ const LoadedCertificate& ServerContext::select(const std::string* sni, const Cli
   std::vector<const LoadedCertificate*> candidates;
   if (sni) {
     for (const auto& c : certificates_) {
-      if (std::any_of(c.names.begin(), c.names.end(), [&](const std::string& n) { return name_matches(n, *sni); })) {
+      if (std::any_of(c.names.begin(), c.names.end(), [&](const std::string& n) { return policy::name_matches(n, *sni); })) {
         candidates.push_back(&c);
       }
     }

@@ -260,14 +260,5 @@ TEST(ClientHello, EcdsaNeedsASignatureSchemeAndASuiteOrTls13) {
   EXPECT_TRUE(parse_capabilities({}, {}, rsa_suite).rsa);
 }
 
-TEST(ClientHello, WildcardMatchesOneLeftMostLabelOnly) {
-  EXPECT_TRUE(name_matches("*.example.com", "mx.example.com"));
-  EXPECT_TRUE(name_matches("*.Example.com", "MX.example.COM"));
-  EXPECT_FALSE(name_matches("*.example.com", "a.b.example.com"));
-  EXPECT_FALSE(name_matches("*.example.com", "example.com"));
-  EXPECT_TRUE(name_matches("mx.example.com", "MX.EXAMPLE.COM"));
-  EXPECT_FALSE(name_matches("mx.example.com", "mx.example.co"));
-}
-
 }  // namespace
 }  // namespace mxguard::tls

@@ -1,0 +1,234 @@
+// Every combination of the verdict's inputs, checked against the rules as the design states them. The
+// expectation is computed by the table of rules below (first matching rule wins), written from the
+// design and RFC 8460, not from policy/verdict.cpp: a change of behaviour has to change both.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "policy/verdict.h"
+
+namespace mxguard::policy {
+namespace {
+
+using Handshake = Observation::Handshake;
+using Cert = Observation::CertProblem;
+
+const TlsLevel kLevels[] = {TlsLevel::None,   TlsLevel::May,  TlsLevel::Encrypt, TlsLevel::Verify,
+                            TlsLevel::MtaSts, TlsLevel::Dane, TlsLevel::DaneOnly};
+const Handshake kHandshakes[] = {Handshake::NotAttempted, Handshake::Failed, Handshake::Succeeded};
+const Cert kCertProblems[] = {Cert::None, Cert::Expired, Cert::NotYetValid, Cert::HostMismatch, Cert::NotTrusted, Cert::Other};
+const char* const kVersions[] = {"TLSv1.3", "TLSv1.2", "TLSv1.1"};
+enum class Mx { NoPatterns, Allowed, NotAllowed };
+const Mx kMx[] = {Mx::NoPatterns, Mx::Allowed, Mx::NotAllowed};
+
+struct Row {
+  TlsLevel level;
+  bool starttls;
+  Handshake handshake;
+  const char* version;
+  bool chain;
+  bool host;
+  Cert cert;
+  bool testing;
+  Mx mx;
+  bool injected;
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// The rules. A rule either delivers, or names a problem. What a problem does depends on the level and the
+// mode: `may` goes on in plaintext (unless the MX itself is not allowed), MTA-STS testing mode delivers
+// and reports, everything else is refused with 451: 4.7.4 when STARTTLS is missing, else 4.7.5.
+
+enum class Action {
+  DeliverTls,
+  Plaintext,       // level none: no STARTTLS, no problem
+  TlsProblem,      // TLS is not as the level demands (may falls back to plaintext)
+  MxProblem,       // not a TLS problem: no plaintext fallback, only testing mode lets it through
+};
+
+struct Rule {
+  const char* name;
+  std::function<bool(const Row&)> applies;
+  Action action;
+  ResultType reason;
+};
+
+bool authenticating(TlsLevel l) { return l == TlsLevel::Verify || l == TlsLevel::MtaSts; }
+bool dane(TlsLevel l) { return l == TlsLevel::Dane || l == TlsLevel::DaneOnly; }
+bool handshake_failed(const Row& r) { return r.handshake == Handshake::Failed; }
+bool succeeded_authenticating(const Row& r) { return r.handshake == Handshake::Succeeded && authenticating(r.level); }
+
+const std::vector<Rule>& rules() {
+  static const std::vector<Rule> table = {
+      {"an MX outside mx_patterns is never used", [](const Row& r) { return r.mx == Mx::NotAllowed; },
+       Action::MxProblem, ResultType::ValidationFailure},
+      {"none never uses STARTTLS", [](const Row& r) { return r.level == TlsLevel::None; }, Action::Plaintext,
+       ResultType::None},
+      {"DANE cannot be decided yet", [](const Row& r) { return dane(r.level); }, Action::MxProblem,
+       ResultType::DaneRequired},
+      {"no STARTTLS in the EHLO reply", [](const Row& r) { return !r.starttls; }, Action::TlsProblem,
+       ResultType::StarttlsNotSupported},
+      {"STARTTLS offered but no handshake", [](const Row& r) { return r.handshake == Handshake::NotAttempted; },
+       Action::TlsProblem, ResultType::StarttlsNotSupported},
+      {"response injection after STARTTLS", [](const Row& r) { return r.injected; }, Action::TlsProblem,
+       ResultType::ValidationFailure},
+      {"handshake aborted: expired certificate",
+       [](const Row& r) { return handshake_failed(r) && authenticating(r.level) && r.cert == Cert::Expired; },
+       Action::TlsProblem, ResultType::CertificateExpired},
+      {"handshake aborted: certificate for another name",
+       [](const Row& r) { return handshake_failed(r) && authenticating(r.level) && r.cert == Cert::HostMismatch; },
+       Action::TlsProblem, ResultType::CertificateHostMismatch},
+      {"handshake aborted: untrusted or not yet valid certificate",
+       [](const Row& r) {
+         return handshake_failed(r) && authenticating(r.level) && (r.cert == Cert::NotTrusted || r.cert == Cert::NotYetValid);
+       },
+       Action::TlsProblem, ResultType::CertificateNotTrusted},
+      {"handshake failed", [](const Row& r) { return handshake_failed(r); }, Action::TlsProblem,
+       ResultType::ValidationFailure},
+      {"TLS older than 1.2", [](const Row& r) { return std::string(r.version) == "TLSv1.1"; }, Action::TlsProblem,
+       ResultType::ValidationFailure},
+      {"may and encrypt take any certificate", [](const Row& r) { return !authenticating(r.level); },
+       Action::DeliverTls, ResultType::None},
+      {"expired certificate", [](const Row& r) { return succeeded_authenticating(r) && r.cert == Cert::Expired; },
+       Action::TlsProblem, ResultType::CertificateExpired},
+      {"certificate problem of another kind", [](const Row& r) { return succeeded_authenticating(r) && r.cert == Cert::Other; },
+       Action::TlsProblem, ResultType::ValidationFailure},
+      {"untrusted or not yet valid certificate",
+       [](const Row& r) { return succeeded_authenticating(r) && (r.cert == Cert::NotTrusted || r.cert == Cert::NotYetValid); },
+       Action::TlsProblem, ResultType::CertificateNotTrusted},
+      {"chain not trusted", [](const Row& r) { return succeeded_authenticating(r) && !r.chain; }, Action::TlsProblem,
+       ResultType::CertificateNotTrusted},
+      {"certificate for another name",
+       [](const Row& r) { return succeeded_authenticating(r) && (!r.host || r.cert == Cert::HostMismatch); },
+       Action::TlsProblem, ResultType::CertificateHostMismatch},
+      {"verified", [](const Row&) { return true; }, Action::DeliverTls, ResultType::None},
+  };
+  return table;
+}
+
+struct Expected {
+  const char* rule;
+  Outcome outcome;
+  ResultType reason;
+  int code;
+  std::string enhanced;
+};
+
+Expected expected_for(const Row& r) {
+  for (const Rule& rule : rules()) {
+    if (!rule.applies(r)) continue;
+    switch (rule.action) {
+      case Action::DeliverTls: return {rule.name, Outcome::DeliverTls, ResultType::None, 0, ""};
+      case Action::Plaintext: return {rule.name, Outcome::DeliverPlaintext, ResultType::None, 0, ""};
+      case Action::TlsProblem:
+        if (r.level == TlsLevel::May) return {rule.name, Outcome::DeliverPlaintext, rule.reason, 0, ""};
+        [[fallthrough]];
+      case Action::MxProblem: {
+        std::string enhanced = rule.reason == ResultType::StarttlsNotSupported ? "4.7.4" : "4.7.5";
+        return {rule.name, r.testing ? Outcome::AllowedTesting : Outcome::Refuse, rule.reason, 451, enhanced};
+      }
+    }
+  }
+  ADD_FAILURE() << "no rule applies";
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+EffectivePolicy policy_of(const Row& r) {
+  EffectivePolicy p;
+  p.domain = "example.org";
+  p.level = r.level;
+  p.source = r.testing ? PolicySource::MtaSts : PolicySource::Config;
+  p.testing = r.testing;
+  if (r.mx != Mx::NoPatterns) p.mx_patterns = {"mx.backup.example", "*.example.org"};
+  return p;
+}
+
+Observation observation_of(const Row& r) {
+  Observation o;
+  o.mx_host = r.mx == Mx::NotAllowed ? "mx.elsewhere.example" : "mx1.example.org";
+  o.starttls_offered = r.starttls;
+  o.handshake = r.handshake;
+  o.tls_version = r.handshake == Handshake::Succeeded ? r.version : "";
+  o.chain_trusted = r.chain;
+  o.host_matches = r.host;
+  o.cert_problem = r.cert;
+  o.injected_after_starttls = r.injected;
+  return o;
+}
+
+std::string describe(const Row& r) {
+  std::ostringstream out;
+  out << "level=" << to_string(r.level) << " starttls=" << r.starttls << " handshake=" << static_cast<int>(r.handshake)
+      << " version=" << r.version << " chain=" << r.chain << " host=" << r.host
+      << " cert=" << static_cast<int>(r.cert) << " testing=" << r.testing << " mx=" << static_cast<int>(r.mx)
+      << " injected=" << r.injected;
+  return out.str();
+}
+
+template <class Fn>
+void for_every_row(Fn fn) {
+  for (TlsLevel level : kLevels)
+    for (bool starttls : {false, true})
+      for (Handshake handshake : kHandshakes)
+        for (const char* version : kVersions)
+          for (bool chain : {false, true})
+            for (bool host : {false, true})
+              for (Cert cert : kCertProblems)
+                for (bool testing : {false, true})
+                  for (Mx mx : kMx)
+                    for (bool injected : {false, true})
+                      fn(Row{level, starttls, handshake, version, chain, host, cert, testing, mx, injected});
+}
+
+TEST(VerdictRules, EveryCombinationFollowsTheRules) {
+  int rows = 0;
+  int failures = 0;
+  for_every_row([&](const Row& r) {
+    ++rows;
+    Verdict v = decide(policy_of(r), observation_of(r));
+    Expected e = expected_for(r);
+    bool ok = v.outcome == e.outcome && v.reason == e.reason && v.smtp_code == e.code && v.enhanced == e.enhanced;
+    if (!ok && ++failures <= 20) {
+      ADD_FAILURE() << describe(r) << "\n  rule \"" << e.rule << "\" expects " << to_string(e.outcome) << " "
+                    << to_string(e.reason) << " " << e.code << " " << e.enhanced << "\n  got " << to_string(v.outcome)
+                    << " " << to_string(v.reason) << " " << v.smtp_code << " " << v.enhanced << " (" << v.detail << ")";
+    }
+  });
+  EXPECT_EQ(failures, 0) << "of " << rows << " combinations";
+  EXPECT_EQ(rows, 7 * 2 * 3 * 3 * 2 * 2 * 6 * 2 * 3 * 2);
+}
+
+TEST(VerdictRules, EveryRuleDecidesSomeCombination) {
+  std::vector<int> used(rules().size(), 0);
+  for_every_row([&](const Row& r) {
+    for (std::size_t i = 0; i < rules().size(); ++i) {
+      if (rules()[i].applies(r)) {
+        ++used[i];
+        break;
+      }
+    }
+  });
+  for (std::size_t i = 0; i < rules().size(); ++i) EXPECT_GT(used[i], 0) << "rule never decides: " << rules()[i].name;
+}
+
+TEST(VerdictRules, EveryVerdictThatIsNotAPlainSuccessSaysWhy) {
+  for_every_row([&](const Row& r) {
+    Verdict v = decide(policy_of(r), observation_of(r));
+    if (v.outcome != Outcome::DeliverTls) {
+      EXPECT_FALSE(v.detail.empty()) << describe(r);
+    }
+    if (v.outcome == Outcome::Refuse || v.outcome == Outcome::AllowedTesting) {
+      EXPECT_NE(v.reason, ResultType::None) << describe(r);
+    }
+    // Never a permanent failure: only the remote server may make a message bounce.
+    EXPECT_TRUE(v.smtp_code == 0 || (v.smtp_code >= 400 && v.smtp_code < 500)) << describe(r);
+  });
+}
+
+}  // namespace
+}  // namespace mxguard::policy
