@@ -32,12 +32,6 @@ int Connection::accept_from(uv_stream_t* server) {
   return rc;
 }
 
-int Connection::adopt(uv_os_sock_t fd) {
-  int rc = uv_tcp_open(tcp_.get(), fd);
-  if (rc == 0) learn_addresses();
-  return rc;
-}
-
 int Connection::connect(const sockaddr* addr) {
   auto req = std::make_unique<uv_connect_t>();
   req->data = this;

@@ -40,7 +40,6 @@ class Connection {
 
   int accept_from(uv_stream_t* server);   // libuv error code, 0 on success
   int connect(const sockaddr* addr);      // result arrives in on_connected
-  int adopt(uv_os_sock_t fd);             // an already-connected socket (tests)
 
   void start_reading();
   void stop_reading();
