@@ -2,12 +2,12 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "proxy/tls/client_hello.h"
+#include "proxy/tls/x509_names.h"
 
 namespace mxguard::tls {
 namespace {
@@ -47,28 +47,6 @@ bool configure_common(SSL_CTX* ctx) {
          (SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr), true);
 }
 
-std::vector<std::string> certificate_names(X509* leaf) {
-  std::vector<std::string> names;
-  bssl::UniquePtr<GENERAL_NAMES> sans(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
-  if (sans) {
-    for (size_t i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans.get(), i);
-      if (name->type != GEN_DNS) continue;
-      const ASN1_STRING* s = name->d.dNSName;
-      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<size_t>(ASN1_STRING_length(s)));
-    }
-  }
-  if (names.empty()) {
-    char cn[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof cn) > 0) {
-      names.emplace_back(cn);
-    }
-  }
-  return names;
-}
-
 std::variant<LoadedCertificate, std::string> load_one(const CertificateFiles& files) {
   LoadedCertificate loaded;
   loaded.ctx.reset(SSL_CTX_new(TLS_server_method()));
@@ -91,7 +69,7 @@ std::variant<LoadedCertificate, std::string> load_one(const CertificateFiles& fi
     return files.origin + ".key: only ECDSA and RSA keys are supported (\"" + files.key + "\")";
   }
   loaded.ecdsa = type == EVP_PKEY_EC;
-  loaded.names = certificate_names(leaf);
+  loaded.names = host_names(leaf);
   loaded.description = (loaded.names.empty() ? std::string("(no name)") : loaded.names.front()) +
                        (loaded.ecdsa ? " (ECDSA)" : " (RSA)");
   return loaded;
