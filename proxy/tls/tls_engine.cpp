@@ -133,12 +133,17 @@ bool Engine::has_output() const { return BIO_pending(out_) > 0; }
 
 std::string Engine::take_output() {
   std::string out;
-  std::size_t pending = BIO_pending(out_);
-  if (pending == 0) return out;
-  out.resize(pending);
-  int n = BIO_read(out_, out.data(), static_cast<int>(pending));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  append_output(out);
   return out;
+}
+
+void Engine::append_output(std::string& out) {
+  std::size_t pending = BIO_pending(out_);
+  if (pending == 0) return;
+  std::size_t old_size = out.size();
+  out.resize(old_size + pending);
+  int n = BIO_read(out_, out.data() + old_size, static_cast<int>(pending));
+  out.resize(old_size + (n > 0 ? static_cast<std::size_t>(n) : 0));
 }
 
 const CertVerification& Engine::verification() const {

@@ -73,6 +73,8 @@ class Engine {
   Progress write(std::string_view plaintext);
   // Ciphertext to send to the peer (handshake records, application data, alerts); empties the buffer.
   std::string take_output();
+  // The same, appended to `out` (whose capacity a caller may want to reuse).
+  void append_output(std::string& out);
   bool has_output() const;
 
   SessionInfo info() const;
