@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "proxy/net/original_destination.h"
+
 namespace mxguard::net {
 
 // One read buffer per loop thread: a read is processed before the next one starts, and whatever a session
@@ -40,6 +42,7 @@ Connection::~Connection() {
 int Connection::accept_from(uv_stream_t* server) {
   int rc = uv_accept(server, tcp_.stream());
   if (rc == 0) {
+    accepted_ = true;
     uv_tcp_nodelay(tcp_.get(), 1);
     learn_addresses();
   }
@@ -69,6 +72,15 @@ void Connection::learn_addresses() {
   uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
   len = sizeof local_;
   uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+}
+
+std::optional<sockaddr_storage> Connection::original_destination() const {
+  uv_os_fd_t fd = -1;
+  // For a connection we made, conntrack would answer with our own peer: nothing was redirected to us.
+  if (!accepted_ || !tcp_.initialized() || uv_fileno(reinterpret_cast<const uv_handle_t*>(tcp_.get()), &fd) != 0) {
+    return std::nullopt;
+  }
+  return net::original_destination(fd, local_);
 }
 
 void Connection::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -94,6 +95,10 @@ class Connection {
 
   const sockaddr_storage& peer() const { return peer_; }
   const sockaddr_storage& local() const { return local_; }
+  // Transparent mode: where the peer of an accepted connection meant to go before a firewall REDIRECT
+  // sent it here; nullopt when it was not redirected, and for a connection we made (see
+  // original_destination.h).
+  std::optional<sockaddr_storage> original_destination() const;
 
  private:
   struct WriteRequest;
@@ -119,6 +124,7 @@ class Connection {
   bool writing_ = false;  // write_req_ is in flight
   int cork_depth_ = 0;
   std::uint64_t write_calls_ = 0;
+  bool accepted_ = false;  // accept_from made it (only then can it have been redirected to us)
   bool reading_ = false;
   bool closing_ = false;   // the owner is done with it: no more reads, no new writes
   bool closed_ = false;    // uv_close was called
