@@ -2,18 +2,28 @@
 
 #include <array>
 
+#include "proxy/net/original_destination.h"
+
 namespace mxguard::net {
 
 // One read buffer per loop thread: a read is processed before the next one starts, and whatever a session
 // must keep it copies. Idle sessions therefore hold no read buffer at all.
 namespace {
 thread_local std::array<char, 65536> read_buffer;
+
+// Write buffers keep their capacity between bursts so that a request/reply exchange allocates nothing,
+// unless a burst made them big: an idle session should not pin what a large reply once needed.
+constexpr std::size_t kKeptBufferCapacity = 4096;
+
+void trim(std::string& buffer) {
+  if (buffer.empty() && buffer.capacity() > kKeptBufferCapacity) std::string().swap(buffer);
 }
+}  // namespace
 
 struct Connection::WriteRequest {
   uv_write_t req{};
-  std::string data;
-  Connection* owner = nullptr;
+  std::string data;              // the bytes libuv is writing
+  Connection* owner = nullptr;   // null once the connection is gone: the callback only frees the request
 };
 
 Connection::Connection(uv_loop_t* loop, ConnectionEvents& events) : loop_(loop), events_(events) {
@@ -21,20 +31,21 @@ Connection::Connection(uv_loop_t* loop, ConnectionEvents& events) : loop_(loop),
   tcp_.get()->data = this;
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  if (writing_ && write_req_) {
+    // libuv still holds the request and will call on_write (cancelled) when the handle closes.
+    write_req_->owner = nullptr;
+    write_req_.release();
+  }
+}
 
 int Connection::accept_from(uv_stream_t* server) {
   int rc = uv_accept(server, tcp_.stream());
   if (rc == 0) {
+    accepted_ = true;
     uv_tcp_nodelay(tcp_.get(), 1);
     learn_addresses();
   }
-  return rc;
-}
-
-int Connection::adopt(uv_os_sock_t fd) {
-  int rc = uv_tcp_open(tcp_.get(), fd);
-  if (rc == 0) learn_addresses();
   return rc;
 }
 
@@ -43,8 +54,9 @@ int Connection::connect(const sockaddr* addr) {
   req->data = this;
   int rc = uv_tcp_connect(req.get(), tcp_.get(), addr, [](uv_connect_t* r, int status) {
     std::unique_ptr<uv_connect_t> owned(r);
+    if (status == UV_ECANCELED) return;   // the connection may be gone: don't look at it
     auto* self = static_cast<Connection*>(r->data);
-    if (status == UV_ECANCELED || self->closing_) return;
+    if (self->closing_) return;
     if (status == 0) {
       uv_tcp_nodelay(self->tcp_.get(), 1);
       self->learn_addresses();
@@ -60,6 +72,15 @@ void Connection::learn_addresses() {
   uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
   len = sizeof local_;
   uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+}
+
+std::optional<sockaddr_storage> Connection::original_destination() const {
+  uv_os_fd_t fd = -1;
+  // For a connection we made, conntrack would answer with our own peer: nothing was redirected to us.
+  if (!accepted_ || !tcp_.initialized() || uv_fileno(reinterpret_cast<const uv_handle_t*>(tcp_.get()), &fd) != 0) {
+    return std::nullopt;
+  }
+  return net::original_destination(fd, local_);
 }
 
 void Connection::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -98,16 +119,18 @@ void Connection::handle_read(std::string_view bytes) {
 }
 
 void Connection::handle_tls_input(std::string_view ciphertext) {
+  if (tls_->failure().failed()) return;   // reported once; what follows a fatal error means nothing
   tls_->feed(ciphertext);
   if (!tls_->handshake_done()) {
     tls::Progress p = tls_->handshake();
     flush_tls();
-    if (p == tls::Progress::Failed || p == tls::Progress::Closed) {
-      events_.on_tls_failed(*this, p == tls::Progress::Closed ? std::string("peer closed TLS during the handshake")
-                                                               : tls_->failure_reason());
+    if (p == tls::Progress::Failed) {
+      events_.on_tls_failed(*this, tls_->failure_reason());
       return;
     }
     if (p != tls::Progress::Ok) return;
+    // Plaintext written during the handshake goes first, ahead of whatever on_tls_ready writes.
+    if (cork_depth_ == 0) flush_plain();
     events_.on_tls_ready(*this);
     if (closing_) return;
   }
@@ -125,113 +148,159 @@ void Connection::handle_tls_input(std::string_view ciphertext) {
   }
 }
 
-void Connection::start_tls(bssl::UniquePtr<SSL> ssl) {
-  // What was written before this call (the 220 to STARTTLS) leaves in plaintext, corked or not.
-  if (!corked_.empty()) {
-    std::string plain = std::move(corked_);
-    corked_.clear();
-    write_now(plain);
-  }
+bool Connection::start_tls(bssl::UniquePtr<SSL> ssl) {
+  if (closing_ || tls_ || !ssl) return false;
+  flush_plain();   // still plaintext: the reply that announced TLS must not be encrypted
   tls_ = std::make_unique<tls::Engine>(std::move(ssl));
+  if (tls_->is_client()) {
+    tls::Progress p = tls_->handshake();   // no input needed: this produces the ClientHello
+    flush_tls();
+    if (p == tls::Progress::Failed) return false;
+  }
+  return true;
 }
 
 void Connection::write(std::string_view data) {
   if (closing_ || data.empty()) return;
-  if (cork_depth_ > 0) {
-    corked_.append(data);
-    return;
-  }
-  write_now(data);
+  plain_.append(data);
+  if (cork_depth_ == 0) flush_plain();
 }
+
+void Connection::cork() { ++cork_depth_; }
 
 void Connection::uncork() {
-  if (cork_depth_ == 0 || --cork_depth_ > 0 || corked_.empty()) return;
-  std::string data = std::move(corked_);
-  corked_.clear();
-  if (!closing_) write_now(data);
+  if (cork_depth_ == 0) return;
+  if (--cork_depth_ == 0 && !closing_) flush_plain();
 }
 
-void Connection::write_now(std::string_view data) {
+std::size_t Connection::queued_bytes() const {
+  return plain_.size() + next_.size() + (writing_ ? write_req_->data.size() : 0);
+}
+
+void Connection::flush_plain() {
+  if (plain_.empty()) return;
   if (tls_) {
-    // Before the handshake is done there is nowhere to put application data: a caller bug, not a peer's.
-    if (tls_->write(data) != tls::Progress::Ok) {
-      events_.on_error(*this, tls_->failure_reason().empty() ? "write before the TLS handshake finished"
-                                                             : tls_->failure_reason());
-      return;
+    if (!tls_->handshake_done()) return;   // application data can only follow the handshake
+    // One SSL_write for the whole burst: full-size records instead of one per reply. After a fatal TLS
+    // error, which was reported when it happened, the bytes have nowhere to go and are dropped quietly.
+    bool failed_before = tls_->failure().failed();
+    tls::Progress p = tls_->write(plain_);
+    plain_.clear();
+    if (p == tls::Progress::Ok) {
+      flush_tls();
+    } else if (p == tls::Progress::Failed && !failed_before && !closing_) {
+      flush_tls();   // the alert
+      events_.on_error(*this, tls_->failure_reason());
     }
-    flush_tls();
-  } else {
-    write_raw(std::string(data));
+    return;
   }
+  if (next_.empty()) {
+    next_.swap(plain_);   // no copy; plain_ gets next_'s spare capacity
+  } else {
+    next_.append(plain_);
+    plain_.clear();
+  }
+  send();
 }
 
 void Connection::flush_tls() {
-  if (tls_ && tls_->has_output()) write_raw(tls_->take_output());
+  if (!tls_ || !tls_->has_output()) return;
+  tls_->append_output(next_);
+  send();
 }
 
-void Connection::write_raw(std::string data) {
-  if (closing_ || !tcp_.initialized()) return;
-  auto req = std::make_unique<WriteRequest>();
-  req->data = std::move(data);
-  req->owner = this;
-  req->req.data = req.get();
-  uv_buf_t buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
-  std::size_t size = req->data.size();
-  int rc = uv_write(&req->req, tcp_.stream(), &buf, 1, [](uv_write_t* w, int status) {
-    std::unique_ptr<WriteRequest> owned(static_cast<WriteRequest*>(w->data));
-    Connection* self = owned->owner;
-    self->queued_bytes_ -= owned->data.size();
-    if (status == UV_ECANCELED) return;
-    if (status < 0) {
-      if (self->close_pending_) {   // the peer is gone: nothing left to flush
-        self->close(std::move(self->on_closed_));
-      } else if (!self->closing_) {
-        self->events_.on_error(*self, uv_strerror(status));
-      }
-      return;
-    }
-    if (self->queued_bytes_ == 0) {
-      if (self->close_pending_) {
-        self->close_pending_ = false;
-        self->close(std::move(self->on_closed_));
-      } else if (!self->closing_) {
-        self->events_.on_drained(*self);
-      }
-    }
-  });
+// Starts a uv_write of next_ unless one is in flight; its completion sends whatever gathered meanwhile.
+void Connection::send() {
+  if (writing_ || next_.empty() || closed_ || !tcp_.initialized()) return;
+  if (!write_req_) {
+    write_req_ = std::make_unique<WriteRequest>();
+    write_req_->owner = this;
+    write_req_->req.data = write_req_.get();
+  }
+  write_req_->data.swap(next_);
+  next_.clear();
+  uv_buf_t buf = uv_buf_init(write_req_->data.data(), static_cast<unsigned>(write_req_->data.size()));
+  int rc = uv_write(&write_req_->req, tcp_.stream(), &buf, 1, &Connection::on_write);
   if (rc != 0) {
-    events_.on_error(*this, uv_strerror(rc));
+    write_req_->data.clear();
+    next_.clear();
+    if (close_pending_) {
+      close(std::move(on_closed_));
+    } else if (!closing_) {
+      events_.on_error(*this, uv_strerror(rc));
+    }
     return;
   }
-  queued_bytes_ += size;
-  req.release();   // owned by libuv until the callback
+  writing_ = true;
+  ++write_calls_;
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+  auto* request = static_cast<WriteRequest*>(req->data);
+  if (!request->owner) {   // the connection was destroyed while this write was in flight
+    std::unique_ptr<WriteRequest> orphan(request);
+    return;
+  }
+  request->owner->write_done(status);
+}
+
+void Connection::write_done(int status) {
+  writing_ = false;
+  write_req_->data.clear();
+  if (status == UV_ECANCELED) return;
+  if (status < 0) {
+    next_.clear();
+    if (close_pending_) {   // the peer is gone: nothing left to flush
+      close(std::move(on_closed_));
+    } else if (!closing_) {
+      events_.on_error(*this, uv_strerror(status));
+    }
+    return;
+  }
+  if (!next_.empty()) {
+    send();
+    return;
+  }
+  trim_buffers();
+  if (close_pending_) {
+    close_pending_ = false;
+    close(std::move(on_closed_));
+  } else if (!closing_ && plain_.empty()) {
+    events_.on_drained(*this);
+  }
+}
+
+void Connection::trim_buffers() {
+  trim(plain_);
+  trim(next_);
+  if (write_req_) trim(write_req_->data);
 }
 
 void Connection::close(std::function<void()> on_closed) {
   if (closed_) return;
-  corked_.clear();
   closed_ = true;
   closing_ = true;
   close_pending_ = false;
   reading_ = false;
+  std::string().swap(plain_);
+  std::string().swap(next_);
   tcp_.close(std::move(on_closed));
 }
 
 void Connection::close_after_flush(std::function<void()> on_closed) {
   if (closing_) return;
-  if (!corked_.empty()) {
-    std::string data = std::move(corked_);
-    corked_.clear();
-    write_now(data);
-  }
-  if (queued_bytes_ == 0) {
-    close(std::move(on_closed));
-    return;
-  }
   stop_reading();
-  closing_ = true;   // no more reads or writes from the owner
+  closing_ = true;   // no more reads, writes or callbacks for the owner
+  // Set before flushing: a write that fails right away then closes with the owner's callback.
   close_pending_ = true;
   on_closed_ = std::move(on_closed);
+  flush_plain();     // corked bytes leave now, whatever the cork count says
+  if (closed_) return;
+  plain_.clear();    // what is left waited for a handshake that can no longer finish
+  if (!writing_ && next_.empty()) {
+    close_pending_ = false;
+    close(std::move(on_closed_));
+  }
 }
 
 }  // namespace mxguard::net

@@ -35,12 +35,13 @@ std::variant<bool, std::string> write_files(const std::string& cert_path, const 
   if (!key || EVP_PKEY_set1_EC_KEY(key.get(), ec.get()) != 1) return std::string("cannot wrap the EC key");
 
   bssl::UniquePtr<X509> cert(X509_new());
+  if (!cert) return std::string("cannot allocate a certificate");
   uint8_t serial_bytes[16];
   RAND_bytes(serial_bytes, sizeof serial_bytes);
   serial_bytes[0] &= 0x7f;   // a positive serial number
   bssl::UniquePtr<BIGNUM> serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
   X509_NAME* name = X509_get_subject_name(cert.get());
-  bool ok = cert && serial && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+  bool ok = serial && name && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
             BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) != nullptr &&
             X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) != nullptr &&
             X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3L * 365 * 24 * 3600) != nullptr &&

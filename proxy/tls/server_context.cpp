@@ -2,13 +2,13 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "policy/names.h"
 #include "proxy/tls/client_hello.h"
+#include "proxy/tls/x509_names.h"
 
 namespace mxguard::tls {
 namespace {
@@ -38,36 +38,27 @@ int select_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, 
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+// TLS 1.2 suites in the order the server picks them (TLS 1.3 suites are fixed in BoringSSL, all AEAD
+// with forward secrecy). Forward secrecy always (ECDHE only, never RSA key exchange), AEAD first: every
+// current client (OpenSSL 1.0.1 and later, so Postfix, Exim, swaks, openssl s_client; Schannel since
+// Windows 10 / Server 2016; Go, Java 8) gets AES-128-GCM, then AES-256-GCM, then ChaCha20. ECDHE with
+// AES-CBC comes last so that an old sender (unpatched Windows Server 2012 R2 and older) still encrypts:
+// its alternative under opportunistic STARTTLS is plaintext, and the server's order means no client can
+// make mxguard pick CBC when it offers anything better.
+constexpr const char* kServerCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
+
 bool configure_common(SSL_CTX* ctx) {
-  // Opportunistic TLS from the internet: TLS 1.2 and 1.3 only, forward-secret AEAD suites first, and plain
-  // RSA key exchange kept last so that old senders encrypt rather than fall back to plaintext.
+  // TLS 1.2 and 1.3 only. The server's order wins over the client's: a client listing a weak suite first
+  // still gets the strongest one both sides have.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
          SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
-         SSL_CTX_set_strict_cipher_list(
-             ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AESGCM:RSA+AES") == 1 &&
+         SSL_CTX_set_strict_cipher_list(ctx, kServerCiphers) == 1 &&
          (SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr), true);
-}
-
-std::vector<std::string> certificate_names(X509* leaf) {
-  std::vector<std::string> names;
-  bssl::UniquePtr<GENERAL_NAMES> sans(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
-  if (sans) {
-    for (size_t i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans.get(), i);
-      if (name->type != GEN_DNS) continue;
-      const ASN1_STRING* s = name->d.dNSName;
-      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<size_t>(ASN1_STRING_length(s)));
-    }
-  }
-  if (names.empty()) {
-    char cn[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof cn) > 0) {
-      names.emplace_back(cn);
-    }
-  }
-  return names;
 }
 
 std::variant<LoadedCertificate, std::string> load_one(const CertificateFiles& files) {
@@ -92,7 +83,7 @@ std::variant<LoadedCertificate, std::string> load_one(const CertificateFiles& fi
     return files.origin + ".key: only ECDSA and RSA keys are supported (\"" + files.key + "\")";
   }
   loaded.ecdsa = type == EVP_PKEY_EC;
-  loaded.names = certificate_names(leaf);
+  loaded.names = host_names(leaf);
   loaded.description = (loaded.names.empty() ? std::string("(no name)") : loaded.names.front()) +
                        (loaded.ecdsa ? " (ECDSA)" : " (RSA)");
   return loaded;

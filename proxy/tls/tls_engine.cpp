@@ -2,11 +2,43 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+
 #ifndef OPENSSL_IS_BORINGSSL
 #error "mxguard must be built against BoringSSL (android-libboringssl-dev), not OpenSSL"
 #endif
 
 namespace mxguard::tls {
+
+std::string_view to_string(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::None: return "none";
+    case FailureKind::Protocol: return "protocol error";
+    case FailureKind::PeerAlert: return "peer alert";
+    case FailureKind::CertificateVerify: return "certificate verification failed";
+    case FailureKind::VersionTooLow: return "protocol version too low";
+    case FailureKind::Record: return "record error";
+    case FailureKind::UnexpectedEof: return "unexpected end of TLS";
+    case FailureKind::Local: return "local error";
+  }
+  return "protocol error";
+}
+
+FailureKind classify_failure(uint32_t packed_error, bool handshake_done) {
+  if (packed_error == 0) return FailureKind::UnexpectedEof;
+  if (ERR_GET_LIB(packed_error) == ERR_LIB_SSL) {
+    int reason = ERR_GET_REASON(packed_error);
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) return FailureKind::CertificateVerify;
+    // Our side refusing the peer's version, or the peer refusing ours with a protocol_version alert: with
+    // TLS 1.2 as our minimum, either way the peer is too old.
+    if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
+      return FailureKind::VersionTooLow;
+    }
+    if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) return FailureKind::PeerAlert;
+    if (reason == ERR_R_MALLOC_FAILURE || reason == ERR_R_INTERNAL_ERROR) return FailureKind::Local;
+  }
+  return handshake_done ? FailureKind::Record : FailureKind::Protocol;
+}
 
 Engine::Engine(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
   in_ = BIO_new(BIO_s_mem());
@@ -17,23 +49,37 @@ Engine::Engine(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
   SSL_set_bio(ssl_.get(), in_, out_);
 }
 
+bool Engine::is_client() const { return SSL_is_server(ssl_.get()) == 0; }
+
 void Engine::feed(std::string_view ciphertext) {
   if (!ciphertext.empty()) BIO_write(in_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+}
+
+void Engine::record_failure(int ssl_error, uint32_t code, const char* what) {
+  Failure f;
+  f.kind = classify_failure(code, handshake_done_);
+  if (const CertVerification* v = find_verification(ssl_.get())) f.cert = *v;
+  int reason = code ? ERR_GET_REASON(code) : 0;
+  if (code && ERR_GET_LIB(code) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
+      reason < SSL_AD_REASON_OFFSET + 256) {
+    f.alert = reason - SSL_AD_REASON_OFFSET;
+  }
+  if (f.kind == FailureKind::CertificateVerify && f.cert.problem != CertProblem::None) {
+    f.reason = std::string(what) + ": certificate verification failed: " + f.cert.describe();
+  } else if (code != 0) {
+    const char* text = ERR_reason_error_string(code);
+    f.reason = std::string(what) + ": " + (text ? text : "unknown error");
+  } else {
+    f.reason = std::string(what) + ": " + (ssl_error == SSL_ERROR_SYSCALL ? "unexpected end of stream" : "failed");
+  }
+  failure_ = std::move(f);
 }
 
 Progress Engine::fail(int ssl_ret, const char* what) {
   int err = SSL_get_error(ssl_.get(), ssl_ret);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Progress::WantMore;
   if (err == SSL_ERROR_ZERO_RETURN) return Progress::Closed;
-  uint32_t code = ERR_peek_last_error();
-  if (failure_.empty()) {
-    if (code != 0) {
-      const char* reason = ERR_reason_error_string(code);
-      failure_ = std::string(what) + ": " + (reason ? reason : "unknown error");
-    } else {
-      failure_ = std::string(what) + ": " + (err == SSL_ERROR_SYSCALL ? "unexpected end of stream" : "failed");
-    }
-  }
+  if (!failure_.failed()) record_failure(err, ERR_peek_last_error(), what);
   ERR_clear_error();
   return Progress::Failed;
 }
@@ -45,7 +91,17 @@ Progress Engine::handshake() {
     handshake_done_ = true;
     return Progress::Ok;
   }
-  return fail(ret, "handshake");
+  Progress p = fail(ret, "handshake");
+  if (p == Progress::Closed) {   // close_notify before the handshake finished: it never started for real
+    if (!failure_.failed()) {
+      failure_.kind = FailureKind::UnexpectedEof;
+      failure_.alert = SSL_AD_CLOSE_NOTIFY;
+      failure_.reason = "peer closed TLS during the handshake";
+      if (const CertVerification* v = find_verification(ssl_.get())) failure_.cert = *v;
+    }
+    return Progress::Failed;
+  }
+  return p;
 }
 
 Progress Engine::read(std::string& out, std::size_t max) {
@@ -77,12 +133,23 @@ bool Engine::has_output() const { return BIO_pending(out_) > 0; }
 
 std::string Engine::take_output() {
   std::string out;
-  std::size_t pending = BIO_pending(out_);
-  if (pending == 0) return out;
-  out.resize(pending);
-  int n = BIO_read(out_, out.data(), static_cast<int>(pending));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  append_output(out);
   return out;
+}
+
+void Engine::append_output(std::string& out) {
+  std::size_t pending = BIO_pending(out_);
+  if (pending == 0) return;
+  std::size_t old_size = out.size();
+  out.resize(old_size + pending);
+  int n = BIO_read(out_, out.data() + old_size, static_cast<int>(pending));
+  out.resize(old_size + (n > 0 ? static_cast<std::size_t>(n) : 0));
+}
+
+const CertVerification& Engine::verification() const {
+  static const CertVerification kNone;
+  const CertVerification* v = find_verification(ssl_.get());
+  return v ? *v : kNone;
 }
 
 SessionInfo Engine::info() const {

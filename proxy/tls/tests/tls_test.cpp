@@ -228,6 +228,61 @@ TEST_F(TlsTest, SelfSignedIsGeneratedOnceAndReused) {
   EXPECT_EQ(ctx->certificates().front().names, std::vector<std::string>{"mx.example.org"});
 }
 
+// A TLS 1.2 client with the given cipher list against `server`; returns the suite both sides agreed on
+// ("" when the handshake failed) and the server's failure.
+std::pair<std::string, Failure> negotiate_tls12(const ServerContext& server, const char* ciphers) {
+  bssl::UniquePtr<SSL_CTX> client_ctx(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_max_proto_version(client_ctx.get(), TLS1_2_VERSION);
+  EXPECT_EQ(SSL_CTX_set_strict_cipher_list(client_ctx.get(), ciphers), 1) << ciphers;
+  bssl::UniquePtr<SSL> client_ssl(SSL_new(client_ctx.get()));
+  SSL_set_connect_state(client_ssl.get());
+  Engine client(std::move(client_ssl));
+  Engine srv(server.new_ssl());
+  for (int round = 0; round < 10; ++round) {
+    Progress c = client.handshake();
+    srv.feed(client.take_output());
+    Progress s = srv.handshake();
+    client.feed(srv.take_output());
+    if (c == Progress::Failed || s == Progress::Failed) return {"", srv.failure()};
+    if (c == Progress::Ok && s == Progress::Ok) break;
+  }
+  EXPECT_EQ(client.info().cipher, srv.info().cipher);
+  return {srv.info().cipher, srv.failure()};
+}
+
+TEST_F(TlsTest, ServerCipherOrderWinsOverTheClients) {
+  auto [ec, ek] = make_cert(dir_, "mx", true, {"mx.example.com"});
+  auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
+  auto ecdsa = context({{ec, ek, "ec"}});
+  auto rsa = context({{rc, rk, "rsa"}});
+  // Weakest first, as a scanner does: the server still picks its own first choice.
+  EXPECT_EQ(negotiate_tls12(*ecdsa, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-CHACHA20-POLY1305:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256").first,
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+  EXPECT_EQ(negotiate_tls12(*rsa, "AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-CHACHA20-POLY1305:"
+                                  "ECDHE-RSA-AES256-GCM-SHA384").first,
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+  EXPECT_EQ(negotiate_tls12(*rsa, "ECDHE-RSA-CHACHA20-POLY1305").first, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+}
+
+TEST_F(TlsTest, OldCbcOnlyClientsStillEncryptWithForwardSecrecy) {
+  auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
+  auto rsa = context({{rc, rk, "rsa"}});
+  EXPECT_EQ(negotiate_tls12(*rsa, "AES256-SHA:ECDHE-RSA-AES256-SHA:ECDHE-RSA-AES128-SHA").first,
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA");
+}
+
+TEST_F(TlsTest, RsaKeyExchangeOnlyClientsAreRefused) {
+  auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
+  auto rsa = context({{rc, rk, "rsa"}});
+  for (const char* ciphers : {"AES128-SHA:AES256-SHA", "AES128-GCM-SHA256:AES256-SHA"}) {
+    auto [cipher, failure] = negotiate_tls12(*rsa, ciphers);
+    EXPECT_EQ(cipher, "") << ciphers;
+    EXPECT_EQ(failure.kind, FailureKind::Protocol) << ciphers << ": " << failure.reason;
+    EXPECT_NE(failure.reason.find("NO_SHARED_CIPHER"), std::string::npos) << failure.reason;
+  }
+}
+
 TEST(ClientHello, ServerNameIsParsedAndLowerCased) {
   const uint8_t ext[] = {0x00, 0x0f, 0x00, 0x00, 0x0b, 'M', 'X', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.'};
   // the list claims 15 bytes, only 14 follow: malformed

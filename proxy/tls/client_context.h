@@ -1,0 +1,40 @@
+#pragma once
+// The outbound TLS configuration: the trust anchors remote MX certificates are checked against, and the
+// client's protocol settings. Immutable once built and shared by every outbound session of a loader run.
+//
+// After the handshake, Engine::verification() says what the check found (chain trusted? host matches?
+// the first problem, the leaf's names) and Engine::info() the version and cipher, whether or not the
+// check was required.
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace mxguard::tls {
+
+class ClientContext {
+ public:
+  // `ca_file` is a PEM bundle such as /etc/ssl/certs/ca-certificates.crt (BoringSSL has no usable default
+  // on Debian, so it is always loaded explicitly). The error names the file.
+  static std::variant<std::shared_ptr<const ClientContext>, std::string> create(const std::string& ca_file);
+
+  // A client-side SSL for one connection (connect state set).
+  // `sni`: the server name to send ("" or an IP literal: none is sent, RFC 6066 §3).
+  // `verify_host`: the name the leaf certificate must carry ("" = no name check).
+  // `verify`: true = any certificate problem fails the handshake; false = the handshake completes and the
+  //           problem is only recorded (opportunistic and encrypt-only levels still deliver, and the audit
+  //           log still says what was wrong).
+  // nullptr if the names cannot be used (empty labels, NUL bytes) or memory ran out.
+  bssl::UniquePtr<SSL> new_ssl(std::string_view sni, std::string_view verify_host, bool verify) const;
+
+  const std::string& ca_file() const { return ca_file_; }
+
+ private:
+  ClientContext() = default;
+  bssl::UniquePtr<SSL_CTX> ctx_;
+  std::string ca_file_;
+};
+
+}  // namespace mxguard::tls
