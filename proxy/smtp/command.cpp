@@ -119,15 +119,18 @@ Command classify(std::string_view line) {
   return command;
 }
 
-std::optional<std::string> mail_from_domain(std::string_view mail_args) {
-  constexpr std::string_view kFrom = "FROM:";
-  if (mail_args.size() < kFrom.size() || !iequals(mail_args.substr(0, kFrom.size()), kFrom)) return std::nullopt;
-  Cursor c{mail_args, kFrom.size()};
+namespace {
+// The domain of "<KEYWORD><path> [params]", for MAIL FROM: and RCPT TO:. `allow_null`: "<>" is a path.
+std::optional<std::string> path_domain(std::string_view args, std::string_view keyword, bool allow_null) {
+  if (args.size() < keyword.size() || !iequals(args.substr(0, keyword.size()), keyword)) return std::nullopt;
+  Cursor c{args, keyword.size()};
   while (c.take(' ')) {}   // "FROM: <a@b>" is common enough (and accepted by Postfix) to tolerate
   if (!c.take('<')) return std::nullopt;
 
   std::string domain;
-  if (!c.take('>')) {
+  if (c.take('>')) {
+    if (!allow_null) return std::nullopt;
+  } else {
     // A-d-l (RFC 5321 §4.1.2): "@one,@two:" - obsolete, must be accepted, and ignored.
     if (c.peek() == '@') {
       do {
@@ -138,13 +141,24 @@ std::optional<std::string> mail_from_domain(std::string_view mail_args) {
     if (!parse_local_part(c) || !c.take('@')) return std::nullopt;
     std::size_t start = c.i;
     if (c.peek() == '[' ? !parse_address_literal(c) : !parse_domain(c)) return std::nullopt;
-    domain = std::string(mail_args.substr(start, c.i - start));
+    domain = std::string(args.substr(start, c.i - start));
     if (!c.take('>')) return std::nullopt;
   }
-  // Mail-parameters follow after a space; anything glued to the path is not a reverse-path.
+  // Parameters follow after a space; anything glued to the path is not a path.
   if (!c.done() && c.peek() != ' ') return std::nullopt;
   for (char& ch : domain) ch = ascii::lower(ch);
   return domain;
+}
+}  // namespace
+
+std::optional<std::string> mail_from_domain(std::string_view mail_args) {
+  return path_domain(mail_args, "FROM:", /*allow_null=*/true);
+}
+
+std::optional<std::string> rcpt_to_domain(std::string_view rcpt_args) {
+  // RFC 5321 §4.1.1.3: "<Postmaster>" without a domain is a valid recipient; it has no domain to route to
+  // outbound, so it is refused there like any other unroutable path.
+  return path_domain(rcpt_args, "TO:", /*allow_null=*/false);
 }
 
 bool has_forbidden_control(std::string_view line) {

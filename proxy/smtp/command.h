@@ -28,6 +28,10 @@ Command classify(std::string_view line);
 // std::nullopt when the argument is not a syntactically valid reverse-path.
 std::optional<std::string> mail_from_domain(std::string_view mail_args);
 
+// The domain of a RCPT TO:<local@domain> argument, lower-cased; std::nullopt for anything else (including
+// "<>" and "<Postmaster>", which carry no domain).
+std::optional<std::string> rcpt_to_domain(std::string_view rcpt_args);
+
 // True when the line holds a byte a command line may not: NUL, a bare CR, or anything below 0x20 but TAB.
 bool has_forbidden_control(std::string_view line);
 

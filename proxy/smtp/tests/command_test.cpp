@@ -148,5 +148,17 @@ TEST(ForbiddenControl, TabPrintableAndUtf8AreAllowed) {
   EXPECT_FALSE(has_forbidden_control(""));
 }
 
+TEST(RcptToDomain, RecipientDomainsAreLowerCasedAndStrict) {
+  EXPECT_EQ(rcpt_to_domain("TO:<User@Example.COM>"), "example.com");
+  EXPECT_EQ(rcpt_to_domain("to:<a@b.example> NOTIFY=NEVER"), "b.example");
+  EXPECT_EQ(rcpt_to_domain("TO:<@relay.example:a@b.example>"), "b.example");
+  EXPECT_EQ(rcpt_to_domain("TO:<a@[192.0.2.1]>"), "[192.0.2.1]");
+  EXPECT_EQ(rcpt_to_domain("TO:<>"), std::nullopt);
+  EXPECT_EQ(rcpt_to_domain("TO:<Postmaster>"), std::nullopt);
+  EXPECT_EQ(rcpt_to_domain("TO:a@b.example"), std::nullopt);
+  EXPECT_EQ(rcpt_to_domain("FROM:<a@b.example>"), std::nullopt);
+  EXPECT_EQ(rcpt_to_domain("TO:<a@b.example>x"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace mxguard::smtp
