@@ -255,12 +255,7 @@ void InboundSession::on_content_end(smtp::DataError error, std::uint64_t message
     arm_timer();
     return;
   }
-  switch (error) {
-    case smtp::DataError::MessageTooBig: reply(ReplyId::MessageTooBig); break;
-    case smtp::DataError::LineTooLong: reply(ReplyId::MessageLineTooLong); break;
-    case smtp::DataError::Nul: reply(ReplyId::MessageHasNul); break;
-    default: reply(ReplyId::MessageHasBareNewline); break;
-  }
+  reply(smtp::content_refusal(error));
   // The backend connection is gone with the aborted message; the client retries the rest later.
   fail(ReplyId::ClosingAfterRefusedMessage, "backend connection dropped to abort the refused message");
 }

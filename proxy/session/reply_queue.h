@@ -59,6 +59,16 @@ class ReplyQueue {
   bool awaiting_data_end() const {
     return std::any_of(entries_.begin(), entries_.end(), [](const Pending& p) { return p.awaited() && p.data_end; });
   }
+  // The first awaited entry is answered by mxguard after all (the far side it waited for never came):
+  // it becomes a ready reply in its place. False when nothing is awaited.
+  bool answer_first_awaited(smtp::Reply reply) {
+    auto it = std::find_if(entries_.begin(), entries_.end(), [](const Pending& p) { return p.awaited(); });
+    if (it == entries_.end()) return false;
+    it->kind = Pending::kLocal;
+    it->data_end = false;
+    it->local = std::move(reply);
+    return true;
+  }
   // The far side is gone: nothing more will be answered by it.
   void drop_awaited() {
     entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [](const Pending& p) { return p.awaited(); }),

@@ -413,7 +413,10 @@ void SessionCore::on_drained(net::Connection& c) {
 
 void SessionCore::on_tls_ready(net::Connection& c) {
   Turn turn(*this);
-  if (&c != &client_) return;
+  if (&c != &client_) {
+    on_far_tls_ready();
+    return;
+  }
   tls_ = true;
   tls::SessionInfo info = client_.tls()->info();
   spdlog::info("[{}] TLS established: {} {}{}", id(), info.version, info.cipher,
@@ -432,7 +435,10 @@ void SessionCore::on_tls_ready(net::Connection& c) {
 
 void SessionCore::on_tls_failed(net::Connection& c, const std::string& reason) {
   Turn turn(*this);
-  if (&c != &client_) return;
+  if (&c != &client_) {
+    on_far_tls_failed(reason);
+    return;
+  }
   tls_abandoned(reason);
   // The alert is already queued; give it a moment to leave, then close.
   close_gracefully();

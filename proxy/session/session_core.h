@@ -88,6 +88,8 @@ class SessionCore : protected net::ConnectionEvents {
   virtual void on_far_connected(int status) {}
   virtual void on_far_data(std::string_view bytes) = 0;
   virtual void on_far_closed(const std::string& why) = 0;   // EOF or error from the far side
+  virtual void on_far_tls_ready() {}                          // a far side that is a TLS client (outbound)
+  virtual void on_far_tls_failed(const std::string& why) { on_far_closed("TLS handshake failed: " + why); }
   virtual std::chrono::seconds opening_timeout() const = 0;
   virtual void on_opening_timeout() = 0;
   virtual void on_client_tls_ready() {}

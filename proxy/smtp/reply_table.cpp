@@ -45,6 +45,29 @@ constexpr Row kRows[] = {
     {ReplyId::TooManyRecipients, {452, "4.5.3", "Error: too many recipients", false}},
     {ReplyId::BdatNotSupported, {502, "5.5.1", "Error: BDAT not supported", false}},
     {ReplyId::BdatUnparsable, {554, "5.5.1", "Error: BDAT not supported", false}},
+    {ReplyId::AccessDenied, {554, "5.7.1", "Access denied: this address may not send mail through mxguard", true}},
+    {ReplyId::SenderOk, {250, "2.1.0", "Ok", false}},
+    {ReplyId::RecipientOk, {250, "2.1.5", "Ok", false}},
+    {ReplyId::Ok, {250, "2.0.0", "Ok", false}},
+    {ReplyId::Bye, {221, "2.0.0", "Bye", false}},
+    {ReplyId::CannotVrfy, {252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery", false}},
+    {ReplyId::HelpText, {214, "2.0.0", "mxguard: see RFC 5321", false}},
+    {ReplyId::NestedMail, {503, "5.5.1", "Error: nested MAIL command", false}},
+    {ReplyId::MailFirst, {503, "5.5.1", "Error: need MAIL command", false}},
+    {ReplyId::RcptFirst, {503, "5.5.1", "Error: need RCPT command", false}},
+    {ReplyId::BadRecipientSyntax, {501, "5.1.3", "Bad recipient address syntax", false}},
+    // RFC 5321 §4.5.3.1.10: a server may limit recipients; the client sends the rest in a new transaction.
+    {ReplyId::OneDomainPerTransaction,
+     {452, "4.5.3", "Error: one recipient domain per transaction, send the others in a new one", false}},
+    {ReplyId::NoValidRecipients, {554, "5.5.1", "Error: no valid recipients", false}},
+    {ReplyId::DnsTemporary, {451, "4.4.3", "Temporary DNS failure:", false}},
+    {ReplyId::NullMx, {556, "5.1.10", "Recipient domain accepts no mail (null MX):", false}},
+    {ReplyId::NoSuchDomain, {550, "5.1.2", "Recipient domain does not exist:", false}},
+    {ReplyId::NoMxReachable, {451, "4.4.1", "No mail server of the recipient domain could be reached:", false}},
+    {ReplyId::PolicyNoStarttls, {451, "4.7.4", "Delivery refused by TLS policy:", false}},
+    {ReplyId::PolicyTlsFailure, {451, "4.7.5", "Delivery refused by TLS policy:", false}},
+    {ReplyId::UpstreamLost, {451, "4.4.2", "Connection to the remote mail server lost:", false}},
+    {ReplyId::MessageNotSent, {451, "4.3.0", "Message not sent, try again later", false}},
     {ReplyId::MessageTooBig, {552, "5.3.4", "Error: message size exceeds fixed maximum message size", false}},
     {ReplyId::MessageLineTooLong, {552, "5.3.4", "Error: message line too long", false}},
     {ReplyId::MessageHasNul, {550, "5.6.0", "Error: message contains NUL characters", false}},
@@ -63,6 +86,17 @@ static_assert(std::size(kRows) == static_cast<std::size_t>(ReplyId::MessageHasBa
 }  // namespace
 
 const ReplySpec& spec(ReplyId id) { return kRows[static_cast<std::size_t>(id)].spec; }
+
+ReplyId content_refusal(DataError error) {
+  switch (error) {
+    case DataError::MessageTooBig: return ReplyId::MessageTooBig;
+    case DataError::LineTooLong: return ReplyId::MessageLineTooLong;
+    case DataError::Nul: return ReplyId::MessageHasNul;
+    case DataError::BareLineEnding:
+    case DataError::None: break;
+  }
+  return ReplyId::MessageHasBareNewline;
+}
 
 Reply make_reply(ReplyId id, std::string_view hostname, std::string_view detail) {
   const ReplySpec& s = spec(id);

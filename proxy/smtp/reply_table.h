@@ -4,6 +4,7 @@
 // reads the same in both directions and a review of the wording is a review of this one file.
 #include <string_view>
 
+#include "proxy/smtp/data_filter.h"
 #include "proxy/smtp/reply_parser.h"
 
 namespace mxguard::smtp {
@@ -41,6 +42,28 @@ enum class ReplyId {
   TooManyRecipients,
   BdatNotSupported,
   BdatUnparsable,
+  // Outbound (the legacy MTA's view).
+  AccessDenied,            // a client not in [outbound] allow
+  SenderOk,
+  RecipientOk,
+  Ok,
+  Bye,
+  CannotVrfy,
+  HelpText,
+  NestedMail,
+  MailFirst,
+  RcptFirst,
+  BadRecipientSyntax,
+  OneDomainPerTransaction,
+  NoValidRecipients,
+  DnsTemporary,            // detail: what failed
+  NullMx,                  // RFC 7505: the domain accepts no mail
+  NoSuchDomain,
+  NoMxReachable,           // no MX could be connected to (not a policy refusal)
+  PolicyNoStarttls,        // detail: policy::reply_text
+  PolicyTlsFailure,        // detail: policy::reply_text
+  UpstreamLost,            // detail: the MX
+  MessageNotSent,          // the content was refused before it left: nothing was delivered
   // Content.
   MessageTooBig,
   MessageLineTooLong,
@@ -56,6 +79,9 @@ struct ReplySpec {
 };
 
 const ReplySpec& spec(ReplyId id);
+
+// The refusal of a message whose content the smuggling filter (or a limit) refused.
+ReplyId content_refusal(DataError error);
 
 // The reply as the client receives it. `detail` is appended to the text (after ": " where the text
 // ends with a noun, as for StarttlsFirstForSender), never interpreted.
