@@ -10,7 +10,6 @@ back by mxguard, not idle. data_block_timeout must not fire on it:
 
 The message (24 MiB) is larger than every socket buffer on the way together, so the client really is held
 back; each test checks that it was (its sends stalled for longer than data_block_timeout)."""
-import re
 import threading
 import time
 import unittest
