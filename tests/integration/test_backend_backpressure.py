@@ -29,7 +29,8 @@ def big_message():
 
 
 class Pusher(threading.Thread):
-    """Sends `data` as fast as the connection takes it, noting when each chunk was handed to the kernel."""
+    """Sends `data` as fast as the connection takes it, noting when each chunk was handed to the kernel (and
+    when a blocked send failed)."""
 
     def __init__(self, sock, data):
         super().__init__(daemon=True)
@@ -43,7 +44,8 @@ class Pusher(threading.Thread):
             for i in range(0, len(view), CHUNK):
                 self.sock.sendall(view[i:i + CHUNK])
                 self.progress.append(time.monotonic())
-        except OSError as e:
+        except OSError as e:         # the connection was closed while a send was blocked: that send ends here
+            self.progress.append(time.monotonic())
             self.error = e
 
     def longest_stall(self):
