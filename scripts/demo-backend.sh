@@ -2,7 +2,9 @@
 # A private, plaintext Postfix as the demo "legacy MTA" behind mxguard (no systemd, nothing sent out).
 # Usage: scripts/demo-backend.sh start [PORT] | stop | last USER
 # Accepts mail for example.test (bob, alice, postmaster; anything else to catchall) into Maildirs under
-# $DEMO_DIR/mail, rejects every other domain, and never advertises STARTTLS: exactly a legacy server.
+# $DEMO_DIR/mail, rejects every other domain, and never advertises STARTTLS: exactly a legacy server. It expects
+# a PROXY protocol header (v1 or v2) first on every connection, as mxguard sends with backend_protocol = "proxy-v2",
+# so it sees each client's real address; a client connecting to it directly is refused.
 set -euo pipefail
 DEMO_DIR=${DEMO_DIR:-/var/tmp/mxguard-demo/postfix}
 CONF=$DEMO_DIR/conf
@@ -52,11 +54,12 @@ virtual_minimum_uid = 100
 CF
   printf '%s\n' "bob@example.test bob/" "alice@example.test alice/" "postmaster@example.test postmaster/" \
     "@example.test catchall/" > "$CONF/vmailbox"
-  { echo "127.0.0.1:$port inet n - n - - smtpd"; cat "$(dirname "$0")/postfix-services.cf"; } > "$CONF/master.cf"
+  { echo "127.0.0.1:$port inet n - n - - smtpd -o smtpd_upstream_proxy_protocol=haproxy"
+    cat "$(dirname "$0")/postfix-services.cf"; } > "$CONF/master.cf"
   postfix -c "$CONF" check
   postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
   for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "demo backend: plaintext Postfix on 127.0.0.1:$port, Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog"
+  echo "demo backend: plaintext Postfix on 127.0.0.1:$port (PROXY protocol first), Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog"
 }
 
 stop() {

@@ -2,7 +2,8 @@
 # Installs the dependencies, builds mxguard and runs it in the foreground (Ctrl-C stops it).
 #   MXGUARD_CONFIG=/etc/mxguard/mxguard.toml scripts/run.sh   -> your configuration
 #   scripts/run.sh                                             -> the demo: mxguard on 127.0.0.1:8025 (STARTTLS,
-#      self-signed certificate) in front of a private plaintext Postfix on 127.0.0.1:2525 as the legacy MTA
+#      self-signed certificate) in front of a private plaintext Postfix on 127.0.0.1:2525 as the legacy MTA,
+#      which learns each client's real address from a PROXY v2 header
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -28,8 +29,9 @@ state_dir = "$demo/state"
 [inbound]
 listen = ["127.0.0.1:8025"]
 backend = "127.0.0.1:2525"
-# The demo backend trusts 127.0.0.0/8, so "plain" makes it relay for anyone: fine on loopback, never in production.
-backend_protocol = "plain"
+# The demo backend reads a PROXY v2 header first (smtpd_upstream_proxy_protocol = haproxy), so it applies its
+# relay rules to the real client address, not to mxguard's.
+backend_protocol = "proxy-v2"
 
 [audit]
 path = "$demo/audit.jsonl"
