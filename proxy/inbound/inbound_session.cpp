@@ -273,17 +273,32 @@ void InboundSession::log_delivery(const smtp::Reply& reply) {
                accepted_recipients_, last_message_size_,
                tls_active() ? std::string(client().tls()->info().version) : std::string("plaintext"), reply.code,
                said, client_gone() ? " (the client disconnected before this reply)" : "");
-  if (client_gone() && env().audit) {
-    // The client will retry a message whose fate it never heard: if the backend took it, that retry is a
-    // duplicate. The audit log is where the postmaster finds those.
-    env().audit->write(audit::Event(audit::EventKind::ReplyUndelivered, audit::Direction::Inbound, id(), peer_text())
-                           .verdict(reply.klass() == 2 ? audit::Verdict::Delivered : audit::Verdict::Refused)
-                           .set("reply", static_cast<std::int64_t>(reply.code))
-                           .set("from", mail_from_.substr(mail_from_.find('=') + 1))
-                           .set("size", static_cast<std::int64_t>(last_message_size_))
-                           .reason("client disconnected before the reply"));
+  std::string from = mail_from_.substr(mail_from_.find('=') + 1);
+  if (client_gone()) {
+    audit_undelivered(reply.code, from, last_message_size_);
+  } else if (client_half_closed()) {
+    unconfirmed_verdict_ = Verdict{reply.code, from, last_message_size_};
   }
   reset_transaction();
+}
+
+void InboundSession::on_half_closed_client_lost() {
+  if (!unconfirmed_verdict_) return;
+  spdlog::info("[{}] the client never received the backend's reply {} to its message", id(), unconfirmed_verdict_->code);
+  audit_undelivered(unconfirmed_verdict_->code, unconfirmed_verdict_->from, unconfirmed_verdict_->size);
+  unconfirmed_verdict_.reset();
+}
+
+void InboundSession::audit_undelivered(int code, const std::string& from, std::uint64_t size) {
+  // The client will retry a message whose fate it never heard: if the backend took it, that retry is a
+  // duplicate. The audit log is where the postmaster finds those.
+  if (!env().audit) return;
+  env().audit->write(audit::Event(audit::EventKind::ReplyUndelivered, audit::Direction::Inbound, id(), peer_text())
+                         .verdict(code / 100 == 2 ? audit::Verdict::Delivered : audit::Verdict::Refused)
+                         .set("reply", static_cast<std::int64_t>(code))
+                         .set("from", from)
+                         .set("size", static_cast<std::int64_t>(size))
+                         .reason("client disconnected before the reply"));
 }
 
 }  // namespace mxguard::inbound

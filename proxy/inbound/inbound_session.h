@@ -85,6 +85,8 @@ class InboundSession : public session::SessionCore {
   void on_content_end(smtp::DataError error, std::uint64_t message_bytes) override;
   void abort_far_content() override;
   bool can_take_commands() const override { return !auth_pending_; }
+  void on_half_closed_client_lost() override;
+  void on_client_caught_up() override { unconfirmed_verdict_.reset(); }
 
   // The backend link (inbound_backend.cpp).
   void resolve_backend();
@@ -97,6 +99,7 @@ class InboundSession : public session::SessionCore {
   void reset_transaction();
   void log_delivery(const smtp::Reply& reply);
   void audit_downgrade(const std::string& domain);
+  void audit_undelivered(int code, const std::string& from, std::uint64_t size);
 
   std::shared_ptr<const InboundSettings> settings_holder_;
   const InboundSettings& settings_;
@@ -111,6 +114,13 @@ class InboundSession : public session::SessionCore {
   std::size_t accepted_recipients_ = 0;
   std::uint64_t last_message_size_ = 0;
   std::string mail_from_;             // for the transaction's log line only (sanitised)
+  // The verdict on a message, written to a half-closed client and not yet known to have left.
+  struct Verdict {
+    int code;
+    std::string from;
+    std::uint64_t size;
+  };
+  std::optional<Verdict> unconfirmed_verdict_;
   bool resolving_ = false;            // a lookup is running in the thread pool
   bool auth_pending_ = false;         // AUTH forwarded, its reply not yet back
   bool auth_continuation_ = false;    // the next client line answers a 334 challenge

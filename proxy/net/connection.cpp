@@ -225,6 +225,7 @@ void Connection::send() {
     write_req_->data.clear();
     next_.clear();
     if (close_pending_) {
+      flush_failed_ = true;
       close(std::move(on_closed_));
     } else if (!closing_) {
       events_.on_error(*this, uv_strerror(rc));
@@ -251,6 +252,7 @@ void Connection::write_done(int status) {
   if (status < 0) {
     next_.clear();
     if (close_pending_) {   // the peer is gone: nothing left to flush
+      flush_failed_ = true;
       close(std::move(on_closed_));
     } else if (!closing_) {
       events_.on_error(*this, uv_strerror(status));

@@ -91,6 +91,8 @@ class Connection {
   // stopped the handshake cannot finish.
   void close(std::function<void()> on_closed);
   void close_after_flush(std::function<void()> on_closed);
+  // After close_after_flush: the peer was gone before every queued byte could be written.
+  bool flush_failed() const { return flush_failed_; }
   bool closing() const { return closing_; }
 
   const sockaddr_storage& peer() const { return peer_; }
@@ -128,6 +130,7 @@ class Connection {
   bool reading_ = false;
   bool closing_ = false;   // the owner is done with it: no more reads, no new writes
   bool closed_ = false;    // uv_close was called
+  bool flush_failed_ = false;
   bool close_pending_ = false;   // close_after_flush waiting for the queue to drain
   std::function<void()> on_closed_;
   sockaddr_storage peer_{};

@@ -189,6 +189,7 @@ void SessionCore::finish() {
 }
 
 void SessionCore::on_client_closed() {
+  if (client_eof_ && client_.flush_failed()) on_half_closed_client_lost();
   // The client is gone: its connection slot is free now, even if the far side still has to answer.
   if (admitted_) {
     env_.limiter->release(smtp::address_text(client_.peer()));
@@ -382,6 +383,9 @@ void SessionCore::on_error(net::Connection& c, const std::string& reason) {
 }
 
 void SessionCore::on_client_lost(const std::string& reason) {
+  // A reset that arrives with the last data is reported as EOF, so the loss shows only now, when a reply
+  // could not be written: the direction learns which of its replies never arrived.
+  if (client_eof_) on_half_closed_client_lost();
   if (phase_ == Phase::TlsHandshake) tls_abandoned("connection error during the handshake: " + reason);
   if (phase_ != Phase::Data && replies_.awaiting_data_end() && !finished_) {
     // The message is complete and on the far side; its verdict is still to come. Hear it out and log it,
@@ -401,6 +405,7 @@ void SessionCore::on_client_lost(const std::string& reason) {
 
 void SessionCore::on_drained(net::Connection& c) {
   Turn turn(*this);
+  if (&c == &client_) on_client_caught_up();
   update_backpressure();
   if (reading_paused_ && !client_eof_) return;
   if (phase_ == Phase::Closing) return;

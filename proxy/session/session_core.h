@@ -101,6 +101,11 @@ class SessionCore : protected net::ConnectionEvents {
   // The content filter refused part of a message that is already on its way: the far side must discard it.
   virtual void abort_far_content() = 0;
   virtual bool can_take_commands() const { return true; }   // e.g. not while an AUTH reply is owed
+  // A client that had half-closed turned out to be gone (a reset that arrived as EOF): replies written
+  // since its last drained write may never have reached it.
+  virtual void on_half_closed_client_lost() {}
+  // Every reply so far reached the kernel's socket buffer toward the client.
+  virtual void on_client_caught_up() {}
 
   // ---- what the direction uses
   net::ConnectionEvents& events() { return *this; }
@@ -138,6 +143,7 @@ class SessionCore : protected net::ConnectionEvents {
   void finish();
   void close_far();
   bool client_gone() const { return client_gone_; }
+  bool client_half_closed() const { return client_eof_; }
   bool ending() const { return ending_; }
   bool shutting_down() const { return shutting_down_; }
 
