@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
+
 namespace mxguard::policy {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::lower;
 
 // A character as a message shows it: quoted, control characters as \xNN, so that no raw byte from a
 // configuration file reaches a log line.
@@ -72,25 +74,15 @@ bool looks_like_address_literal(std::string_view name) {
   return !last.empty() && std::all_of(last.begin(), last.end(), is_digit);
 }
 
-std::string ascii_lower(std::string_view name) {
-  std::string out(name);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
 bool name_matches(std::string_view pattern, std::string_view host) {
   pattern = without_trailing_dot(pattern);
   host = without_trailing_dot(host);
   if (pattern.starts_with("*.")) {
     std::size_t dot = host.find('.');
     if (dot == std::string_view::npos || dot == 0) return false;
-    return ascii_iequals(pattern.substr(1), host.substr(dot));
+    return ascii::iequals(pattern.substr(1), host.substr(dot));
   }
-  return ascii_iequals(pattern, host);
+  return ascii::iequals(pattern, host);
 }
 
 }  // namespace mxguard::policy

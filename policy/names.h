@@ -26,9 +26,7 @@ std::string mx_pattern_problem(std::string_view pattern);
 // its last label is all digits (no top-level domain is numeric, RFC 1123 §2.1), e.g. "192.0.2.1".
 bool looks_like_address_literal(std::string_view name);
 
-// DNS names are case-insensitive in ASCII only (RFC 4343); locale-dependent tolower() is not.
-std::string ascii_lower(std::string_view name);
-bool ascii_iequals(std::string_view a, std::string_view b);
+
 
 // `pattern` is a host name or "*.<name>", where "*" stands for exactly one non-empty left-most label:
 // "*.example.com" matches "mx.example.com" but neither "a.b.example.com" nor "example.com". Case-insensitive;

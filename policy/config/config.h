@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bare_newlines.h"
 #include "policy/tls_level.h"
 
 namespace mxguard::config {
@@ -19,7 +20,7 @@ struct Endpoint {
 };
 
 enum class BackendProtocol { Plain, ProxyV1, ProxyV2, Xclient };
-enum class BareNewlines { Reject, Normalize };
+using mxguard::BareNewlines;   // base/bare_newlines.h: the same enum the content filter takes
 // The levels and their spellings are the policy's (policy/tls_level.h); the alias keeps config:: spellings working.
 using TlsLevel = policy::TlsLevel;
 using policy::to_string;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "base/ascii.h"
 #include "policy/names.h"
 
 namespace mxguard::config {
@@ -13,7 +14,7 @@ bool is_wildcard(const Endpoint& ep) { return ep.host == "0.0.0.0" || ep.host ==
 // spread connections between them instead of failing to bind.
 bool overlaps(const Endpoint& a, const Endpoint& b) {
   if (a.port != b.port) return false;
-  if (policy::ascii_lower(a.host) == policy::ascii_lower(b.host)) return true;
+  if (ascii::lower(a.host) == ascii::lower(b.host)) return true;
   auto covers = [](const Endpoint& wild, const Endpoint& other) {
     if (!is_wildcard(wild)) return false;
     bool wild_v6 = wild.host == "::";
@@ -25,7 +26,7 @@ bool overlaps(const Endpoint& a, const Endpoint& b) {
 }
 
 bool is_loopback_or_wildcard(const std::string& host) {
-  return host.starts_with("127.") || host == "::1" || policy::ascii_lower(host) == "localhost" || host == "0.0.0.0" || host == "::";
+  return host.starts_with("127.") || host == "::1" || ascii::lower(host) == "localhost" || host == "0.0.0.0" || host == "::";
 }
 
 // Every listening address with the key that configured it and the line to report.
@@ -76,7 +77,7 @@ void check_inbound(const Config& c, const Section& root, Diagnostics& diag) {
   }
   for (const Listener& listener : in.listen) {
     const Endpoint& ep = listener.endpoint;
-    bool same_host = policy::ascii_lower(ep.host) == policy::ascii_lower(in.backend.host) ||
+    bool same_host = ascii::lower(ep.host) == ascii::lower(in.backend.host) ||
                      (is_wildcard(ep) && is_loopback_or_wildcard(in.backend.host));
     if (ep.port == in.backend.port && same_host) {
       return inbound.error("backend", quoted(in.backend.text) + " is mxguard's own listener " + quoted(ep.text) +
@@ -90,7 +91,7 @@ void check_inbound(const Config& c, const Section& root, Diagnostics& diag) {
 std::string written_key(const Section& table, const std::string& lower_name) {
   if (const toml::table* all = table.table()) {
     for (const auto& [k, value] : *all) {
-      if (policy::ascii_lower(k.str()) == lower_name) return std::string(k.str());
+      if (ascii::lower(k.str()) == lower_name) return std::string(k.str());
     }
   }
   return lower_name;
@@ -101,7 +102,7 @@ void check_routes(const Config& c, const Section& root, Diagnostics& diag) {
   Section routes = root.view("outbound").view("route");
   for (const auto& [domain, next_hop] : c.outbound.routes) {
     for (const BoundAddress& own : listeners(c, root)) {
-      bool same_host = policy::ascii_iequals(own.endpoint->host, next_hop.host) ||
+      bool same_host = ascii::iequals(own.endpoint->host, next_hop.host) ||
                        (is_wildcard(*own.endpoint) && is_loopback_or_wildcard(next_hop.host));
       if (own.endpoint->port != next_hop.port || !same_host) continue;
       return routes.error(written_key(routes, domain), quoted(next_hop.text) + " is mxguard's own listener " + own.key +

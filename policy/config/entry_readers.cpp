@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "policy/names.h"
 
 namespace mxguard::config {
@@ -19,7 +20,7 @@ std::vector<std::pair<std::string_view, const toml::node*>> in_file_order(const 
 
 // What is wrong with a recipient domain written as a table key (the whole message); empty when fine.
 std::string domain_key_problem(std::string_view written) {
-  std::string name = policy::ascii_lower(written);
+  std::string name = ascii::lower(written);
   std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address" : domain_problem(name);
   return why.empty() ? why : quoted(written) + " is not a domain name: " + why;
 }
@@ -70,7 +71,7 @@ void read_listeners(const Section& inbound, std::vector<Listener>& out, const Ke
     if (listener.endpoint.text.empty()) continue;
     // The same address twice would be bound twice with SO_REUSEPORT and silently share its connections.
     auto same = [&](const Listener& seen) {
-      return policy::ascii_iequals(seen.endpoint.host, listener.endpoint.host) && seen.endpoint.port == listener.endpoint.port;
+      return ascii::iequals(seen.endpoint.host, listener.endpoint.host) && seen.endpoint.port == listener.endpoint.port;
     };
     if (std::any_of(parsed.begin(), parsed.end(), same)) {
       diag.error(at, k, quoted(listener.endpoint.text) + " is listed twice");
@@ -117,7 +118,7 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
   Section domains = policy.view("domain");
   for (const auto& [written, value] : in_file_order(*node->as_table())) {
     std::string k = domains.key(written);
-    std::string name = policy::ascii_lower(written);
+    std::string name = ascii::lower(written);
     if (std::string why = domain_key_problem(written); !why.empty()) {
       diag.error(line_of(*value), k, why);
       continue;
@@ -159,7 +160,7 @@ void read_routes(const Section& outbound, std::vector<std::pair<std::string, End
   for (const auto& [written, value] : in_file_order(*node->as_table())) {
     std::string k = routes.key(written);
     int at = line_of(*value);
-    std::string name = policy::ascii_lower(written);
+    std::string name = ascii::lower(written);
     if (std::string why = domain_key_problem(written); !why.empty()) {
       diag.error(at, k, why);
       continue;

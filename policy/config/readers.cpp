@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "policy/names.h"
 
 namespace mxguard::config {
@@ -105,7 +106,7 @@ void Section::read_endpoints(std::string_view k, std::vector<Endpoint>& out, Hos
     Endpoint ep;
     if (!check_endpoint(text, kind, ep, at, element_key)) return false;
     for (const Endpoint& seen : parsed) {
-      if (policy::ascii_iequals(seen.host, ep.host) && seen.port == ep.port) {
+      if (ascii::iequals(seen.host, ep.host) && seen.port == ep.port) {
         diag_.error(at, element_key, quoted(text) + " is listed twice");
         return false;
       }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "policy/config/message_text.h"
 #include "policy/names.h"
 
@@ -131,19 +132,19 @@ std::string machine_hostname() {
 }
 
 std::string check_domain(std::string& value) {
-  value = policy::ascii_lower(value);
+  value = ascii::lower(value);
   std::string why = domain_problem(value);
   return why.empty() ? why : quoted(value) + " is not a domain name: " + why;
 }
 
 std::string check_mx_pattern(std::string& value) {
-  value = policy::ascii_lower(value);
+  value = ascii::lower(value);
   std::string why = policy::mx_pattern_problem(value);
   return why.empty() ? why : quoted(value) + " is not an MX host name or pattern: " + why;
 }
 
 std::string check_cidr(std::string& value) {
-  value = policy::ascii_lower(value);
+  value = ascii::lower(value);
   std::string why = cidr_problem(value);
   return why.empty() ? why : quoted(value) + " is not a CIDR: " + why;
 }

@@ -1,5 +1,7 @@
 #include "policy/names.h"
 
+#include "base/ascii.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -88,19 +90,19 @@ TEST(NameMatch, EveryNameMatchesItself) {
 // Case
 
 TEST(AsciiCase, LowerCasesOnlyAsciiLetters) {
-  EXPECT_EQ(ascii_lower("MX.Example.COM"), "mx.example.com");
-  EXPECT_EQ(ascii_lower("already.lower-1"), "already.lower-1");
-  EXPECT_EQ(ascii_lower("\xC3\x84.example"), "\xC3\x84.example");   // "Ä" stays: only its A-label is compared
-  EXPECT_EQ(ascii_lower("_SRV.@[]"), "_srv.@[]");
-  EXPECT_EQ(ascii_lower(""), "");
+  EXPECT_EQ(ascii::lower("MX.Example.COM"), "mx.example.com");
+  EXPECT_EQ(ascii::lower("already.lower-1"), "already.lower-1");
+  EXPECT_EQ(ascii::lower("\xC3\x84.example"), "\xC3\x84.example");   // "Ä" stays: only its A-label is compared
+  EXPECT_EQ(ascii::lower("_SRV.@[]"), "_srv.@[]");
+  EXPECT_EQ(ascii::lower(""), "");
 }
 
 TEST(AsciiCase, EqualityIgnoresAsciiCaseOnly) {
-  EXPECT_TRUE(ascii_iequals("Example.ORG", "example.org"));
-  EXPECT_FALSE(ascii_iequals("example.org", "example.org."));
-  EXPECT_FALSE(ascii_iequals("\xC3\x84", "\xC3\xA4"));   // Ä vs ä: not folded
-  EXPECT_FALSE(ascii_iequals("[", "{"));                  // differ by 0x20 but are not letters
-  EXPECT_TRUE(ascii_iequals("", ""));
+  EXPECT_TRUE(ascii::iequals("Example.ORG", "example.org"));
+  EXPECT_FALSE(ascii::iequals("example.org", "example.org."));
+  EXPECT_FALSE(ascii::iequals("\xC3\x84", "\xC3\xA4"));   // Ä vs ä: not folded
+  EXPECT_FALSE(ascii::iequals("[", "{"));                  // differ by 0x20 but are not letters
+  EXPECT_TRUE(ascii::iequals("", ""));
 }
 
 // ---------------------------------------------------------------------------------------------------------

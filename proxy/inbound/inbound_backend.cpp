@@ -226,9 +226,7 @@ void InboundSession::on_backend_reply(const smtp::Reply& reply) {
     case Expect::Data:
       relay(reply);
       if (reply.code == 354) {
-        begin_content(settings_.inbound.bare_newlines == config::BareNewlines::Reject ? smtp::BareNewlines::Reject
-                                                                                       : smtp::BareNewlines::Normalize,
-                      settings_.inbound.max_message_size);
+        begin_content(settings_.inbound.bare_newlines, settings_.inbound.max_message_size);
         return;
       }
       enter_phase(session::Phase::Command);

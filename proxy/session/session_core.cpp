@@ -216,6 +216,14 @@ void SessionCore::handle_closed() {
 
 bool SessionCore::far_saturated() const { return far_ && far_->queued_bytes() > kHighWater; }
 
+bool SessionCore::held_back_by_far() const {
+  // Over the mark, or paused because of it and still waiting for the far side to take what is queued
+  // (its queue shrinks only when a whole write completes, so it can dip under the mark while stalled).
+  if (!far_ || far_->queued_bytes() == 0) return false;
+  return far_saturated() || (reading_paused_ && !client_eof_ && client_.queued_bytes() <= kHighWater &&
+                             replies_.size() < kMaxPipelined);
+}
+
 void SessionCore::arm_timer() {
   if (finished_) return;
   const config::Limits& l = limits();
@@ -226,14 +234,14 @@ void SessionCore::arm_timer() {
     case Phase::Closing: timer_.start(kClosingGrace); return;
     case Phase::Data:
       // While the far side is not taking our bytes, the client is not the one to time.
-      timeout = far_saturated() ? l.backend_write_timeout : l.data_block_timeout;
+      timeout = held_back_by_far() ? l.backend_write_timeout : l.data_block_timeout;
       break;
     case Phase::StarttlsPending:
     case Phase::DataPending:
     case Phase::Command:
       if (const Pending* waiting = replies_.first_awaited()) {
         timeout = waiting->data_end ? l.data_end_timeout : l.reply_timeout;
-      } else if (far_saturated()) {
+      } else if (held_back_by_far()) {
         timeout = l.backend_write_timeout;
       }
       break;
@@ -263,7 +271,7 @@ void SessionCore::on_timeout() {
     }
     fail(ReplyId::FarSideTimeout,
          waiting->data_end ? "backend did not answer the end of data in time" : "backend did not reply in time");
-  } else if (far_saturated()) {
+  } else if (held_back_by_far()) {
     fail(ReplyId::FarSideTimeout, "backend stopped reading: nothing written to it for " +
                                       std::to_string(limits().backend_write_timeout.count()) + "s");
   } else {

@@ -182,6 +182,7 @@ class SessionCore : protected net::ConnectionEvents {
   bool data_rate_too_low(std::size_t more);
   void update_backpressure();
   bool far_saturated() const;
+  bool held_back_by_far() const;   // the client waits because the far side is not taking our bytes
   void on_timeout();
   void maybe_close_after_client_eof();
   void on_client_closed();

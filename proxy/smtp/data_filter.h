@@ -5,6 +5,8 @@
 // inside a line is either an error (Reject) or rewritten (Normalize) so that the backend sees only CRLF
 // line ends and correct dot-stuffing, and can never see an end-of-data that the client did not send as
 // <CR><LF>.<CR><LF>.
+#include "base/bare_newlines.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,7 +14,7 @@
 
 namespace mxguard::smtp {
 
-enum class BareNewlines { Reject, Normalize };
+using mxguard::BareNewlines;   // base/bare_newlines.h, shared with the configuration
 
 enum class DataError {
   None,

@@ -1,5 +1,7 @@
 #include "proxy/tls/client_hello.h"
 
+#include "base/ascii.h"
+
 #include "policy/names.h"
 
 namespace mxguard::tls {
@@ -73,7 +75,7 @@ std::optional<std::string> parse_server_name(std::span<const uint8_t> extension)
       if (c <= 0x20 || c >= 0x7f) return std::nullopt;
       host.push_back(static_cast<char>(c));
     }
-    return policy::ascii_lower(host);
+    return ascii::lower(host);
   }
   return std::nullopt;
 }
