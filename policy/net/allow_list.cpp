@@ -6,25 +6,14 @@
 #include <cstring>
 
 namespace mxguard::policy {
-namespace {
-
-// An IPv6 entry that lies inside ::ffff:0:0/96 names IPv4 addresses only; as an IPv4 entry it also
-// matches peers that arrive on an IPv4 socket.
-Cidr canonical(const Cidr& entry) {
-  if (entry.network.family != IpFamily::V6 || entry.prefix < 96) return entry;
-  std::optional<IpAddress> v4 = unmapped_ipv4(entry.network);
-  if (!v4) return entry;
-  return Cidr{*v4, entry.prefix - 96};
-}
-
-}  // namespace
 
 std::variant<AllowList, std::string> AllowList::parse(const std::vector<std::string>& cidrs) {
   AllowList list;
   for (const std::string& text : cidrs) {
     CidrParse parsed = parse_cidr(text);
     if (parsed.error != CidrError::None) return "outbound.allow: \"" + text + "\" is not a network in CIDR notation";
-    Cidr entry = canonical(parsed.cidr);
+    // As IPv4 entries, mapped ones also match peers that arrive on an IPv4 socket.
+    Cidr entry = ipv4_form(parsed.cidr);
     (entry.network.family == IpFamily::V4 ? list.v4_ : list.v6_).push_back(entry);
   }
   return list;

@@ -48,10 +48,10 @@ CidrParse parse_cidr(std::string_view text) {
   std::string_view length = text.substr(slash + 1);
   bool digits = !length.empty() && length.size() <= 3 &&
                 std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits) return {CidrError::BadPrefix, {}};
+  if (!digits) return {CidrError::BadPrefix, Cidr{*address, 0}};
   unsigned prefix = 0;
   for (char c : length) prefix = prefix * 10 + static_cast<unsigned>(c - '0');
-  if (prefix > bits_of(address->family)) return {CidrError::BadPrefix, {}};
+  if (prefix > bits_of(address->family)) return {CidrError::BadPrefix, Cidr{*address, 0}};
 
   out.cidr = Cidr{*address, prefix};
   clear_after(out.cidr.network, prefix);
@@ -66,6 +66,13 @@ std::string to_string(const IpAddress& address) {
 }
 
 std::string to_string(const Cidr& cidr) { return to_string(cidr.network) + "/" + std::to_string(cidr.prefix); }
+
+Cidr ipv4_form(const Cidr& network) {
+  if (network.network.family != IpFamily::V6 || network.prefix < 96) return network;
+  std::optional<IpAddress> v4 = unmapped_ipv4(network.network);
+  if (!v4) return network;
+  return Cidr{*v4, network.prefix - 96};
+}
 
 bool contains(const Cidr& network, const IpAddress& address) {
   if (network.network.family != address.family) return false;

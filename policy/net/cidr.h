@@ -43,7 +43,9 @@ enum class CidrError {
 
 struct CidrParse {
   CidrError error = CidrError::None;
-  Cidr cidr;   // valid for None, and for HostBitsSet (the network with the host bits cleared)
+  // Valid for None, and for HostBitsSet (the network with the host bits cleared). For BadPrefix only
+  // cidr.network is set: the address, whose family says how long a prefix may be.
+  Cidr cidr;
 };
 
 CidrParse parse_cidr(std::string_view text);
@@ -51,6 +53,10 @@ CidrParse parse_cidr(std::string_view text);
 // "192.0.2.0/24", "2001:db8::/32" (the address as inet_ntop spells it)
 std::string to_string(const Cidr& cidr);
 std::string to_string(const IpAddress& address);
+
+// An IPv6 network inside ::ffff:0:0/96 with a prefix of at least 96 names IPv4 addresses only: it is
+// returned as that IPv4 network ("::ffff:10.0.0.0/104" -> "10.0.0.0/8"). Every other network unchanged.
+Cidr ipv4_form(const Cidr& network);
 
 // Whether `address` is in `network`; addresses of the other family never are (see AllowList for the
 // IPv4-mapped form).

@@ -93,6 +93,17 @@ TEST(UnmappedIpv4, OnlyForIpv4MappedAddresses) {
   EXPECT_FALSE(unmapped_ipv4(*parse_ip("127.0.0.1")));
 }
 
+TEST(Ipv4Form, TurnsMappedNetworksIntoIpv4Ones) {
+  auto form = [](const char* text) { return to_string(ipv4_form(parse_cidr(text).cidr)); };
+  EXPECT_EQ(form("::ffff:10.0.0.0/104"), "10.0.0.0/8");
+  EXPECT_EQ(form("::ffff:127.0.0.1/128"), "127.0.0.1/32");
+  EXPECT_EQ(form("::ffff:0:0/96"), "0.0.0.0/0");
+  EXPECT_EQ(form("::/80"), "::/80") << "wider than the mapped range: stays IPv6";
+  EXPECT_EQ(form("::/0"), "::/0");
+  EXPECT_EQ(form("2001:db8::/32"), "2001:db8::/32");
+  EXPECT_EQ(form("10.0.0.0/8"), "10.0.0.0/8");
+}
+
 struct ContainsCase {
   const char* network;
   const char* address;
