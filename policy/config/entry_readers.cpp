@@ -4,6 +4,7 @@
 
 #include "base/ascii.h"
 #include "policy/names.h"
+#include "policy/net/cidr.h"
 
 namespace mxguard::config {
 
@@ -226,7 +227,8 @@ void read_log_text(const Section& s, std::string_view k, std::string& out) {
 void read_allow(const Section& s, std::vector<std::string>& allow) {
   s.read_strings("allow", allow, check_cidr);
   for (const std::string& cidr : allow) {
-    if (cidr.ends_with("/0")) {
+    // ::ffff:0:0/96 is every IPv4 address too (policy/net/allow_list.h matches it as 0.0.0.0/0).
+    if (policy::ipv4_form(policy::parse_cidr(cidr).cidr).prefix == 0) {
       s.warn("allow", quoted(cidr) + " lets any address send mail through mxguard: list only your own MTAs");
     }
   }

@@ -8,6 +8,7 @@
 #include "base/ascii.h"
 #include "policy/config/message_text.h"
 #include "policy/names.h"
+#include "policy/net/cidr.h"
 
 namespace mxguard::config {
 namespace {
@@ -76,34 +77,19 @@ std::string endpoint_problem(std::string_view text, HostKind kind, Endpoint& out
 }
 
 std::string cidr_problem(std::string_view text) {
-  std::size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return "a prefix length is required, e.g. \"192.0.2.0/24\" or \"2001:db8::/32\"";
-  std::string address(text.substr(0, slash));
-  std::string_view length = text.substr(slash + 1);
-  unsigned char bytes[16] = {};
-  int family = AF_INET;
-  int bits = 32;
-  if (inet_pton(AF_INET, address.c_str(), bytes) != 1) {
-    family = AF_INET6;
-    bits = 128;
-    if (inet_pton(AF_INET6, address.c_str(), bytes) != 1) return quoted(address) + " is not an IP address";
+  policy::CidrParse parsed = policy::parse_cidr(text);
+  switch (parsed.error) {
+    case policy::CidrError::None: return {};
+    case policy::CidrError::MissingPrefix:
+      return "a prefix length is required, e.g. \"192.0.2.0/24\" or \"2001:db8::/32\"";
+    case policy::CidrError::BadAddress: return quoted(text.substr(0, text.find('/'))) + " is not an IP address";
+    case policy::CidrError::BadPrefix:
+      return "the prefix length must be a number from 0 to " +
+             std::string(parsed.cidr.network.family == policy::IpFamily::V4 ? "32" : "128");
+    case policy::CidrError::HostBitsSet:
+      return "bits are set after the prefix; did you mean " + quoted(policy::to_string(parsed.cidr)) + "?";
   }
-  if (!all_digits(length) || length.size() > 3 || std::stoi(std::string(length)) > bits) {
-    return "the prefix length must be a number from 0 to " + std::to_string(bits);
-  }
-  int prefix = std::stoi(std::string(length));
-  bool host_bits = false;
-  for (int bit = prefix; bit < bits; ++bit) {
-    unsigned char mask = static_cast<unsigned char>(0x80u >> (bit % 8));
-    if (bytes[bit / 8] & mask) host_bits = true;
-    bytes[bit / 8] &= static_cast<unsigned char>(~mask);
-  }
-  if (host_bits) {
-    char network[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family, bytes, network, sizeof network);
-    return "bits are set after the prefix; did you mean " + quoted(std::string(network) + "/" + std::string(length)) + "?";
-  }
-  return {};
+  return "cannot be read as a CIDR";
 }
 
 std::optional<std::int64_t> parse_duration(std::string_view text) {

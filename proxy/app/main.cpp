@@ -1,4 +1,4 @@
-// mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, version.
+// mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, healthcheck, policy, version.
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "proxy/app/healthcheck.h"
+#include "proxy/app/policy_command.h"
 #include "proxy/app/server.h"
 
 #ifndef MXGUARD_VERSION
@@ -32,12 +33,17 @@ int main(int argc, char** argv) {
   health->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   int health_timeout = 5;
   health->add_option("--timeout", health_timeout, "seconds to wait for the greeting")->capture_default_str();
+  auto* policy = app.add_subcommand("policy", "print the effective TLS policy of a recipient domain and where it comes from");
+  std::string policy_domain;
+  policy->add_option("domain", policy_domain, "recipient domain, e.g. example.org")->required();
+  policy->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
   if (run->parsed()) return mxguard::app::run_server(config_path);
   if (check->parsed()) return mxguard::app::check_config(config_path);
   if (health->parsed()) return mxguard::app::healthcheck(config_path, health_timeout);
+  if (policy->parsed()) return mxguard::app::policy_command(policy_domain, config_path);
   if (version->parsed()) {
     std::printf("mxguard %s\n", MXGUARD_VERSION);
     return 0;

@@ -900,12 +900,23 @@ INSTANTIATE_TEST_SUITE_P(Spellings, BadCidr,
                                            BadCidrCase{"1.2.3.4/33", "from 0 to 32"},
                                            BadCidrCase{"::1/129", "from 0 to 128"},
                                            BadCidrCase{"10.0.0.0/", "from 0 to 32"},
-                                           BadCidrCase{"example.org/24", "is not an IP address"}));
+                                           BadCidrCase{"example.org/24", "is not an IP address"},
+                                           BadCidrCase{"10.0.0.0/8/8", "from 0 to 32"},
+                                           BadCidrCase{"::ffff:10.0.0.1/104", "did you mean \"::ffff:10.0.0.0/104\"?"}));
 
 TEST(Cidrs, AllowingEveryAddressWarns) {
   Config c = expect_ok(std::string(kMinimal) + "backend_protocol = \"proxy-v2\"\n[outbound]\nallow = [\"0.0.0.0/0\"]\n");
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_TRUE(contains(c.warnings[0], "mxguard.toml:5: outbound.allow: \"0.0.0.0/0\" lets any address")) << c.warnings[0];
+}
+
+TEST(Cidrs, EveryIpv4AddressInTheMappedFormWarnsToo) {
+  for (const char* all : {"::/0", "::ffff:0:0/96", "::ffff:0.0.0.0/96"}) {
+    Config c = expect_ok(std::string(kMinimal) + "backend_protocol = \"proxy-v2\"\n[outbound]\nallow = [\"" + all + "\"]\n");
+    EXPECT_EQ(c.warnings.size(), 1u) << all;
+  }
+  Config narrow = expect_ok(std::string(kMinimal) + "backend_protocol = \"proxy-v2\"\n[outbound]\nallow = [\"::ffff:10.0.0.0/104\"]\n");
+  EXPECT_TRUE(narrow.warnings.empty());
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,25 @@
+#pragma once
+// `mxguard policy DOMAIN --config FILE`: what mxguard would demand of mail to DOMAIN, before any mail
+// depends on it (issue 14): the effective level and where it comes from, the domain's entry with its
+// expiry and reason, the allowed MX patterns, the static next hop, and the hosts that would be tried.
+#include <optional>
+#include <string>
+
+#include "policy/config/config.h"
+#include "policy/verdict.h"
+
+namespace mxguard::app {
+
+// Prints the report on stdout; exit status 0. A configuration that does not load prints the loader's
+// "FILE:LINE: KEY: MESSAGE" on stderr, and DOMAIN that is not a domain name says why there: status 2.
+// Only the number of the configuration's warnings is noted (stderr): check-config shows them.
+int policy_command(const std::string& domain, const std::string& config_path);
+
+// The part that needs the DNS resolver (policy/dns/): the hosts that would be tried for `policy.domain`
+// in order, each with its addresses, as lines ending in '\n'. With a static `route` that is its host;
+// otherwise the domain's MX hosts (RFC 5321 §5.1 order, implicit MX, null MX). Until the resolver is in
+// this build it says so rather than guess (policy_command_mx.cpp).
+std::string describe_next_hops(const config::Config& config, const policy::EffectivePolicy& policy,
+                               const std::optional<config::Endpoint>& route);
+
+}  // namespace mxguard::app
