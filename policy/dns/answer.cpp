@@ -174,6 +174,8 @@ AddressResult combine_addresses(const AddressResult& v6, const AddressResult& v4
   auto unknown = [](Status s) { return s == Status::Temporary || s == Status::Malformed; };
   if (!out.addresses.empty()) {
     out.status = Status::Ok;
+  } else if (v6.status == Status::Malformed && v4.status == Status::Malformed) {
+    out.status = Status::Malformed;   // e.g. a name that cannot be asked
   } else if (unknown(v6.status) || unknown(v4.status)) {
     out.status = Status::Temporary;
   } else if (v6.status == Status::NxDomain || v4.status == Status::NxDomain) {
@@ -181,7 +183,7 @@ AddressResult combine_addresses(const AddressResult& v6, const AddressResult& v4
   } else {
     out.status = Status::NoData;
   }
-  out.authenticated_data = out.status != Status::Temporary && v6.authenticated_data && v4.authenticated_data;
+  out.authenticated_data = !unknown(out.status) && v6.authenticated_data && v4.authenticated_data;
   return out;
 }
 

@@ -36,6 +36,7 @@ AddressResult parse_address_answer(int ares_status, std::span<const unsigned cha
 // The A and the AAAA answer for one host, as one result:
 // - any addresses -> Ok with all of them (IPv6 first), even if the other family failed: a host that
 //   can be reached is usable now, and the other family adds nothing a retry would need;
+// - otherwise both Malformed -> Malformed (the name cannot be asked);
 // - otherwise a Temporary or Malformed one -> Temporary (one family unknown: the host may have addresses);
 // - otherwise NxDomain if either said NXDOMAIN, else NoData.
 // The AD bit is set only if both answers carried it: "these are all the host's addresses, validated".
