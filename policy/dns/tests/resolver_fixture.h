@@ -1,6 +1,6 @@
 #pragma once
 // What the resolver tests share: a private libuv loop per test (closed at the end, which fails if any
-// handle was left open) and servers that never answer.
+// handle was left open), the test DNS server's address, and servers that never answer.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -29,6 +29,13 @@ inline std::optional<Server> parse_server(const std::string& text) {
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return Server{host, static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
+}
+
+// The unbound that tests/fixtures/dns_server.py started for this test binary (ctest runs it that way).
+inline std::optional<Server> test_dns_server(const char* variable = "MXGUARD_TEST_DNS") {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return parse_server(value);
 }
 
 // A UDP socket on 127.0.0.1 that is bound but never read: queries to it are never answered (timeout).
@@ -81,6 +88,20 @@ class LoopTest : public testing::Test {
       return nullptr;
     }
     return std::move(std::get<std::unique_ptr<Resolver>>(made));
+  }
+
+  // The resolver on the test DNS server; fails the test (never skips it) when there is none.
+  Resolver& live(Options options = {}) {
+    auto server = test_dns_server();
+    if (!server) {
+      ADD_FAILURE() << "MXGUARD_TEST_DNS is not set: run this test through ctest, or as\n"
+                       "  python3 tests/fixtures/dns_server.py run --zone policy/dns/tests/zones/mx.test.zone "
+                       "--zone policy/dns/tests/zones/plain.test.zone --zone policy/dns/tests/zones/bogus.test.zone "
+                       "-- build/policy/dns/dns_test";
+      server = Server{"127.0.0.1", 9};   // the discard port: every lookup then fails, and says so
+    }
+    resolver_ = make({*server}, options);
+    return *resolver_;
   }
 
   // Runs the loop until `done()` or `limit` passes; returns done(). A 1 ms tick checks the condition (a
