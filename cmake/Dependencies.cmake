@@ -1,6 +1,8 @@
 # Every dependency comes from a Debian 12 package (see scripts/install-deps.sh).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UV REQUIRED IMPORTED_TARGET libuv)
+# c-ares 1.18.1 (Debian 12): the old API only (ares_send + the ares_parse_*_reply helpers), see policy/dns.
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
 find_package(tomlplusplus 3 CONFIG REQUIRED)
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
