@@ -8,18 +8,26 @@
 #include <vector>
 
 #include "proxy/inbound/inbound_settings.h"
+#include "proxy/outbound/outbound_settings.h"
 #include "proxy/session/session_core.h"
 
 namespace mxguard::app {
 
 struct Runtime {
-  std::shared_ptr<const inbound::InboundSettings> inbound;   // null: inbound disabled
+  std::shared_ptr<const inbound::InboundSettings> inbound;     // null: inbound disabled
+  std::shared_ptr<const outbound::OutboundSettings> outbound;  // null: no outbound listener
+  std::vector<config::Endpoint> dns_servers;                   // [dns] servers (empty: /etc/resolv.conf)
+};
+
+// A worker's per-loop services, handed to the sessions of its loop.
+struct LoopServices {
+  outbound::LoopServices outbound;
 };
 
 // Makes the session for one accepted connection. `env` is filled in by the worker but for the parts
 // only the direction knows (its limits).
-using SessionFactory =
-    std::function<std::unique_ptr<session::SessionCore>(const Runtime& runtime, session::Environment env)>;
+using SessionFactory = std::function<std::unique_ptr<session::SessionCore>(const Runtime& runtime, session::Environment env,
+                                                                           const LoopServices& services)>;
 
 // A listening address and what its connections become.
 struct ListenerPlan {

@@ -43,6 +43,23 @@ std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const co
   auto inbound = build_inbound_settings(config, options);
   if (auto* error = std::get_if<std::string>(&inbound)) return *error;
   runtime->inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(std::move(inbound));
+  runtime->dns_servers = config.dns.servers;
+  if (!config.outbound.listen.empty()) {
+    auto outbound = std::make_shared<outbound::OutboundSettings>();
+    outbound->outbound = config.outbound;
+    outbound->policy = config.policy;
+    outbound->hostname = config.server.hostname;
+    outbound->max_message_size = config.inbound.max_message_size;
+    auto tls = tls::ClientContext::create(config.outbound.ca_file);
+    if (auto* error = std::get_if<std::string>(&tls)) {
+      return config.source_path + ": outbound.ca_file: " + *error;
+    }
+    outbound->tls = std::get<std::shared_ptr<const tls::ClientContext>>(std::move(tls));
+    auto allow = policy::AllowList::parse(config.outbound.allow);
+    if (auto* error = std::get_if<std::string>(&allow)) return config.source_path + ": outbound.allow: " + *error;
+    outbound->allow = std::get<policy::AllowList>(std::move(allow));
+    runtime->outbound = std::move(outbound);
+  }
   return std::shared_ptr<const Runtime>(std::move(runtime));
 }
 

@@ -34,6 +34,16 @@ void Worker::start() {
     wakeup_->mark_initialized();
   }
   wakeup_->get()->data = this;
+  std::vector<dns::Server> servers;
+  for (const auto& ep : runtime_->dns_servers) servers.push_back({ep.host, ep.port});
+  auto resolver = dns::Resolver::create(&loop_, servers);
+  if (auto* error = std::get_if<std::string>(&resolver)) {
+    // Outbound sessions then answer every recipient with a temporary DNS failure: mail waits, never lost.
+    spdlog::error("worker {}: DNS resolver not available: {}", index_, *error);
+  } else {
+    resolver_ = std::move(std::get<std::unique_ptr<dns::Resolver>>(resolver));
+    services_.outbound.resolver = resolver_.get();
+  }
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
     listener->factory = std::move(planned.factory);
@@ -105,7 +115,7 @@ void Worker::on_connection(Listening& listener) {
     sessions_.erase(&done);
     maybe_exit();
   };
-  std::unique_ptr<session::SessionCore> session = listener.factory(*runtime_, std::move(env));
+  std::unique_ptr<session::SessionCore> session = listener.factory(*runtime_, std::move(env), services_);
   session::SessionCore* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start(listener.handle.stream());
@@ -143,6 +153,8 @@ void Worker::maybe_exit() {
     wakeup_closed_ = true;
   }
   if (wakeup_) wakeup_->close();
+  services_.outbound.resolver = nullptr;
+  resolver_.reset();   // closes its handles on this loop, so uv_run can return
 }
 
 }  // namespace mxguard::app

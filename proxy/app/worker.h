@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/dns/resolver.h"
 #include "proxy/app/runtime.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/session/audit_observer.h"
@@ -65,6 +66,8 @@ class Worker {
   audit::Log* audit_;
   session::ConnectionLimiter* limiter_;
   session::AuditObserver audit_observer_;
+  std::unique_ptr<dns::Resolver> resolver_;   // the loop's one resolver ([dns] servers, fixed at start)
+  LoopServices services_;
   uv_loop_t loop_{};
   std::thread thread_;
   std::unique_ptr<uv::Handle<uv_async_t>> wakeup_;

@@ -17,6 +17,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::DowngradeAttempt: return "downgrade-attempt";
     case EventKind::ReplyUndelivered: return "reply-undelivered";
     case EventKind::SessionRefused: return "session-refused";
+    case EventKind::TlsPolicy: return "tls-policy";
   }
   return "?";
 }

@@ -13,6 +13,7 @@ enum class EventKind {
   DowngradeAttempt,    // a require_tls_from sender over plaintext
   ReplyUndelivered,    // the far side answered a message, but the client was gone and never heard it
   SessionRefused,      // refused before any SMTP (not allowed to use the listener)
+  TlsPolicy,           // outbound: the TLS decision about one MX (delivered, refused, allowed-testing)
 };
 
 enum class Verdict {

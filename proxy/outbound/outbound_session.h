@@ -89,6 +89,9 @@ class OutboundSession : public session::SessionCore {
   const OutboundSettings& settings_;
   LoopServices services_;
   std::unique_ptr<MxLink> link_;
+  // Closed links: their connections' close callbacks are still to come (QUIT being flushed), so they
+  // live as long as the session does.
+  std::vector<std::unique_ptr<MxLink>> closed_links_;
   std::string upstream_in_;
   std::vector<std::string> backlog_;      // upstream lines waiting for the link (RCPTs, DATA)
   std::string mail_line_;                 // the legacy MTA's MAIL FROM, replayed upstream

@@ -5,7 +5,9 @@
 namespace mxguard::session {
 
 void AuditObserver::on_tls(const SessionCore& s, const TlsOutcome& outcome) {
-  if (!log_) return;
+  // Outbound, the client is the legacy MTA next door, which is never offered STARTTLS: the TLS that
+  // matters there is the MX's, audited per MX as tls-policy.
+  if (!log_ || s.direction() == audit::Direction::Outbound) return;
   audit::Event event(audit::EventKind::Starttls, s.direction(), s.id(), s.peer_text());
   event.verdict(outcome.verdict);
   if (outcome.verdict == audit::Verdict::Established) {

@@ -33,22 +33,24 @@ std::string_view to_string(Phase p) {
 
 // One event callback: both connections corked, so the replies and forwarded commands of a whole turn
 // leave in one write each (a pipelined burst of 100 commands costs one system call, not 100).
+// The far side may change during the turn (an outbound link closed, a backend address retried): the
+// uncork goes to whatever far side there is at the end, and a far connection replaced during the turn is
+// closed, which flushes or drops its corked bytes itself. Uncork without a cork is harmless.
 class SessionCore::Turn {
  public:
-  explicit Turn(SessionCore& s) : client_(s.client_), far_(s.far_) {
-    client_.cork();
-    if (far_) far_->cork();
+  explicit Turn(SessionCore& s) : s_(s) {
+    s_.client_.cork();
+    if (s_.far_) s_.far_->cork();
   }
   ~Turn() {
-    if (far_) far_->uncork();
-    client_.uncork();
+    if (s_.far_) s_.far_->uncork();
+    s_.client_.uncork();
   }
   Turn(const Turn&) = delete;
   Turn& operator=(const Turn&) = delete;
 
  private:
-  net::Connection& client_;
-  net::Connection* far_;
+  SessionCore& s_;
 };
 
 SessionCore::SessionCore(Environment env, std::size_t extra_handles)

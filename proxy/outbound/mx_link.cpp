@@ -1,0 +1,353 @@
+#include "proxy/outbound/mx_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/log_text.h"
+#include "policy/engine/route.h"
+#include "proxy/smtp/proxy_header.h"
+#include "proxy/smtp/reply_table.h"
+
+namespace mxguard::outbound {
+
+using smtp::ReplyId;
+
+namespace {
+void set_port(sockaddr_storage& addr, std::uint16_t port) {
+  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
+  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
+}
+
+std::string with_port(const sockaddr_storage& addr) {
+  std::string host = smtp::address_text(addr);
+  if (addr.ss_family == AF_INET6) host = "[" + host + "]";
+  return host + ":" + std::to_string(smtp::address_port(addr));
+}
+}  // namespace
+
+MxLink::MxLink(LinkContext context, Hooks hooks) : ctx_(std::move(context)), hooks_(std::move(hooks)) {
+  timer_ = std::make_unique<uv::Timer>(ctx_.loop, [this] { on_timeout(); });
+}
+
+MxLink::~MxLink() {
+  query_.cancel();
+  retire_connection();
+}
+
+std::string MxLink::mx_address() const { return connection_ || ready_ ? with_port(address_) : std::string(); }
+
+void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
+  domain_ = domain;
+  policy_ = std::move(policy);
+  if (std::optional<config::Endpoint> route = policy::static_route(domain_, ctx_.settings->outbound)) {
+    // A static next hop (like Postfix's transport map): the domain's policy still applies to that host.
+    hops_.push_back({route->host, route->port});
+    next_host();
+    return;
+  }
+  if (!ctx_.services.resolver) {
+    fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, "no resolver"), "no DNS resolver on this loop");
+    return;
+  }
+  query_ = ctx_.services.resolver->query_mx(domain_, [this](dns::MxResult result) { on_mx(std::move(result)); });
+}
+
+void MxLink::on_mx(dns::MxResult result) {
+  dns::MxPlan plan = dns::plan_mx(result, domain_, dns::system_random_index());
+  switch (plan.kind) {
+    case dns::MxPlan::Kind::NullMx:
+      fail_all(smtp::make_reply(ReplyId::NullMx, {}, domain_), "null MX: " + plan.reason);
+      return;
+    case dns::MxPlan::Kind::NoSuchDomain:
+      fail_all(smtp::make_reply(ReplyId::NoSuchDomain, {}, domain_), plan.reason);
+      return;
+    case dns::MxPlan::Kind::Temporary:
+      // Never "no MX": a lookup that failed says nothing about the domain, and the mail waits.
+      fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, "MX lookup for " + domain_ + ": " + plan.reason),
+               "MX lookup failed: " + plan.reason);
+      return;
+    case dns::MxPlan::Kind::Hosts:
+    case dns::MxPlan::Kind::ImplicitMx:
+      break;
+  }
+  for (const std::string& host : plan.hosts) hops_.push_back({host, ctx_.settings->outbound.port});
+  next_host();
+}
+
+void MxLink::next_host() {
+  while (next_hop_ < hops_.size()) {
+    const Hop& hop = hops_[next_hop_++];
+    if (!policy::mx_allowed(policy_, hop.host)) {
+      // An MX the policy does not list is never contacted: not even its greeting is read.
+      spdlog::warn("[{}] outbound {}: MX {} is not allowed by the policy's mx patterns: skipped", ctx_.session_id,
+                   domain_, hop.host);
+      skipped_.push_back(hop.host);
+      policy::Observation seen;
+      seen.mx_host = hop.host;
+      last_refusal_ = policy::decide(policy_, seen);
+      if (ctx_.audit) {
+        ctx_.audit->write(audit::Event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer)
+                              .set("domain", domain_)
+                              .set("mx", hop.host)
+                              .set("policy", policy::to_string(policy_.level))
+                              .set("policy_source", policy::to_string(policy_.source))
+                              .verdict(audit::Verdict::Refused)
+                              .reason(policy::to_string(last_refusal_->reason)));
+      }
+      continue;
+    }
+    mx_host_ = hop.host;
+    port_ = hop.port;
+    addresses_.clear();
+    next_address_ = 0;
+    sockaddr_storage literal{};
+    if (uv_ip4_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&literal)) == 0 ||
+        uv_ip6_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&literal)) == 0) {
+      // A route to an address literal: nothing to look up (the certificate is checked for that address).
+      addresses_.push_back(literal);
+      next_address();
+      return;
+    }
+    query_ = ctx_.services.resolver
+                 ? ctx_.services.resolver->query_addresses(mx_host_, [this](dns::AddressResult r) { on_addresses(std::move(r)); })
+                 : dns::Query{};
+    if (!ctx_.services.resolver) {
+      last_failure_ = "no DNS resolver for " + mx_host_;
+      continue;
+    }
+    return;
+  }
+  // No MX left. A policy refusal anywhere is what the legacy MTA must hear: it names what to fix.
+  if (last_refusal_) {
+    std::string text = policy::reply_text(policy_, *last_refusal_);
+    fail_all(smtp::make_reply(last_refusal_->enhanced == "4.7.4" ? ReplyId::PolicyNoStarttls : ReplyId::PolicyTlsFailure,
+                              {}, text),
+             text);
+    return;
+  }
+  std::string why = last_failure_.empty() ? "no MX host to try" : last_failure_;
+  fail_all(smtp::make_reply(ReplyId::NoMxReachable, {}, domain_ + ": " + why), why);
+}
+
+void MxLink::on_addresses(dns::AddressResult result) {
+  if (result.status != dns::Status::Ok) {
+    last_failure_ = "no address for " + mx_host_ + " (" + std::string(dns::to_string(result.status)) + ")";
+    next_host();
+    return;
+  }
+  addresses_ = std::move(result.addresses);
+  for (auto& a : addresses_) set_port(a, port_);
+  next_address();
+}
+
+void MxLink::next_address() {
+  if (next_address_ >= addresses_.size()) {
+    next_host();
+    return;
+  }
+  address_ = addresses_[next_address_++];
+  connect(/*plaintext_retry=*/false);
+}
+
+void MxLink::connect(bool plaintext_retry) {
+  retire_connection();
+  dialogue_.emplace(policy_, mx_host_, ctx_.settings->hostname, plaintext_retry,
+                    DialogueLimits{.max_reply_line = ctx_.settings->outbound.limits.max_reply_line});
+  connection_ = std::make_unique<net::Connection>(ctx_.loop, *ctx_.events);
+  ctx_.track_handle();
+  int rc = connection_->connect(reinterpret_cast<const sockaddr*>(&address_));
+  if (rc != 0) {
+    last_failure_ = mx_host_ + " " + with_port(address_) + ": " + uv_strerror(rc);
+    attempt_over(false);
+    return;
+  }
+  arm(ctx_.settings->outbound.limits.backend_connect_timeout);
+}
+
+void MxLink::on_connected(int status) {
+  if (!dialogue_ || done_) return;
+  if (status != 0) {
+    last_failure_ = mx_host_ + " " + with_port(address_) + ": " + uv_strerror(status);
+    spdlog::info("[{}] outbound {}: cannot connect to {} {}: {}", ctx_.session_id, domain_, mx_host_,
+                 with_port(address_), uv_strerror(status));
+    attempt_over(false);
+    return;
+  }
+  connection_->start_reading();
+  arm(ctx_.settings->outbound.limits.greeting_timeout);
+}
+
+void MxLink::on_bytes(std::string_view bytes) {
+  if (!dialogue_ || done_) return;
+  act(dialogue_->on_bytes(bytes));
+  after_event();
+}
+
+void MxLink::on_closed(const std::string& why) {
+  if (!dialogue_ || done_) return;
+  act(dialogue_->on_closed());
+  if (!dialogue_->finished() && !ready_) {
+    last_failure_ = mx_host_ + " " + why;
+    attempt_over(false);
+    return;
+  }
+  after_event();
+}
+
+void MxLink::on_tls_ready() {
+  if (!dialogue_ || done_) return;
+  act(dialogue_->on_tls_ready(tls_facts(*connection_->tls())));
+  after_event();
+}
+
+void MxLink::on_tls_failed() {
+  if (!dialogue_ || done_) return;
+  act(dialogue_->on_tls_failed(tls_facts(*connection_->tls())));
+  after_event();
+}
+
+void MxLink::act(const DialogueAction& action) {
+  if (!connection_) return;
+  if (!action.write.empty()) connection_->write(action.write);
+  if (action.start_tls) {
+    bssl::UniquePtr<SSL> ssl = ctx_.settings->tls ? ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate)
+                                                  : nullptr;
+    if (!ssl || !connection_->start_tls(std::move(ssl))) {
+      TlsFacts facts;
+      facts.failure = tls::FailureKind::Local;
+      facts.failure_reason = "cannot start TLS (no client context)";
+      act(dialogue_->on_tls_failed(facts));
+      return;
+    }
+    arm(ctx_.settings->outbound.limits.tls_handshake_timeout);
+  }
+  if (action.close) connection_->close_after_flush([handle_closed = ctx_.handle_closed] { handle_closed(); });
+}
+
+void MxLink::after_event() {
+  if (!dialogue_ || done_) return;
+  switch (dialogue_->state()) {
+    case DialogueState::Ready:
+      if (!dialogue_->leftover().empty()) {
+        // Bytes that answer nothing we sent: a remote we cannot keep in step with.
+        last_failure_ = mx_host_ + " sent unsolicited bytes after its EHLO reply";
+        attempt_over(false);
+        return;
+      }
+      audit_attempt();
+      timer_->stop();
+      ready_ = true;
+      hooks_.ready();
+      return;
+    case DialogueState::Refused:
+      last_refusal_ = dialogue_->verdict();
+      audit_attempt();
+      attempt_over(false);
+      return;
+    case DialogueState::Failed:
+      if (dialogue_->wants_plaintext_retry()) {
+        audit_attempt();
+        spdlog::info("[{}] outbound {}: TLS with {} failed ({}); retrying in plaintext as policy {} allows",
+                     ctx_.session_id, domain_, mx_host_, log_text::sanitize(dialogue_->failure_text()),
+                     policy::to_string(policy_.level));
+        connect(/*plaintext_retry=*/true);
+        return;
+      }
+      last_failure_ = dialogue_->failure_text();
+      attempt_over(false);
+      return;
+    default:
+      // Waiting for the remote: each step has its own bound.
+      arm(dialogue_->state() == DialogueState::Handshake ? ctx_.settings->outbound.limits.tls_handshake_timeout
+                                                         : ctx_.settings->outbound.limits.reply_timeout);
+      return;
+  }
+}
+
+void MxLink::audit_attempt() {
+  const policy::Verdict* verdict = dialogue_->verdict() ? &*dialogue_->verdict() : nullptr;
+  audit::Verdict outcome = audit::Verdict::Delivered;
+  if (!verdict || verdict->outcome == policy::Outcome::Refuse) outcome = audit::Verdict::Refused;
+  else if (verdict->outcome == policy::Outcome::AllowedTesting) outcome = audit::Verdict::AllowedTesting;
+  if (dialogue_->wants_plaintext_retry()) outcome = audit::Verdict::Failed;
+  std::string tls_version = dialogue_->tls() && dialogue_->tls_active() ? dialogue_->tls()->version : "";
+  std::string reason = verdict ? std::string(policy::to_string(verdict->reason)) : std::string();
+  // The postmaster's line: one per delivery attempt, naming domain, MX, TLS and verdict.
+  spdlog::info("[{}] outbound {} via {} {}: {}, policy {} ({}): {}{}", ctx_.session_id, domain_, mx_host_,
+               with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(policy_.level),
+               policy::to_string(policy_.source), audit::to_string(outcome),
+               reason.empty() ? "" : " (" + reason + ": " + log_text::sanitize(dialogue_->failure_text()) + ")");
+  if (!ctx_.audit) return;
+  audit::Event event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer);
+  event.set("domain", domain_)
+      .set("mx", mx_host_)
+      .set("mx_address", with_port(address_))
+      .set("policy", policy::to_string(policy_.level))
+      .set("policy_source", policy::to_string(policy_.source));
+  if (!tls_version.empty()) {
+    event.set("tls_version", tls_version).set("cipher", dialogue_->tls()->cipher);
+  }
+  event.verdict(outcome);
+  if (!reason.empty()) event.reason(reason);
+  if (!dialogue_->failure_text().empty() && outcome != audit::Verdict::Delivered) {
+    event.set("detail", dialogue_->failure_text());
+  }
+  if (policy_.exception_reason) event.set("exception", *policy_.exception_reason);
+  ctx_.audit->write(event);
+}
+
+void MxLink::attempt_over(bool) {
+  timer_->stop();
+  retire_connection();
+  dialogue_.reset();
+  next_address();
+}
+
+void MxLink::retire_connection() {
+  if (!connection_) return;
+  connection_->close([handle_closed = ctx_.handle_closed] { handle_closed(); });
+  retired_.push_back(std::move(connection_));
+}
+
+void MxLink::fail_all(const smtp::Reply& reply, const std::string& why) {
+  done_ = true;
+  timer_->stop();
+  retire_connection();
+  spdlog::warn("[{}] outbound {}: not delivered: {}", ctx_.session_id, domain_, log_text::sanitize(why));
+  hooks_.failed(reply, why);
+}
+
+void MxLink::close() {
+  done_ = true;
+  query_.cancel();
+  timer_->stop();
+  if (connection_ && ready_) {
+    connection_->write("QUIT\r\n");
+    connection_->close_after_flush([handle_closed = ctx_.handle_closed] { handle_closed(); });
+    retired_.push_back(std::move(connection_));
+  }
+  ready_ = false;
+  retire_connection();
+}
+
+void MxLink::arm(std::chrono::seconds timeout) {
+  timer_->start(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+}
+
+void MxLink::on_timeout() {
+  if (done_ || ready_ || !dialogue_) return;
+  last_failure_ = mx_host_ + " " + with_port(address_) + ": no answer in time (" +
+                  std::string(to_string(dialogue_->state())) + ")";
+  spdlog::info("[{}] outbound {}: {}", ctx_.session_id, domain_, last_failure_);
+  if (dialogue_->state() == DialogueState::Handshake) {
+    // A handshake that never finishes is a TLS failure like any other: the policy decides what follows.
+    TlsFacts facts;
+    facts.failure = tls::FailureKind::UnexpectedEof;
+    facts.failure_reason = "handshake timed out";
+    act(dialogue_->on_tls_failed(facts));
+    after_event();
+    return;
+  }
+  attempt_over(false);
+}
+
+}  // namespace mxguard::outbound

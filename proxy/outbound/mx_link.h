@@ -1,0 +1,116 @@
+#pragma once
+// The outbound session's far side: from a recipient domain to one connection to one of its MX hosts that
+// satisfies the domain's TLS policy (design.md, "Outbound" steps 2-3).
+//
+// The next hops come from a static route or the MX records (dns::plan_mx: preference order, random among
+// equals, implicit MX, null MX); each host's addresses are tried in turn, and on each connection an
+// MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
+// answers the RCPT with the 4xx the link hands it. Every TLS decision about an MX is audited.
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/dns/mx_plan.h"
+#include "policy/dns/resolver.h"
+#include "policy/verdict.h"
+#include "proxy/audit/audit_log.h"
+#include "proxy/net/connection.h"
+#include "proxy/outbound/mx_dialogue.h"
+#include "proxy/outbound/outbound_settings.h"
+#include "proxy/smtp/reply_parser.h"
+#include "proxy/uv/timer.h"
+
+namespace mxguard::outbound {
+
+// What the link needs from its session. The session owns the connections' events and counts their close
+// callbacks (so it outlives every handle the link opens).
+struct LinkContext {
+  uv_loop_t* loop = nullptr;
+  const OutboundSettings* settings = nullptr;
+  LoopServices services;
+  audit::Log* audit = nullptr;
+  std::string session_id;
+  std::string peer;                                     // the legacy MTA, for the audit log
+  net::ConnectionEvents* events = nullptr;              // the session: far-side events come back through it
+  std::function<void()> track_handle;                   // a handle the session must wait for
+  std::function<void()> handle_closed;                  // ... and its close callback
+};
+
+class MxLink {
+ public:
+  struct Hooks {
+    std::function<void()> ready;                                        // connection() may carry the mail
+    std::function<void(const smtp::Reply& reply, const std::string& why)> failed;   // no MX can be used
+  };
+
+  MxLink(LinkContext context, Hooks hooks);
+  ~MxLink();
+  MxLink(const MxLink&) = delete;
+  MxLink& operator=(const MxLink&) = delete;
+
+  void start(const std::string& domain, policy::EffectivePolicy policy);
+  // QUIT to a ready MX (after the transaction) and close; any attempt in progress is abandoned.
+  void close();
+
+  bool ready() const { return ready_; }
+  net::Connection* connection() { return ready_ ? connection_.get() : nullptr; }
+  bool owns(const net::Connection& c) const { return connection_ && connection_.get() == &c; }
+  const MxDialogue* dialogue() const { return dialogue_ ? &*dialogue_ : nullptr; }
+  const std::string& mx_host() const { return mx_host_; }
+  std::string mx_address() const;
+
+  // Far-side events while the dialogue runs (the session routes them here until ready()).
+  void on_connected(int status);
+  void on_bytes(std::string_view bytes);
+  void on_closed(const std::string& why);
+  void on_tls_ready();
+  void on_tls_failed();
+
+ private:
+  struct Hop {
+    std::string host;
+    std::uint16_t port;
+  };
+
+  void on_mx(dns::MxResult result);
+  void next_host();
+  void on_addresses(dns::AddressResult result);
+  void next_address();
+  void connect(bool plaintext_retry);
+  void act(const DialogueAction& action);
+  void after_event();
+  void attempt_over(bool audit_it);
+  void retire_connection();
+  void fail_all(const smtp::Reply& reply, const std::string& why);
+  void arm(std::chrono::seconds timeout);
+  void on_timeout();
+  void audit_attempt();
+
+  LinkContext ctx_;
+  Hooks hooks_;
+  std::string domain_;
+  policy::EffectivePolicy policy_;
+  dns::Query query_;
+  std::vector<Hop> hops_;
+  std::size_t next_hop_ = 0;
+  std::string mx_host_;
+  std::uint16_t port_ = 25;
+  std::vector<sockaddr_storage> addresses_;
+  std::size_t next_address_ = 0;
+  sockaddr_storage address_{};
+  std::unique_ptr<net::Connection> connection_;
+  std::vector<std::unique_ptr<net::Connection>> retired_;   // closing; their callbacks are still to come
+  std::optional<MxDialogue> dialogue_;
+  std::unique_ptr<uv::Timer> timer_;
+  std::optional<policy::Verdict> last_refusal_;   // the last policy refusal, for the final 4.7.x
+  std::string last_failure_;                      // the last non-policy failure, for the final 4.4.1
+  std::vector<std::string> skipped_;              // MX hosts the policy's mx patterns do not allow
+  bool ready_ = false;
+  bool done_ = false;
+};
+
+}  // namespace mxguard::outbound
