@@ -254,7 +254,8 @@ void Resolver::rearm_timeout() {
     return;
   }
   // Round up: a timer that fires a fraction of a millisecond early finds nothing expired and spins.
-  const auto ms = static_cast<std::uint64_t>(next->tv_sec) * 1000 + static_cast<std::uint64_t>(next->tv_usec + 999) / 1000;
+  const auto ms = static_cast<std::uint64_t>(next->tv_sec) * 1000 +
+                  static_cast<std::uint64_t>(next->tv_usec + 999) / 1000;
   uv_timer_start(timeout_timer_.get(), &Resolver::on_timeout, ms, 0);
 }
 
