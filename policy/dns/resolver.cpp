@@ -20,6 +20,11 @@ constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 // The EDNS payload size of DNS flag day 2020: no IP fragmentation on common paths.
 constexpr int kEdnsPayload = 1232;
+// c-ares asks one server over one UDP socket. Answers to a burst of queries (many sessions reaching
+// RCPT in one loop turn) queue in that socket while the loop is busy; the default buffer holds about
+// 250 of them and the kernel drops the rest, which c-ares re-asks only after its timeout. The kernel
+// caps this at net.core.rmem_max.
+constexpr int kSocketReceiveBuffer = 1 << 20;
 
 // Names that are not sent: c-ares would read a backslash as an escape (asking for some other name),
 // and nothing mxguard looks up has a space or a control byte in it.
@@ -107,9 +112,11 @@ std::variant<std::unique_ptr<Resolver>, std::string> Resolver::create(uv_loop_t*
   opts.ednspsz = kEdnsPayload;
   opts.timeout = static_cast<int>(options.timeout.count());
   opts.tries = options.tries;
+  opts.socket_receive_buffer_size = kSocketReceiveBuffer;
   opts.sock_state_cb = &Resolver::on_sock_state;
   opts.sock_state_cb_data = self.get();
-  const int mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
+  const int mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+                   ARES_OPT_SOCK_RCVBUF;
   if (int rc = ares_init_options(&self->channel_, &opts, mask); rc != ARES_SUCCESS) {
     self->channel_ = nullptr;
     return std::string("c-ares: ") + ares_strerror(rc);
@@ -254,7 +261,8 @@ void Resolver::rearm_timeout() {
     return;
   }
   // Round up: a timer that fires a fraction of a millisecond early finds nothing expired and spins.
-  const auto ms = static_cast<std::uint64_t>(next->tv_sec) * 1000 + static_cast<std::uint64_t>(next->tv_usec + 999) / 1000;
+  const auto ms = static_cast<std::uint64_t>(next->tv_sec) * 1000 +
+                  static_cast<std::uint64_t>(next->tv_usec + 999) / 1000;
   uv_timer_start(timeout_timer_.get(), &Resolver::on_timeout, ms, 0);
 }
 

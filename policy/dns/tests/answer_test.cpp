@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,9 @@ TEST(AnswerHeader, ReadsFlagsAndCounts) {
 }
 
 TEST(MxAnswer, RecordsInAnswerOrder) {
-  MxResult r = mx(Message("example.com", kMx).mx("example.com", 20, "b.example.com").mx("example.com", 10, "a.example.com"));
+  MxResult r = mx(Message("example.com", kMx)
+                      .mx("example.com", 20, "b.example.com")
+                      .mx("example.com", 10, "a.example.com"));
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_EQ(r.records, (std::vector<MxRecord>{{20, "b.example.com"}, {10, "a.example.com"}}));
   EXPECT_FALSE(r.authenticated_data);
@@ -95,7 +98,9 @@ TEST(MxAnswer, CnameWithoutMxIsNoData) {
 }
 
 TEST(MxAnswer, CnameThenMxIsOk) {
-  MxResult r = mx(Message("example.com", kMx).cname("example.com", "other.example").mx("other.example", 5, "mx.other.example"));
+  MxResult r = mx(Message("example.com", kMx)
+                      .cname("example.com", "other.example")
+                      .mx("other.example", 5, "mx.other.example"));
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_EQ(r.records, (std::vector<MxRecord>{{5, "mx.other.example"}}));
 }
@@ -112,6 +117,9 @@ struct FailureCase {
   Message message;
   Status expected;
 };
+
+// ctest lists each case by this (instead of the struct's bytes).
+void PrintTo(const FailureCase& c, std::ostream* os) { *os << c.name; }
 
 class AnswerFailures : public testing::TestWithParam<FailureCase> {};
 
@@ -183,7 +191,8 @@ TEST(TxtAnswer, EmptyStringsAndBinaryBytesKept) {
 }
 
 TEST(TxtAnswer, CnameThenTxt) {
-  TxtResult r = txt(Message("alias.example", kTxt).ad().cname("alias.example", "t.example").txt("t.example", {"x", "y"}));
+  TxtResult r = txt(
+      Message("alias.example", kTxt).ad().cname("alias.example", "t.example").txt("t.example", {"x", "y"}));
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_EQ(r.records, (std::vector<std::string>{"xy"}));
   EXPECT_TRUE(r.authenticated_data);
@@ -196,7 +205,8 @@ TEST(TxtAnswer, NoDataAndNxDomain) {
 }
 
 TEST(AddressAnswer, IPv4) {
-  AddressResult r = addr(Message("h.example", kA).a("h.example", {192, 0, 2, 1}).a("h.example", {192, 0, 2, 2}), AF_INET);
+  AddressResult r =
+      addr(Message("h.example", kA).a("h.example", {192, 0, 2, 1}).a("h.example", {192, 0, 2, 2}), AF_INET);
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_EQ(texts(r), (std::vector<std::string>{"192.0.2.1", "192.0.2.2"}));
   EXPECT_EQ(reinterpret_cast<const sockaddr_in*>(&r.addresses[0])->sin_port, 0);
@@ -222,7 +232,9 @@ TEST(AddressAnswer, FollowsCnameAndIgnoresOtherNames) {
 
 TEST(AddressAnswer, ManyAddressesNoneDropped) {
   Message m("big.example", kA);
-  for (int i = 0; i < 200; ++i) m.a("big.example", {10, 0, static_cast<unsigned char>(i / 100), static_cast<unsigned char>(i % 100)});
+  for (int i = 0; i < 200; ++i) {
+    m.a("big.example", {10, 0, static_cast<unsigned char>(i / 100), static_cast<unsigned char>(i % 100)});
+  }
   EXPECT_EQ(addr(m, AF_INET).addresses.size(), 200u);
 }
 
@@ -257,6 +269,9 @@ struct CombineCase {
   bool ad;
 };
 
+// ctest lists each case by this (instead of the struct's bytes).
+void PrintTo(const CombineCase& c, std::ostream* os) { *os << c.name; }
+
 class CombineTable : public testing::TestWithParam<CombineCase> {};
 
 TEST_P(CombineTable, Combines) {
@@ -280,7 +295,8 @@ INSTANTIATE_TEST_SUITE_P(
                     {"192.0.2.1"}, false},
         CombineCase{"V4MalformedV6Works", result(Status::Ok, {"::1"}, true), result(Status::Malformed), Status::Ok,
                     {"::1"}, false},
-        CombineCase{"BothTemporary", result(Status::Temporary), result(Status::Temporary), Status::Temporary, {}, false},
+        CombineCase{"BothTemporary", result(Status::Temporary), result(Status::Temporary), Status::Temporary, {},
+                    false},
         CombineCase{"TemporaryAndNoData", result(Status::Temporary), result(Status::NoData, {}, true),
                     Status::Temporary, {}, false},
         CombineCase{"NoDataAndTemporary", result(Status::NoData, {}, true), result(Status::Temporary),

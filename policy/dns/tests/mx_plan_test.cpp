@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,9 @@ const std::vector<PlanCase>& plan_cases() {
   };
   return cases;
 }
+
+// ctest lists each case by this (instead of the struct's bytes).
+void PrintTo(const PlanCase& c, std::ostream* os) { *os << c.name; }
 
 class PlanTable : public testing::TestWithParam<PlanCase> {};
 

@@ -67,6 +67,38 @@ TEST_F(ResolverOffline, CallbacksRunOnlyFromTheLoop) {
   ASSERT_TRUE(run_until([&] { return ran; }));
 }
 
+// Names that cannot be asked fail without a server, so their results are queued before the loop runs:
+// a deterministic way to have several results waiting for one delivery round.
+TEST_F(ResolverOffline, DestroyWithResultsQueued) {
+  SilentServer silent;
+  resolver_ = make({silent.server()});
+  int ran = 0;
+  Query a = resolver_->query_mx("bad..name", [&](MxResult) { ++ran; });
+  Query b = resolver_->query_txt("bad..name", [&](TxtResult) { ++ran; });
+  Query c = resolver_->query_addresses("bad..name", [&](AddressResult) { ++ran; });
+  resolver_.reset();
+  run_for(20ms);
+  EXPECT_EQ(ran, 0);
+}
+
+// The first callback of a delivery round destroys the resolver: the results queued behind it must
+// not run after it (they would reach a dead resolver's callers).
+TEST_F(ResolverOffline, CallbackMayDestroyTheResolver) {
+  SilentServer silent;
+  resolver_ = make({silent.server()});
+  int ran = 0;
+  std::vector<Query> queries;
+  for (int i = 0; i < 5; ++i) {
+    queries.push_back(resolver_->query_mx("bad..name", [&](MxResult) {
+      ++ran;
+      resolver_.reset();
+    }));
+  }
+  ASSERT_TRUE(run_until([&] { return resolver_ == nullptr; }));
+  run_for(20ms);
+  EXPECT_EQ(ran, 1);
+}
+
 TEST(ResolverCreate, RejectsBadServersAndOptions) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);

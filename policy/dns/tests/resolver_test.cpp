@@ -176,8 +176,11 @@ TEST_F(ResolverLookup, UnaskableNameIsMalformedAndNotSent) {
   EXPECT_EQ(to_string(addresses(std::string(254, 'a')).status), "malformed");
 }
 
+// Query IDs never clash among exchanges in flight (a clash would lose an answer and cost a timeout).
+// 200 stays below what a default-sized socket buffer holds when every answer comes back before the
+// loop reads the first one; past that the kernel drops answers and the test is merely slow.
 TEST_F(ResolverLookup, ManyQueriesAtOnce) {
-  constexpr int kCount = 300;
+  constexpr int kCount = 200;
   int answered = 0, ok = 0;
   std::vector<Query> queries;
   for (int i = 0; i < kCount; ++i) {
