@@ -62,6 +62,7 @@ std::string to_text(const Report& r) {
                   r.sessions_per_s());
     out += latency_line("latency (connect -> 221)", r.latency);
   }
+  out += format("  load generator CPU time: %.2f s\n", r.cpu_s);
   for (const auto& [why, n] : r.failures) {
     out += format("  failed: %llu x %s\n", static_cast<unsigned long long>(n), why.c_str());
   }
@@ -87,6 +88,7 @@ std::string to_json(const Report& r) {
       {"failed", r.failed},
       {"failures", r.failures},
       {"elapsed_s", r.elapsed_s},
+      {"cpu_s", r.cpu_s},
       {"sessions_per_s", r.sessions_per_s()},
       {"latency", to_json(r.latency)},
   };

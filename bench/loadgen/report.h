@@ -30,6 +30,7 @@ struct Report {
   uint64_t failed = 0;
   std::map<std::string, uint64_t> failures;   // reason -> count
   double elapsed_s = 0;
+  double cpu_s = 0;                            // the load generator's own user+system time, for the whole run
   Percentiles latency;                         // connect -> 221
   // idle mode
   bool idle = false;
