@@ -16,7 +16,8 @@ char plain_buffer[16 * 1024];
 
 struct ClientConn::WriteReq {
   uv_write_t req{};
-  std::string data;
+  std::string data;   // empty for write_static
+  std::size_t size = 0;
   ClientConn* owner = nullptr;
 };
 
@@ -173,13 +174,25 @@ void ClientConn::write_raw(std::string bytes) {
   if (closing_ || bytes.empty()) return;
   auto req = std::make_unique<WriteReq>();
   req->data = std::move(bytes);
+  std::string_view view = req->data;
+  submit(std::move(req), view);
+}
+
+void ClientConn::write_static(std::string_view bytes) {
+  if (closing_ || bytes.empty()) return;
+  submit(std::make_unique<WriteReq>(), bytes);
+}
+
+void ClientConn::submit(std::unique_ptr<WriteReq> req, std::string_view bytes) {
   req->owner = this;
+  req->size = bytes.size();
   req->req.data = req.get();
-  uv_buf_t buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
+  // libuv only reads the buffer; the const_cast does not make it writable.
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
   int rc = uv_write(&req->req, tcp_.stream(), &buf, 1, [](uv_write_t* w, int status) {
     std::unique_ptr<WriteReq> owned(static_cast<WriteReq*>(w->data));
     ClientConn* self = owned->owner;
-    self->queued_ -= owned->data.size();
+    self->queued_ -= owned->size;
     if (status == UV_ECANCELED || self->closing_) return;
     if (status < 0) {
       self->lost(uv_strerror(status));
@@ -191,7 +204,7 @@ void ClientConn::write_raw(std::string bytes) {
     lost(uv_strerror(rc));
     return;
   }
-  queued_ += req->data.size();
+  queued_ += bytes.size();
   req.release();   // libuv owns it until the write callback
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,8 @@ class ClientConn {
   int connect(const sockaddr_in& addr);   // libuv error, or 0 and later on_connected
   void write(std::string_view plaintext);   // through TLS once it is on
   void write_raw(std::string bytes);        // straight to the socket, TLS or not (a torn ClientHello)
+  // Straight to the socket without a copy: `bytes` must outlive the connection (a flood's constant chunk).
+  void write_static(std::string_view bytes);
   // Starts a client handshake (the ClientHello leaves at once); on_tls_ready when it is done.
   void start_tls(SSL_CTX* ctx);
   bool tls_active() const { return ssl_ != nullptr; }
@@ -50,6 +53,7 @@ class ClientConn {
 
  private:
   struct WriteReq;
+  void submit(std::unique_ptr<WriteReq> req, std::string_view bytes);
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
   void tls_input(std::string_view ciphertext);
   void flush_tls();

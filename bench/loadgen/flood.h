@@ -69,7 +69,7 @@ class FloodConn final : public ConnEvents {
   ClientConn conn_;
   ReplyReader reader_;
   enum class Step { Connecting, Greeting, Ehlo, Starttls, Flooding } step_ = Step::Connecting;
-  uint64_t counter_ = 0;    // RCPT sequence number / drip position
+  uint64_t counter_ = 0;    // drip position in the script
   bool closing_ = false;
 };
 
