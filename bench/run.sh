@@ -9,14 +9,15 @@
 #
 # Options: --mxguard BIN --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx,
 #   --sessions N (STARTTLS sessions per throughput run; plaintext runs twice as many), --concurrency N,
-#   --idle N (idle TLS sessions held for the memory figure), --out DIR (where logs and JSON reports go).
+#   --repeat N (throughput runs per server, alternating; medians are shown), --idle N (idle TLS sessions
+#   held for the memory figure), --out DIR (where logs and JSON reports go).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
 mode=full flood=0 use_nginx=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
-tls_sessions=6000 concurrency=50 idle_sessions=2000
+tls_sessions=6000 concurrency=50 idle_sessions=2000 repeat=3
 latency_sessions=400 latency_concurrency=4 syscall_sessions=1000
 flood_seconds=10 flood_connections=100 flood_concurrency=4
 while [ $# -gt 0 ]; do
@@ -30,8 +31,9 @@ while [ $# -gt 0 ]; do
     --sessions) tls_sessions=$2; shift ;;
     --concurrency) concurrency=$2; shift ;;
     --idle) idle_sessions=$2; shift ;;
+    --repeat) repeat=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -240,6 +242,9 @@ print(d["completed"], d["failed"], "%.1f" % d["sessions_per_s"], d["latency"]["p
       "%.1f" % (f.get("bytes_sent", 0) / 1048576), f.get("closed_by_server", 0))' "$1"
 }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", ($1) }"; }   # parenthesized: a bare > would redirect
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.6g", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+spread() { [ $# -gt 0 ] && printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+list() { local IFS=/; echo "$*"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else printf "-" }'; }
 
 # NAME PORT PID LOADGEN-ARGS...: one loadgen run with the server's CPU time around it, and the client side's
@@ -256,7 +261,6 @@ run() {
     < <(report_fields "$work/$name.json")
   R_ticks=$((after - before))
   R_cpu_us=$( [ "$R_done" -gt 0 ] && calc "$R_ticks * 1000000 / $hz / $R_done" || echo -)
-  R_per_core=$( [ "$R_ticks" -gt 0 ] && calc "$R_done * $hz / $R_ticks" 0 || echo -)
   local wall; wall=$(calc "$R_elapsed > 0 ? $R_elapsed : 1" 6)
   R_busy=$(calc "$R_ticks / $hz / $wall * 100" 0)
   R_client_busy=$(calc "($R_client_s + ($sink_after - $sink_before) / $hz) / $wall * 100" 0)
@@ -351,13 +355,20 @@ log "results and logs in $work"
 log "warming up"
 for s in "${servers[@]}"; do run "$s-warmup" "${port[$s]}" "${pid[$s]}" -n 300 -c 10; done
 
-declare -A cpu rate busy core client lat idle_kib idle_fds sys sys_top
+# Throughput: the servers take turns, $repeat times, so that a change in the machine's other load hits both.
+declare -A cpu rate busy client lat idle_kib idle_fds sys sys_top
+for ((i = 1; i <= repeat; i++)); do
+  for m in tls plain; do
+    for s in "${servers[@]}"; do
+      log "$s: throughput, $m, run $i of $repeat"
+      if [ $m = tls ]; then run "$s-tls-$i" "${port[$s]}" "${pid[$s]}" -n "$tls_sessions" -c "$concurrency"
+      else run "$s-plain-$i" "${port[$s]}" "${pid[$s]}" -n $((tls_sessions * 2)) -c "$concurrency" --plain; fi
+      cpu[$s,$m]+="$R_cpu_us " rate[$s,$m]+="$R_rate " busy[$s,$m]+="$R_busy " client[$s,$m]+="$R_client_busy "
+    done
+  done
+done
 for s in "${servers[@]}"; do
-  log "$s: throughput (STARTTLS, then plaintext), latency, idle memory, system calls"
-  run "$s-tls" "${port[$s]}" "${pid[$s]}" -n "$tls_sessions" -c "$concurrency"
-  cpu[$s,tls]=$R_cpu_us rate[$s,tls]=$R_rate busy[$s,tls]=$R_busy core[$s,tls]=$R_per_core client[$s,tls]=$R_client_busy
-  run "$s-plain" "${port[$s]}" "${pid[$s]}" -n $((tls_sessions * 2)) -c "$concurrency" --plain
-  cpu[$s,plain]=$R_cpu_us rate[$s,plain]=$R_rate busy[$s,plain]=$R_busy core[$s,plain]=$R_per_core client[$s,plain]=$R_client_busy
+  log "$s: latency, idle memory, system calls"
   for m in tls plain tls-pipelined; do
     args=(-n "$latency_sessions" -c "$latency_concurrency")
     case $m in plain) args+=(--plain) ;; tls-pipelined) args+=(--pipelining) ;; esac
@@ -379,7 +390,7 @@ if [ $flood = 1 ]; then
       args=(-d "$flood_seconds" -c "$flood_concurrency")
       [ $kind = none ] || args+=(--flood $kind --flood-connections "$flood_connections" --drip-interval-ms 100)
       run "$s-flood-$kind" "${port[$s]}" "${pid[$s]}" "${args[@]}"
-      fl[$s,$kind]="$R_p50 $R_p99 $R_rate $R_failed $R_busy $R_flood_mib $R_flood_ended"
+      fl[$s,$kind]="$R_p50 $R_p99 $R_rate $R_failed $R_busy $R_client_busy $R_flood_mib $R_flood_ended"
       sleep 2   # the server closes the flood's connections before the next run
     done
   done
@@ -398,18 +409,24 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   cols=("${servers[@]}")
   [ $use_nginx = 1 ] && cols+=("mxguard/nginx")
   printf '%-44s' ""; printf '%16s' "${cols[@]}"; echo
-  row() {   # LABEL VALUE-MXGUARD [VALUE-NGINX]
+  row() {   # LABEL VALUE-MXGUARD [VALUE-NGINX [- = no ratio]]
     printf '%-44s%16s' "$1" "$2"
-    [ $use_nginx = 1 ] && printf '%16s%16s' "$3" "$(ratio "$2" "$3")"
+    [ $use_nginx = 1 ] && printf '%16s%16s' "$3" "$( [ "${4:-}" = - ] && echo "" || ratio "$2" "$3")"
     echo
   }
   for m in tls plain; do
     label=$( [ $m = tls ] && echo STARTTLS || echo plaintext)
-    row "CPU us per session, $label" "${cpu[mxguard,$m]}" "${cpu[nginx,$m]:-}"
-    row "  sessions/s per core from that CPU time" "${core[mxguard,$m]}" "${core[nginx,$m]:-}"
-    row "sessions/s measured, $label" "${rate[mxguard,$m]}" "${rate[nginx,$m]:-}"
-    row "  server CPU busy %" "${busy[mxguard,$m]}" "${busy[nginx,$m]:-}"
-    row "  load generator + sink CPU busy %" "${client[mxguard,$m]}" "${client[nginx,$m]:-}"
+    declare -A med=()
+    for s in "${servers[@]}"; do
+      med[$s,cpu]=$(median ${cpu[$s,$m]}) med[$s,rate]=$(median ${rate[$s,$m]})
+      med[$s,core]=$(calc "1000000 / ${med[$s,cpu]}" 0)
+    done
+    row "CPU us per session, $label" "${med[mxguard,cpu]}" "${med[nginx,cpu]:-}"
+    row "  spread over the $repeat runs" "$(spread ${cpu[mxguard,$m]})" "$(spread ${cpu[nginx,$m]:-})" -
+    row "  sessions/s per core from that CPU time" "${med[mxguard,core]}" "${med[nginx,core]:-}"
+    row "sessions/s measured, $label" "${med[mxguard,rate]}" "${med[nginx,rate]:-}"
+    row "  server CPU busy % (each run)" "$(list ${busy[mxguard,$m]})" "$(list ${busy[nginx,$m]:-})" -
+    row "  load generator + sink CPU busy %" "$(list ${client[mxguard,$m]})" "$(list ${client[nginx,$m]:-})" -
   done
   for m in tls plain tls-pipelined; do
     row "latency p50 ms, $m" "${lat[mxguard,$m,50]}" "${lat[nginx,$m,50]:-}"
@@ -423,12 +440,12 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
     echo
     echo "fresh STARTTLS sessions (concurrency $flood_concurrency, ${flood_seconds}s) while $flood_connections hostile connections run"
     echo "(flood MiB: what the hostile clients got to send; ended: their connections the server closed, each reopened):"
-    printf '  %-8s %-10s %9s %10s %11s %7s %8s %10s %9s\n' server flood "p50 ms" "p99 ms" sessions/s failed \
-      "server%" "flood MiB" "ended"
+    printf '  %-8s %-10s %9s %10s %11s %7s %8s %8s %10s %7s\n' server flood "p50 ms" "p99 ms" sessions/s failed \
+      "server%" "client%" "flood MiB" "ended"
     for s in "${servers[@]}"; do
       for kind in none rcpt noop drip handshake; do
-        read -r a b c d e f g <<<"${fl[$s,$kind]}"
-        printf '  %-8s %-10s %9s %10s %11s %7s %8s %10s %9s\n' "$s" "$kind" "$a" "$b" "$c" "$d" "$e" "$f" "$g"
+        read -r a b c d e f g h <<<"${fl[$s,$kind]}"
+        printf '  %-8s %-10s %9s %10s %11s %7s %8s %8s %10s %7s\n' "$s" "$kind" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
       done
     done
   fi
