@@ -26,7 +26,7 @@ class ConnEvents {
   virtual void on_data(std::string_view plaintext) = 0;
   virtual void on_tls_ready() {}
   virtual void on_lost(const std::string& why) = 0;   // EOF, socket error or TLS error
-  virtual void on_drained() {}                        // every queued byte was handed to the kernel
+  virtual void on_drained() {}   // every queued byte was handed to the kernel (not after an immediate write)
 };
 
 class ClientConn {
@@ -39,6 +39,7 @@ class ClientConn {
   void write(std::string_view plaintext);   // through TLS once it is on
   void write_raw(std::string bytes);        // straight to the socket, TLS or not (a torn ClientHello)
   // Straight to the socket without a copy: `bytes` must outlive the connection (a flood's constant chunk).
+  // Always queued, so that on_drained paces the writer.
   void write_static(std::string_view bytes);
   // Starts a client handshake (the ClientHello leaves at once); on_tls_ready when it is done.
   void start_tls(SSL_CTX* ctx);
