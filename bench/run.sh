@@ -172,7 +172,7 @@ daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx-error.log warn;
 worker_rlimit_nofile $(ulimit -n);
-events { worker_connections 32768; }
+events { worker_connections $(ulimit -n); }
 http {
   access_log off;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
