@@ -1,0 +1,100 @@
+#pragma once
+// Runs one load-generator experiment on one libuv loop: a closed loop of `concurrency` measured sessions
+// (each one that ends is replaced until the session count or the duration is reached), optionally with a
+// flood of hostile connections opened first; or, in idle mode, N sessions set up and held.
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bench/loadgen/flood.h"
+#include "bench/loadgen/report.h"
+#include "bench/loadgen/session.h"
+#include "proxy/uv/handle.h"
+
+namespace mxguard::bench {
+
+struct Options {
+  std::string target_text = "127.0.0.1:8025";
+  sockaddr_in target{};
+  int concurrency = 10;
+  uint64_t sessions = 0;       // 0 with duration 0: 1000
+  double duration_s = 0;
+  std::size_t message_size = 4096;
+  bool tls = true;
+  bool pipelining = false;
+  int recipients = 1;
+  double timeout_s = 30;
+  // idle mode
+  uint64_t idle = 0;           // sessions to set up and hold; 0 = not idle mode
+  double hold_s = 0;           // 0 = until SIGINT/SIGTERM
+  std::string ready_file;      // written once every idle session is set up (or failed)
+  // flood
+  std::optional<FloodKind> flood;
+  int flood_connections = 50;
+  double flood_warmup_s = 1;
+  int drip_interval_ms = 200;
+  std::string label;
+};
+
+class Driver final : public SessionHost, public FloodHost {
+ public:
+  Driver(uv_loop_t* loop, const Options& options, SSL_CTX* tls);
+  // Runs the loop until the experiment is over; false if it could not start.
+  bool run(std::string& error);
+  Report report();
+
+  void session_idle(Session& s) override;
+  void session_finished(Session& s, const std::string& failure) override;
+  void session_closed(Session& s) override;
+  void flood_closed(FloodConn& f) override;
+
+ private:
+  enum class Stage { FloodWarmup, Measuring, Holding, Draining, Over };
+  void tick();
+  void open_flood();
+  void start_measuring();
+  void launch();
+  bool may_launch() const;
+  void all_idle_ready();
+  void stop(const char* why);
+  void maybe_over();
+  static std::string build_message(std::size_t size);
+
+  uv_loop_t* loop_;
+  const Options& options_;
+  SessionConfig config_;
+  std::string half_hello_;
+  Stage stage_ = Stage::Measuring;
+  uint64_t stage_since_ns_ = 0;
+  uint64_t measure_start_ns_ = 0;
+  uint64_t last_finish_ns_ = 0;
+  uint64_t launched_ = 0;
+  std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<FloodConn*, std::unique_ptr<FloodConn>> floods_;
+  int floods_to_reopen_ = 0;
+  uv::Handle<uv_timer_t> ticker_;
+  uv::Handle<uv_timer_t> dripper_;
+  uv::Handle<uv_signal_t> sigint_;
+  uv::Handle<uv_signal_t> sigterm_;
+  // results
+  std::vector<uint32_t> latencies_us_;
+  std::vector<uint32_t> idle_setup_us_;
+  uint64_t completed_ = 0;
+  uint64_t failed_ = 0;
+  uint64_t idle_ready_ = 0;
+  uint64_t idle_dropped_ = 0;
+  uint64_t hold_start_ns_ = 0;
+  uint64_t hold_end_ns_ = 0;
+  std::map<std::string, uint64_t> failures_;
+  FloodStats flood_stats_;
+};
+
+}  // namespace mxguard::bench

@@ -1,0 +1,54 @@
+#pragma once
+// What one load-generator run measured, and its two renderings: plain text for people, JSON for run.sh.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/flood.h"
+
+namespace mxguard::bench {
+
+struct Percentiles {
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+  std::size_t count = 0;
+};
+// Nearest-rank percentiles of latencies in microseconds (sorts the vector).
+Percentiles percentiles(std::vector<uint32_t>& latencies_us);
+
+struct Report {
+  // what was run
+  std::string label;
+  std::string target;
+  bool tls = true;
+  bool pipelining = false;
+  int concurrency = 0;
+  std::size_t message_size = 0;
+  int recipients = 1;
+  // measured sessions (normal and flood runs)
+  uint64_t completed = 0;
+  uint64_t failed = 0;
+  std::map<std::string, uint64_t> failures;   // reason -> count
+  double elapsed_s = 0;
+  double cpu_s = 0;                            // the load generator's own user+system time, for the whole run
+  Percentiles latency;                         // connect -> 221
+  // idle mode
+  bool idle = false;
+  uint64_t idle_requested = 0;
+  uint64_t idle_established = 0;
+  uint64_t idle_dropped = 0;                   // closed by the server while held
+  double hold_s = 0;
+  Percentiles idle_setup;                      // connect -> post-TLS EHLO reply
+  // flood
+  bool flood = false;
+  FloodKind flood_kind = FloodKind::Rcpt;
+  int flood_connections = 0;
+  FloodStats flood_stats;
+
+  double sessions_per_s() const { return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0; }
+};
+
+std::string to_text(const Report& r);
+std::string to_json(const Report& r);
+
+}  // namespace mxguard::bench
