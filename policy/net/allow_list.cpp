@@ -11,7 +11,7 @@ std::variant<AllowList, std::string> AllowList::parse(const std::vector<std::str
   AllowList list;
   for (const std::string& text : cidrs) {
     CidrParse parsed = parse_cidr(text);
-    if (parsed.error != CidrError::None) return "outbound.allow: \"" + text + "\" is not a network in CIDR notation";
+    if (parsed.error != CidrError::None) return "\"" + text + "\" is not a network in CIDR notation";
     // As IPv4 entries, mapped ones also match peers that arrive on an IPv4 socket.
     Cidr entry = ipv4_form(parsed.cidr);
     (entry.network.family == IpFamily::V4 ? list.v4_ : list.v6_).push_back(entry);

@@ -17,8 +17,9 @@ class AllowList {
   AllowList() = default;   // allows nobody
 
   // From the configuration's CIDR strings. An entry that does not parse, or has bits set after its
-  // prefix, is an error naming it (the loader refuses those already, so this is a broken invariant, but
-  // a matcher must never quietly allow more or less than was written). An empty list allows nobody.
+  // prefix, is an error naming it (`"10.0.0.1/8" is not a network in CIDR notation`; the caller adds
+  // file and key). The loader refuses those already, so this is a broken invariant, but a matcher must
+  // never quietly allow more or less than was written. An empty list allows nobody.
   static std::variant<AllowList, std::string> parse(const std::vector<std::string>& cidrs);
 
   // IPv4 peers are matched against the IPv4 entries, also when a dual-stack socket shows them as
