@@ -1,14 +1,104 @@
-// The DNS half of `mxguard policy`. The resolver (policy/dns/) is not part of this build yet: this says
-// so instead of printing hosts it cannot know. Replace this file's body once the resolver is merged.
+// The DNS half of `mxguard policy`: the next hops mxguard would try for the domain, in order, with their
+// addresses, looked up through the same resolver and the same MX plan the outbound sessions use.
+#include <uv.h>
+
+#include <string>
+#include <vector>
+
+#include "policy/dns/mx_plan.h"
+#include "policy/dns/resolver.h"
 #include "proxy/app/policy_command.h"
+#include "proxy/smtp/proxy_header.h"
 
 namespace mxguard::app {
 
+namespace {
+struct Hop {
+  std::string host;
+  std::uint16_t port = 25;
+  dns::AddressResult addresses;
+};
+
+std::string address_list(const dns::AddressResult& result) {
+  if (result.status != dns::Status::Ok) return "(no address: " + std::string(dns::to_string(result.status)) + ")";
+  std::string out;
+  for (const auto& a : result.addresses) {
+    if (!out.empty()) out += " ";
+    out += smtp::address_text(a);
+  }
+  return out;
+}
+}  // namespace
+
 std::string describe_next_hops(const config::Config& config, const policy::EffectivePolicy& policy,
                                const std::optional<config::Endpoint>& route) {
-  // A routed domain's MX records are never used; its next hop is already in the report.
-  if (route) return {};
-  return "MX lookup: not available in this build\n";
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  std::vector<dns::Server> servers;
+  for (const auto& ep : config.dns.servers) servers.push_back({ep.host, ep.port});
+  std::string out;
+  {
+    auto made = dns::Resolver::create(&loop, servers);
+    if (auto* error = std::get_if<std::string>(&made)) {
+      uv_loop_close(&loop);
+      return "MX lookup: no resolver: " + *error + "\n";
+    }
+    std::unique_ptr<dns::Resolver> resolver = std::move(std::get<std::unique_ptr<dns::Resolver>>(made));
+
+    std::vector<Hop> hops;
+    std::vector<dns::Query> queries;
+    dns::MxPlan plan;
+    if (route) {
+      hops.push_back({route->host, route->port, {}});
+    } else {
+      queries.push_back(resolver->query_mx(policy.domain, [&](dns::MxResult r) {
+        plan = dns::plan_mx(r, policy.domain, dns::system_random_index());
+      }));
+      uv_run(&loop, UV_RUN_DEFAULT);
+      switch (plan.kind) {
+        case dns::MxPlan::Kind::Hosts:
+          out += "mx lookup: " + std::to_string(plan.hosts.size()) +
+                 " host(s) in preference order (random among equal preferences)\n";
+          break;
+        case dns::MxPlan::Kind::ImplicitMx:
+          out += "mx lookup: no MX records: the domain itself is the mail host (RFC 5321 §5.1)\n";
+          break;
+        case dns::MxPlan::Kind::NullMx:
+          out += "mx lookup: null MX (RFC 7505): the domain accepts no mail; recipients get 556 5.1.10\n";
+          break;
+        case dns::MxPlan::Kind::NoSuchDomain:
+          out += "mx lookup: the domain does not exist (" + plan.reason + ")\n";
+          break;
+        case dns::MxPlan::Kind::Temporary:
+          out += "mx lookup: failed for now (" + plan.reason + "); mail would wait with 451 4.4.3\n";
+          break;
+      }
+      for (const auto& h : plan.hosts) hops.push_back({h, config.outbound.port, {}});
+    }
+    for (auto& hop : hops) {
+      sockaddr_storage literal{};
+      if (uv_ip4_addr(hop.host.c_str(), hop.port, reinterpret_cast<sockaddr_in*>(&literal)) == 0 ||
+          uv_ip6_addr(hop.host.c_str(), hop.port, reinterpret_cast<sockaddr_in6*>(&literal)) == 0) {
+        hop.addresses.status = dns::Status::Ok;
+        hop.addresses.addresses.push_back(literal);
+        continue;
+      }
+      queries.push_back(resolver->query_addresses(hop.host, [&hop](dns::AddressResult r) { hop.addresses = std::move(r); }));
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int n = 0;
+    for (const auto& hop : hops) {
+      out += "mx " + std::to_string(++n) + ": " + hop.host + " port " + std::to_string(hop.port) + ": " +
+             address_list(hop.addresses);
+      if (!policy::mx_allowed(policy, hop.host)) out += "  SKIPPED: not allowed by the mx patterns";
+      out += "\n";
+    }
+    queries.clear();
+  }
+  // The resolver closed its handles when it went: let the loop run their close callbacks.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return out;
 }
 
 }  // namespace mxguard::app

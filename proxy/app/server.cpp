@@ -15,7 +15,9 @@
 #include "proxy/app/settings_builder.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
+#include "policy/engine/lapses.h"
 #include "proxy/uv/handle.h"
+#include "proxy/uv/timer.h"
 
 namespace mxguard::app {
 namespace {
@@ -54,6 +56,7 @@ class Server {
     watch_signal(sighup_, SIGHUP);
     watch_signal(sigterm_, SIGTERM);
     watch_signal(sigint_, SIGINT);
+    watch_lapses();
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
     auto runtime = build_runtime(config_);
     if (auto* error = std::get_if<std::string>(&runtime)) {
@@ -134,6 +137,33 @@ class Server {
     // handled, never fatal.
   }
 
+  static std::chrono::year_month_day today_utc() {
+    return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
+  }
+
+  // An operator's exception lapses at midnight UTC on its own; the day it does is said once in the log and
+  // the audit log, not on every delivery. Looking once an hour is plenty for a day's resolution.
+  void watch_lapses() {
+    lapses_checked_ = today_utc();   // the loader warned about what had lapsed by the load
+    lapse_timer_ = std::make_unique<uv::Timer>(&loop_, [this] {
+      std::chrono::year_month_day today = today_utc();
+      for (const policy::LapsedException& lapsed : policy::lapsed_since(config_.policy, lapses_checked_, today)) {
+        spdlog::warn("{}", policy::describe(lapsed));
+        if (audit_) {
+          audit_->write(audit::Event(audit::EventKind::ExceptionLapsed, audit::Direction::Outbound, "-", "-")
+                            .set("domain", lapsed.domain)
+                            .set("policy", policy::to_string(lapsed.level))
+                            .set("expires", config::to_string(lapsed.expires))
+                            .verdict(audit::Verdict::Lapsed)
+                            .reason(lapsed.reason));
+        }
+      }
+      lapses_checked_ = today;
+      lapse_timer_->start(std::chrono::hours(1));
+    });
+    lapse_timer_->start(std::chrono::hours(1));
+  }
+
   void on_worker_exit() {
     std::lock_guard lock(exit_mutex_);
     if (running_workers_ == 0) close_main_handles();
@@ -141,6 +171,7 @@ class Server {
 
   // Call with exit_mutex_ held once workers exist: no worker may signal a closing uv_async_t.
   void close_main_handles() {
+    if (lapse_timer_) lapse_timer_->close();
     sighup_.close();
     sigterm_.close();
     sigint_.close();
@@ -173,6 +204,8 @@ class Server {
     for (auto& w : workers_) w->reload(snapshot);
     config_.inbound = next.inbound;
     config_.server.shutdown_grace = next.server.shutdown_grace;
+    config_.policy = next.policy;   // the loader warned about what had lapsed by now
+    lapses_checked_ = today_utc();
     spdlog::info("reload done: new sessions use the new configuration and certificates");
   }
 
@@ -180,6 +213,8 @@ class Server {
   config::Config config_;
   uv_loop_t loop_{};
   uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_;
+  std::unique_ptr<uv::Timer> lapse_timer_;
+  std::optional<std::chrono::year_month_day> lapses_checked_;
   uv::Handle<uv_async_t> workers_done_;
   std::mutex exit_mutex_;
   unsigned running_workers_ = 0;   // guarded by exit_mutex_

@@ -18,6 +18,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::ReplyUndelivered: return "reply-undelivered";
     case EventKind::SessionRefused: return "session-refused";
     case EventKind::TlsPolicy: return "tls-policy";
+    case EventKind::ExceptionLapsed: return "exception-lapsed";
   }
   return "?";
 }
@@ -31,6 +32,7 @@ std::string_view to_string(Verdict v) {
     case Verdict::Refused: return "refused";
     case Verdict::Delivered: return "delivered";
     case Verdict::AllowedTesting: return "allowed-testing";
+    case Verdict::Lapsed: return "lapsed";
   }
   return "?";
 }

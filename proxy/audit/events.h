@@ -14,6 +14,7 @@ enum class EventKind {
   ReplyUndelivered,    // the far side answered a message, but the client was gone and never heard it
   SessionRefused,      // refused before any SMTP (not allowed to use the listener)
   TlsPolicy,           // outbound: the TLS decision about one MX (delivered, refused, allowed-testing)
+  ExceptionLapsed,     // an operator's [policy.domain] exception passed its expiry date
 };
 
 enum class Verdict {
@@ -24,6 +25,7 @@ enum class Verdict {
   Refused,
   Delivered,
   AllowedTesting,
+  Lapsed,
 };
 
 std::string_view to_string(Direction d);

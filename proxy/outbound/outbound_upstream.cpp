@@ -51,7 +51,8 @@ std::string rcpt_for(const std::string& line, const Capabilities& remote) {
 void OutboundSession::open_link(const std::string& domain) {
   policy::Resolution resolution = policy::resolve_policy(domain, settings_.policy, today_utc());
   if (resolution.lapsed) {
-    spdlog::info("[{}] outbound {}: {}", id(), domain, policy::describe(*resolution.lapsed));
+    // The day it lapsed is logged once by the server; here only for whoever is debugging this domain.
+    spdlog::debug("[{}] outbound {}: {}", id(), domain, policy::describe(*resolution.lapsed));
   }
   LinkContext context;
   context.loop = env().loop;
