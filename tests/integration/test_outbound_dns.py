@@ -1,0 +1,146 @@
+"""How mxguard's relay mode finds the remote MX hosts, against a real DNS server on loopback: MX
+preference order, the implicit MX (an A record and no MX, RFC 5321 5.1), fallback between a host's
+addresses (IPv4 and IPv6), the null MX (RFC 7505) as a permanent 556 5.1.10, a DNS failure (SERVFAIL or no
+answer at all) as a temporary 451 4.4.3 and never as "no MX"; and `mxguard policy DOMAIN`, which shows an
+operator the effective policy and the MX hosts that would be tried, in order, with their addresses."""
+import unittest
+
+from fixtures.mxguard import Mxguard, run_cli
+from fixtures.outbound import FAR_FUTURE, HAVE_IPV6, LAPSED, OutboundTestCase, zone
+from fixtures.hardening import message
+
+MSG = message("outbound dns", sender="alice@sender.test")
+
+
+class DnsTestCase(OutboundTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_class_dns(
+            zone("example.test", "@ MX 20 mxb", "@ MX 10 mxa", "mxa A 127.0.0.3", "mxb A 127.0.0.4"),
+            zone("nullmx.test", "@ MX 0 .", "@ A 127.0.0.2"),
+            zone("broken.test", "@ MX 10 mx", "mx A 127.0.0.2", mode="bogus"),
+            zone("implicit.test", "@ A 127.0.0.5"),
+            zone("fallback.test", "@ MX 10 mx", "mx A 127.0.0.6", "mx A 127.0.0.3"),
+            zone("v6only.test", "@ MX 10 mx", "mx AAAA ::1"),
+        )
+
+    def start(self, dns=None, **kwargs):
+        return self.start_outbound(self.outbound_config(dns or self.class_dns, **kwargs))
+
+    def rcpt(self, rcpt):
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        return c, c.command(f"RCPT TO:<{rcpt}>")
+
+    def deliver(self, rcpt):
+        c, r = self.rcpt(rcpt)
+        self.assertReply(r, 250)
+        self.assertReply(c.command("DATA"), 354)
+        c.send(MSG + b".\r\n")
+        self.assertReply(c.read_reply(), 250)
+        self.assertReply(c.command("QUIT"), 221)
+
+
+class MxLookup(DnsTestCase):
+    def test_lowest_preference_first(self):
+        mxa = self.start_scripted_mx("127.0.0.3", hostname="mxa.example.test", leaf=self.leaf("mxa.example.test"))
+        mxb = self.start_scripted_mx("127.0.0.4", hostname="mxb.example.test", leaf=self.leaf("mxb.example.test"))
+        self.start(domains={"example.test": {"level": "verify"}})
+        for _ in range(3):
+            self.deliver("bob@example.test")
+        self.assertEqual(len(mxa.tls_messages()), 3)
+        self.assertEqual(mxb.connections, [], "preference 20 was used while preference 10 worked")
+        e = self.wait_tls_event(domain="example.test")
+        self.assertTlsEvent(e, mx="mxa.example.test", mx_address=f"127.0.0.3:{self.mx_port}", verdict="delivered")
+
+    def test_implicit_mx_is_the_domain_itself(self):
+        mx = self.start_scripted_mx("127.0.0.5", hostname="implicit.test")
+        self.start()
+        self.deliver("bob@implicit.test")
+        self.assertEqual(len(mx.messages()), 1)
+        e = self.wait_tls_event(domain="implicit.test")
+        self.assertTlsEvent(e, mx="implicit.test", mx_address=f"127.0.0.5:{self.mx_port}", verdict="delivered")
+
+    def test_next_address_of_the_host_when_one_refuses_connections(self):
+        mx = self.start_scripted_mx("127.0.0.3", hostname="mx.fallback.test")   # nothing on 127.0.0.6
+        self.start()
+        self.deliver("bob@fallback.test")
+        self.assertEqual(len(mx.messages()), 1)
+
+    def test_ipv6_only_mx(self):
+        self.assertTrue(HAVE_IPV6, "this test needs the IPv6 loopback address ::1")
+        mx = self.start_scripted_mx("::1", hostname="mx.v6only.test", leaf=self.leaf("mx.v6only.test"))
+        self.start(domains={"v6only.test": {"level": "verify"}})
+        self.deliver("bob@v6only.test")
+        self.assertEqual(len(mx.tls_messages()), 1)
+        e = self.wait_tls_event(domain="v6only.test")
+        self.assertIn("::1", e.get("mx_address", ""), e)
+        self.assertTrue(e["mx_address"].endswith(f":{self.mx_port}"), e)
+
+    def test_null_mx_is_a_permanent_556_5_1_10(self):
+        trap = self.start_scripted_mx("127.0.0.2", hostname="nullmx.test")   # the domain's A record
+        self.start()
+        c, r = self.rcpt("bob@nullmx.test")
+        self.assertReply(r, 556, "5.1.10")
+        self.assertReply(c.command("QUIT"), 221)
+        self.assertEqual(trap.connections, [], "a null MX domain was delivered to its A record")
+
+    def test_servfail_is_temporary_4_4_3(self):
+        trap = self.start_scripted_mx("127.0.0.2", hostname="mx.broken.test")
+        self.start()
+        c, r = self.rcpt("bob@broken.test")
+        self.assertReply(r, 451, "4.4.3")
+        self.assertReply(c.command("QUIT"), 221)
+        self.assertEqual(trap.connections, [])
+
+    def test_dns_timeout_is_temporary_4_4_3(self):
+        hole = self.start_blackhole_dns()
+        self.start(dns=hole)
+        c, r = self.rcpt("bob@example.test")
+        self.assertReply(r, 451, "4.4.3")
+        self.assertGreaterEqual(hole.queries, 1)
+        self.assertReply(c.command("QUIT"), 221)
+
+
+class PolicyCommand(DnsTestCase):
+    """`mxguard policy DOMAIN --config FILE`: the decision before mail depends on it (exit 0)."""
+
+    def policy(self, domain, **config):
+        cfg = self.outbound_config(self.class_dns, **config)
+        path = Mxguard(self.tmp, cfg, name="policy-cli").config_path   # writes the file, starts nothing
+        r = run_cli("policy", domain, "--config", path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def assertInOrder(self, text, *parts):
+        positions = [text.find(p) for p in parts]
+        self.assertNotIn(-1, positions, f"{parts} not all in:\n{text}")
+        self.assertEqual(positions, sorted(positions), f"{parts} not in this order in:\n{text}")
+
+    def test_configured_domain_with_exception_and_mx_hosts_in_order(self):
+        out = self.policy("example.test", default="may", domains={"example.test": {
+            "level": "verify", "mx": ["*.example.test"], "expires": FAR_FUTURE, "reason": "ticket 4711"}})
+        self.assertIn("verify", out)
+        self.assertIn("config", out)
+        self.assertIn(FAR_FUTURE.isoformat(), out)
+        self.assertIn("ticket 4711", out)
+        self.assertInOrder(out, "mxa.example.test", "127.0.0.3", "mxb.example.test", "127.0.0.4")
+
+    def test_default_domain_and_implicit_mx(self):
+        out = self.policy("implicit.test", default="encrypt")
+        self.assertIn("encrypt", out)
+        self.assertIn("default", out)
+        self.assertInOrder(out, "implicit.test", "127.0.0.5")
+
+    def test_lapsed_exception_is_not_the_effective_policy(self):
+        out = self.policy("example.test", default="verify", domains={"example.test": {
+            "level": "may", "expires": LAPSED, "reason": "ticket 4711"}})
+        self.assertIn("verify", out)
+        self.assertIn("default", out)
+        self.assertIn(LAPSED.isoformat(), out, "the lapsed exception should still be shown with its date")
+        self.assertRegex(out.lower(), r"laps|expired", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
