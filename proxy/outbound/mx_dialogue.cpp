@@ -383,26 +383,34 @@ DialogueAction MxDialogue::on_tls_failed(const TlsFacts& facts) {
   return tls_attempt_failed(false);
 }
 
-DialogueAction MxDialogue::on_closed() {
+DialogueAction MxDialogue::on_closed() { return connection_lost(false); }
+
+DialogueAction MxDialogue::on_timeout() { return connection_lost(true); }
+
+DialogueAction MxDialogue::connection_lost(bool timed_out) {
   if (finished()) return {};
   DialogueState was = state_;
   if (was == DialogueState::Handshake) {
-    // Servers that cannot agree on a version or cipher often just hang up: a failed handshake.
+    // Servers that cannot agree on a version or cipher often just hang up (or, behind some middleboxes,
+    // go silent): a failed handshake.
     TlsFacts facts;
-    facts.failure = tls::FailureKind::UnexpectedEof;
-    facts.failure_reason = "connection closed during the handshake";
+    facts.failure = timed_out ? tls::FailureKind::Protocol : tls::FailureKind::UnexpectedEof;
+    facts.failure_reason = timed_out ? "handshake: timed out" : "handshake: connection closed";
     record_tls(facts, Handshake::Failed);
-    specifics_ = "connection closed during the TLS handshake";
+    specifics_ = timed_out ? "the TLS handshake timed out" : "connection closed during the TLS handshake";
     return tls_attempt_failed(false);
   }
   if (was == DialogueState::StarttlsReply) {
-    // The remote hung up on our STARTTLS (or something in the path did, a downgrade as common as
-    // stripping the keyword): STARTTLS offered, no handshake. A may-level domain retries in plaintext,
-    // as Postfix's smtp client does when the session is lost around STARTTLS.
-    specifics_ = "connection closed after STARTTLS";
+    // The remote hung up on our STARTTLS or never answered it (or something in the path did that, a
+    // downgrade as easy as stripping the keyword): STARTTLS offered, no handshake. A may-level domain
+    // retries in plaintext, as Postfix's smtp client does when the session is lost around STARTTLS.
+    specifics_ = timed_out ? "no reply to STARTTLS in time" : "connection closed after STARTTLS";
     return tls_attempt_failed(false);
   }
-  return fail(Cause::Closed, "closed the connection in the " + std::string(to_string(was)) + " step", false);
+  return fail(timed_out ? Cause::Timeout : Cause::Closed,
+              (timed_out ? "did not answer in time in the " : "closed the connection in the ") +
+                  std::string(to_string(was)) + " step",
+              false);
 }
 
 DialogueAction MxDialogue::on_ehlo_after_tls(const smtp::Reply& reply) {

@@ -106,6 +106,10 @@ class MxDialogue {
   // The remote closed or reset the connection (Connection::on_eof / on_error). During the handshake
   // this is a TLS failure (servers that cannot speak our TLS versions often just hang up).
   DialogueAction on_closed();
+  // The driver's timer for the current step expired (greeting_timeout in Greeting, tls_handshake_timeout
+  // in Handshake, reply_timeout otherwise); the driver closes the connection. Judged like a close, with
+  // its own text.
+  DialogueAction on_timeout();
 
   DialogueState state() const { return state_; }
   // Ready, Refused and Failed are final: later events return empty actions and change nothing (bytes
@@ -141,7 +145,7 @@ class MxDialogue {
   const std::string& mx_host() const { return mx_host_; }
 
  private:
-  enum class Cause { None, Greeting, Reply, Malformed, Unsolicited, Closed, BadHeloName, Driver, AfterTls };
+  enum class Cause { None, Greeting, Reply, Malformed, Unsolicited, Closed, Timeout, BadHeloName, Driver, AfterTls };
 
   DialogueAction handle_reply(const smtp::Reply& reply, std::size_t extra_bytes);
   DialogueAction on_greeting(const smtp::Reply& reply);
@@ -156,6 +160,7 @@ class MxDialogue {
   std::optional<DialogueAction> decide_or_refuse(bool connection_usable);
   // The TLS attempt is over without a usable TLS session (handshake failed, injection, a close).
   DialogueAction tls_attempt_failed(bool connection_usable);
+  DialogueAction connection_lost(bool timed_out);
   DialogueAction fail(Cause cause, std::string what, bool send_quit);
   DialogueAction ready();
   void record_tls(const TlsFacts& facts, policy::Observation::Handshake handshake);

@@ -458,6 +458,42 @@ TEST(MxDialogue, ACloseBeforeOrAfterTheTlsStepsFailsTheMx) {
   EXPECT_EQ(greeting.failure_text(), "mx1.example.org closed the connection in the greeting step");
 }
 
+TEST(MxDialogue, ATimeoutIsJudgedLikeACloseWithItsOwnText) {
+  MxDialogue greeting = dialogue(TlsLevel::Verify);
+  EXPECT_EQ(greeting.on_timeout(), close_with(""));
+  EXPECT_EQ(greeting.state(), DialogueState::Failed);
+  EXPECT_EQ(greeting.failure_text(), "mx1.example.org did not answer in time in the greeting step");
+
+  MxDialogue starttls = dialogue(TlsLevel::Encrypt);
+  starttls.on_bytes(kGreeting);
+  starttls.on_bytes(kEhloWithStarttls);
+  EXPECT_EQ(starttls.on_timeout(), close_with(""));
+  EXPECT_EQ(starttls.state(), DialogueState::Refused);
+  EXPECT_EQ(starttls.failure_text(),
+            "TLS policy of example.org (encrypt, config): STARTTLS offered but refused by mx1.example.org (no reply "
+            "to STARTTLS in time)");
+
+  MxDialogue verify = dialogue(TlsLevel::Verify);
+  up_to_handshake(verify, true);
+  EXPECT_EQ(verify.on_timeout(), close_with(""));
+  EXPECT_EQ(verify.state(), DialogueState::Refused);
+  EXPECT_EQ(verify.observation().handshake, Handshake::Failed);
+  EXPECT_EQ(verify.failure_text(),
+            "TLS policy of example.org (verify, config): TLS handshake with mx1.example.org failed (the TLS "
+            "handshake timed out)");
+
+  MxDialogue may = dialogue(TlsLevel::May);
+  up_to_handshake(may, false);
+  EXPECT_EQ(may.on_timeout(), close_with(""));
+  EXPECT_TRUE(may.wants_plaintext_retry());
+
+  MxDialogue ready = dialogue(TlsLevel::None);
+  ready.on_bytes(kGreeting);
+  ready.on_bytes(kEhloWithStarttls);
+  EXPECT_EQ(ready.on_timeout(), DialogueAction{});   // the session's timers from now on
+  EXPECT_EQ(ready.state(), DialogueState::Ready);
+}
+
 TEST(MxDialogue, ACertificateProblemTheVerifierOnlyRecordedStillRefusesAtVerify) {
   // Defence in depth: a driver that started TLS without verification gets the same verdict.
   MxDialogue d = dialogue(TlsLevel::Verify);
