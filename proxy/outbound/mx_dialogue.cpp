@@ -484,7 +484,9 @@ std::string MxDialogue::failure_text() const {
   switch (state_) {
     case DialogueState::Refused: return policy_text();
     case DialogueState::Failed:
-      if (wants_plaintext_retry_) return policy_text() + "; retrying " + log_text::sanitize(mx_host_) + " without STARTTLS";
+      if (wants_plaintext_retry_) {
+        return policy_text() + "; retrying " + log_text::sanitize(mx_host_) + " without STARTTLS";
+      }
       if (cause_ == Cause::None && verdict_) return policy_text();
       return log_text::sanitize(failure_, 400);
     default:

@@ -10,16 +10,22 @@
 //                       v             [STARTTLS offered] --> StarttlsReply
 //                     Helo --250--> (no extensions: STARTTLS not offered, as above)
 //   StarttlsReply --220 alone--> Handshake --on_tls_ready-- decide --> EhloAfterTls --250--> Ready (TLS)
-//                 --220 + more bytes (response injection), other reply, close-- decide --> Refused | Ready
-//                                                                          (plaintext) | plaintext retry
-//   Handshake --on_tls_failed / close-- decide --> Refused | plaintext retry
+//                 --other reply-- decide --> Refused | Ready (plaintext)
+//                 --220 + more bytes (response injection), close, timeout-- decide --> Refused | retry
+//   Handshake --on_tls_failed / close / timeout-- decide --> Refused | retry
 //   anything unexpected from the remote (4xx/5xx greeting, bad reply, a close) --> Failed
 //
 // Refused: the policy does not let this MX carry the mail (a 4.7.x for the client if no MX is left).
 // Failed: this MX did not work for reasons of its own (not a policy verdict): try the next one.
-// A plaintext retry (`wants_plaintext_retry`, level may only): the TLS attempt killed the connection;
-// reconnect to the same address and run a new dialogue with plaintext_retry = true, which never sends
-// STARTTLS (Postfix's smtp client does the same: RETRY_AS_PLAINTEXT in smtp_proto.c).
+// A plaintext retry (Failed with wants_plaintext_retry(): level may, or a testing policy): the TLS
+// attempt killed the connection but the policy allows plaintext; reconnect to the same address and run
+// a new dialogue with plaintext_retry = true, which never sends STARTTLS (Postfix's smtp client does the
+// same: RETRY_AS_PLAINTEXT in smtp_proto.c).
+//
+// The driver's part: read the state after every call; time every step (on_timeout); if
+// Connection::start_tls returns false, call on_tls_failed with failure Local; close with
+// close_after_flush (the QUIT, or the alert of a failed handshake, still leaves); after Ready, fail the
+// MX if leftover() is not empty, and relay only with the capabilities() of the last EHLO.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -37,7 +43,7 @@ namespace mxguard::outbound {
 // then close if `close` (after the written bytes have left: Connection::close_after_flush).
 struct DialogueAction {
   std::string write;               // bytes to send (plaintext; the driver's Connection encrypts once TLS is on)
-  bool start_tls = false;          // call Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
+  bool start_tls = false;          // Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
   bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and above)
   bool close = false;              // drop the connection (after sending `write`, e.g. QUIT)
 

@@ -127,7 +127,8 @@ TEST(MxDialogue, GarbageIsCaughtAtItsFirstByteWithoutALineEnd) {
 }
 
 TEST(MxDialogue, AHeloNameThatWouldAddArgumentsOrCommandsIsNeverSent) {
-  for (const std::string& bad : std::vector<std::string>{"", "relay mxguard", "relay\r\nRCPT TO:<x@y>", std::string("a\0b", 3)}) {
+  const std::vector<std::string> bad_names = {"", "relay mxguard", "relay\r\nRCPT TO:<x@y>", std::string("a\0b", 3)};
+  for (const std::string& bad : bad_names) {
     MxDialogue d(make_policy(TlsLevel::May), std::string(kMx), bad);
     EXPECT_EQ(d.on_bytes(kGreeting), close_with(kQuitCommand));
     EXPECT_EQ(d.state(), DialogueState::Failed);
