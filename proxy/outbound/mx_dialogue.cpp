@@ -194,17 +194,16 @@ DialogueAction MxDialogue::on_bytes(std::string_view bytes) {
   // Parse only when something new can be judged: a line end (a reply may be complete), the first bytes of
   // a line (its code and separator: garbage is caught without waiting for a line end), or a line that has
   // grown past the limit. The parser starts over at the front every time, so parsing at every byte of
-  // a dripped 400 KiB reply would cost quadratic time.
-  std::size_t last_lf = in_.rfind('\n');
-  std::size_t tail_before = last_lf == std::string::npos ? in_.size() : in_.size() - last_lf - 1;
+  // a reply dripped a byte at a time (up to max_reply_lines x max_reply_line) would cost quadratic time.
+  std::size_t tail_before = tail_;
   in_.append(bytes);
-  std::size_t lf_in_bytes = bytes.rfind('\n');
-  std::size_t tail_after = lf_in_bytes == std::string_view::npos ? tail_before + bytes.size()
-                                                                 : bytes.size() - lf_in_bytes - 1;
-  if (lf_in_bytes == std::string_view::npos && tail_before >= 4 && tail_after < limits_.max_reply_line) return {};
+  std::size_t lf = bytes.rfind('\n');
+  tail_ = lf == std::string_view::npos ? tail_ + bytes.size() : bytes.size() - lf - 1;
+  if (lf == std::string_view::npos && tail_before >= 4 && tail_ < limits_.max_reply_line) return {};
 
   smtp::ReplyParse parsed = smtp::parse_reply(in_, limits_.max_reply_line, limits_.max_reply_lines);
   if (parsed.status == smtp::ReplyStatus::NeedMore) return {};
+  tail_ = 0;
   if (parsed.status != smtp::ReplyStatus::Complete) {
     in_.clear();
     return fail(Cause::Malformed, "sent an invalid reply in the " + std::string(to_string(state_)) + " step (" +

@@ -179,6 +179,7 @@ class MxDialogue {
 
   DialogueState state_ = DialogueState::Greeting;
   std::string in_;            // received bytes not yet part of a complete reply
+  std::size_t tail_ = 0;      // bytes of in_ after its last LF (the line still being received)
   std::string leftover_;
   policy::Observation observation_;
   std::optional<policy::Verdict> verdict_;

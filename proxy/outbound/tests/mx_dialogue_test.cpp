@@ -739,6 +739,20 @@ TEST(MxDialogue, RefusalsAndFailuresSplitByteByByteEndTheSameWay) {
   }
 }
 
+// The largest reply the limits let through, dripped a byte at a time: read in linear time (parsing it
+// again from the front at every byte would take minutes), and the same reply as in one read.
+TEST(MxDialogue, ALargestReplyDrippedByteByByteIsReadOnce) {
+  std::string reply = "250-mx1.example.org\r\n";
+  for (int i = 0; i < 98; ++i) reply += "250-X-" + std::string(4000, 'a' + i % 26) + "\r\n";
+  reply += "250 SIZE 1000\r\n";
+  MxDialogue d = dialogue(TlsLevel::None);
+  d.on_bytes(kGreeting);
+  Recorder r;
+  feed_bytewise(d, r, reply);
+  EXPECT_EQ(d.state(), DialogueState::Ready);
+  EXPECT_EQ(d.capabilities().max_size, 1000u);
+}
+
 TEST(MxDialogue, StatesHaveNames) {
   EXPECT_EQ(to_string(DialogueState::Greeting), "greeting");
   EXPECT_EQ(to_string(DialogueState::StarttlsReply), "starttls-reply");
