@@ -44,7 +44,8 @@ namespace mxguard::outbound {
 struct DialogueAction {
   std::string write;               // bytes to send (plaintext; the driver's Connection encrypts once TLS is on)
   bool start_tls = false;          // Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
-  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and above)
+  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and
+                                   // above, unless the policy is in MTA-STS testing mode)
   bool close = false;              // drop the connection (after sending `write`, e.g. QUIT)
 
   bool empty() const { return write.empty() && !start_tls && !close; }
@@ -97,7 +98,7 @@ class MxDialogue {
   // route's host or the transparent destination), used for the policy's mx patterns and the certificate.
   // `helo_name`: our EHLO/HELO argument ([server] hostname); a name with spaces or control bytes is never
   // sent (the dialogue fails at the greeting). `plaintext_retry`: this connection is the retry after a
-  // TLS attempt on the same address failed at level may; STARTTLS is never sent on it.
+  // TLS attempt on the same address failed (wants_plaintext_retry); STARTTLS is never sent on it.
   MxDialogue(policy::EffectivePolicy policy, std::string mx_host, std::string helo_name, bool plaintext_retry = false,
              DialogueLimits limits = {});
 
@@ -127,7 +128,7 @@ class MxDialogue {
   // It is the TLS decision about this MX; it stays set if the MX fails later for reasons of its own (an
   // EHLO after TLS refused), so state() alone says whether the connection can be used.
   const std::optional<policy::Verdict>& verdict() const { return verdict_; }
-  // Ready over TLS (on_tls_ready was accepted) rather than in plaintext.
+  // The connection runs TLS (on_tls_ready came in the Handshake step). With Ready: the mail goes over TLS.
   bool tls_active() const { return tls_active_; }
   // The TLS facts of the handshake, once there was one (version and cipher for the audit log).
   const std::optional<TlsFacts>& tls() const { return tls_; }
@@ -138,8 +139,9 @@ class MxDialogue {
   bool wants_plaintext_retry() const { return wants_plaintext_retry_; }
   bool plaintext_retry() const { return plaintext_retry_; }
   // One printable line for the log and the 451 text: what went wrong with this MX ("" when nothing did).
-  // Refused (and a delivery the policy allowed despite a problem): policy::reply_text of the verdict,
-  // plus the TLS failure's kind when the handshake failed. Failed: the MX, the step, and its reply.
+  // Refused, a plaintext retry, and a delivery the policy allows despite a problem: policy::reply_text of
+  // the verdict plus what its detail leaves out (the STARTTLS reply, the kind of TLS failure). Failed:
+  // the MX, the step, and its reply.
   std::string failure_text() const;
   // The last reply the remote sent (the one a Failed state ended on, for the log).
   const std::optional<smtp::Reply>& last_reply() const { return last_reply_; }
