@@ -8,8 +8,8 @@
 // of the set-up (plaintext retry, HELO name, limits, MX name spelling), then events separated by 0x01.
 // An event's first byte says what it is: 'B' bytes from the remote (the rest of the event), 'b' the same
 // bytes one at a time, 'R' on_tls_ready / 'F' on_tls_failed with facts read from the next bytes, 'C'
-// on_closed; any other first byte makes the whole event remote bytes. The seeds in seeds/mx_dialogue/
-// are whole dialogues in this form.
+// on_closed, 'T' on_timeout; any other first byte makes the whole event remote bytes. The seeds in
+// seeds/mx_dialogue/ are whole dialogues in this form.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -236,6 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 'F': apply([&] { return d.on_tls_failed(facts_from(rest, mx, m.verify)); }); break;
       case 'C': apply([&] { return d.on_closed(); }); break;
+      case 'T': apply([&] { return d.on_timeout(); }); break;
       default: apply([&] { return d.on_bytes(ev); }); break;
     }
   }

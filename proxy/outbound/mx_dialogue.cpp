@@ -194,17 +194,16 @@ DialogueAction MxDialogue::on_bytes(std::string_view bytes) {
   // Parse only when something new can be judged: a line end (a reply may be complete), the first bytes of
   // a line (its code and separator: garbage is caught without waiting for a line end), or a line that has
   // grown past the limit. The parser starts over at the front every time, so parsing at every byte of
-  // a dripped 400 KiB reply would cost quadratic time.
-  std::size_t last_lf = in_.rfind('\n');
-  std::size_t tail_before = last_lf == std::string::npos ? in_.size() : in_.size() - last_lf - 1;
+  // a reply dripped a byte at a time (up to max_reply_lines x max_reply_line) would cost quadratic time.
+  std::size_t tail_before = tail_;
   in_.append(bytes);
-  std::size_t lf_in_bytes = bytes.rfind('\n');
-  std::size_t tail_after = lf_in_bytes == std::string_view::npos ? tail_before + bytes.size()
-                                                                 : bytes.size() - lf_in_bytes - 1;
-  if (lf_in_bytes == std::string_view::npos && tail_before >= 4 && tail_after < limits_.max_reply_line) return {};
+  std::size_t lf = bytes.rfind('\n');
+  tail_ = lf == std::string_view::npos ? tail_ + bytes.size() : bytes.size() - lf - 1;
+  if (lf == std::string_view::npos && tail_before >= 4 && tail_ < limits_.max_reply_line) return {};
 
   smtp::ReplyParse parsed = smtp::parse_reply(in_, limits_.max_reply_line, limits_.max_reply_lines);
   if (parsed.status == smtp::ReplyStatus::NeedMore) return {};
+  tail_ = 0;
   if (parsed.status != smtp::ReplyStatus::Complete) {
     in_.clear();
     return fail(Cause::Malformed, "sent an invalid reply in the " + std::string(to_string(state_)) + " step (" +
@@ -383,26 +382,34 @@ DialogueAction MxDialogue::on_tls_failed(const TlsFacts& facts) {
   return tls_attempt_failed(false);
 }
 
-DialogueAction MxDialogue::on_closed() {
+DialogueAction MxDialogue::on_closed() { return connection_lost(false); }
+
+DialogueAction MxDialogue::on_timeout() { return connection_lost(true); }
+
+DialogueAction MxDialogue::connection_lost(bool timed_out) {
   if (finished()) return {};
   DialogueState was = state_;
   if (was == DialogueState::Handshake) {
-    // Servers that cannot agree on a version or cipher often just hang up: a failed handshake.
+    // Servers that cannot agree on a version or cipher often just hang up (or, behind some middleboxes,
+    // go silent): a failed handshake.
     TlsFacts facts;
-    facts.failure = tls::FailureKind::UnexpectedEof;
-    facts.failure_reason = "connection closed during the handshake";
+    facts.failure = timed_out ? tls::FailureKind::Protocol : tls::FailureKind::UnexpectedEof;
+    facts.failure_reason = timed_out ? "handshake: timed out" : "handshake: connection closed";
     record_tls(facts, Handshake::Failed);
-    specifics_ = "connection closed during the TLS handshake";
+    specifics_ = timed_out ? "the TLS handshake timed out" : "connection closed during the TLS handshake";
     return tls_attempt_failed(false);
   }
   if (was == DialogueState::StarttlsReply) {
-    // The remote hung up on our STARTTLS (or something in the path did, a downgrade as common as
-    // stripping the keyword): STARTTLS offered, no handshake. A may-level domain retries in plaintext,
-    // as Postfix's smtp client does when the session is lost around STARTTLS.
-    specifics_ = "connection closed after STARTTLS";
+    // The remote hung up on our STARTTLS or never answered it (or something in the path did that, a
+    // downgrade as easy as stripping the keyword): STARTTLS offered, no handshake. A may-level domain
+    // retries in plaintext, as Postfix's smtp client does when the session is lost around STARTTLS.
+    specifics_ = timed_out ? "no reply to STARTTLS in time" : "connection closed after STARTTLS";
     return tls_attempt_failed(false);
   }
-  return fail(Cause::Closed, "closed the connection in the " + std::string(to_string(was)) + " step", false);
+  return fail(timed_out ? Cause::Timeout : Cause::Closed,
+              (timed_out ? "did not answer in time in the " : "closed the connection in the ") +
+                  std::string(to_string(was)) + " step",
+              false);
 }
 
 DialogueAction MxDialogue::on_ehlo_after_tls(const smtp::Reply& reply) {
@@ -476,7 +483,9 @@ std::string MxDialogue::failure_text() const {
   switch (state_) {
     case DialogueState::Refused: return policy_text();
     case DialogueState::Failed:
-      if (wants_plaintext_retry_) return policy_text() + "; retrying " + log_text::sanitize(mx_host_) + " without STARTTLS";
+      if (wants_plaintext_retry_) {
+        return policy_text() + "; retrying " + log_text::sanitize(mx_host_) + " without STARTTLS";
+      }
       if (cause_ == Cause::None && verdict_) return policy_text();
       return log_text::sanitize(failure_, 400);
     default:

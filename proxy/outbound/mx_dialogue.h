@@ -10,16 +10,22 @@
 //                       v             [STARTTLS offered] --> StarttlsReply
 //                     Helo --250--> (no extensions: STARTTLS not offered, as above)
 //   StarttlsReply --220 alone--> Handshake --on_tls_ready-- decide --> EhloAfterTls --250--> Ready (TLS)
-//                 --220 + more bytes (response injection), other reply, close-- decide --> Refused | Ready
-//                                                                          (plaintext) | plaintext retry
-//   Handshake --on_tls_failed / close-- decide --> Refused | plaintext retry
+//                 --other reply-- decide --> Refused | Ready (plaintext)
+//                 --220 + more bytes (response injection), close, timeout-- decide --> Refused | retry
+//   Handshake --on_tls_failed / close / timeout-- decide --> Refused | retry
 //   anything unexpected from the remote (4xx/5xx greeting, bad reply, a close) --> Failed
 //
 // Refused: the policy does not let this MX carry the mail (a 4.7.x for the client if no MX is left).
 // Failed: this MX did not work for reasons of its own (not a policy verdict): try the next one.
-// A plaintext retry (`wants_plaintext_retry`, level may only): the TLS attempt killed the connection;
-// reconnect to the same address and run a new dialogue with plaintext_retry = true, which never sends
-// STARTTLS (Postfix's smtp client does the same: RETRY_AS_PLAINTEXT in smtp_proto.c).
+// A plaintext retry (Failed with wants_plaintext_retry(): level may, or a testing policy): the TLS
+// attempt killed the connection but the policy allows plaintext; reconnect to the same address and run
+// a new dialogue with plaintext_retry = true, which never sends STARTTLS (Postfix's smtp client does the
+// same: RETRY_AS_PLAINTEXT in smtp_proto.c).
+//
+// The driver's part: read the state after every call; time every step (on_timeout); if
+// Connection::start_tls returns false, call on_tls_failed with failure Local; close with
+// close_after_flush (the QUIT, or the alert of a failed handshake, still leaves); after Ready, fail the
+// MX if leftover() is not empty, and relay only with the capabilities() of the last EHLO.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -37,8 +43,9 @@ namespace mxguard::outbound {
 // then close if `close` (after the written bytes have left: Connection::close_after_flush).
 struct DialogueAction {
   std::string write;               // bytes to send (plaintext; the driver's Connection encrypts once TLS is on)
-  bool start_tls = false;          // call Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
-  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and above)
+  bool start_tls = false;          // Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
+  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and
+                                   // above, unless the policy is in MTA-STS testing mode)
   bool close = false;              // drop the connection (after sending `write`, e.g. QUIT)
 
   bool empty() const { return write.empty() && !start_tls && !close; }
@@ -91,7 +98,7 @@ class MxDialogue {
   // route's host or the transparent destination), used for the policy's mx patterns and the certificate.
   // `helo_name`: our EHLO/HELO argument ([server] hostname); a name with spaces or control bytes is never
   // sent (the dialogue fails at the greeting). `plaintext_retry`: this connection is the retry after a
-  // TLS attempt on the same address failed at level may; STARTTLS is never sent on it.
+  // TLS attempt on the same address failed (wants_plaintext_retry); STARTTLS is never sent on it.
   MxDialogue(policy::EffectivePolicy policy, std::string mx_host, std::string helo_name, bool plaintext_retry = false,
              DialogueLimits limits = {});
 
@@ -106,6 +113,10 @@ class MxDialogue {
   // The remote closed or reset the connection (Connection::on_eof / on_error). During the handshake
   // this is a TLS failure (servers that cannot speak our TLS versions often just hang up).
   DialogueAction on_closed();
+  // The driver's timer for the current step expired (greeting_timeout in Greeting, tls_handshake_timeout
+  // in Handshake, reply_timeout otherwise); the driver closes the connection. Judged like a close, with
+  // its own text.
+  DialogueAction on_timeout();
 
   DialogueState state() const { return state_; }
   // Ready, Refused and Failed are final: later events return empty actions and change nothing (bytes
@@ -117,7 +128,7 @@ class MxDialogue {
   // It is the TLS decision about this MX; it stays set if the MX fails later for reasons of its own (an
   // EHLO after TLS refused), so state() alone says whether the connection can be used.
   const std::optional<policy::Verdict>& verdict() const { return verdict_; }
-  // Ready over TLS (on_tls_ready was accepted) rather than in plaintext.
+  // The connection runs TLS (on_tls_ready came in the Handshake step). With Ready: the mail goes over TLS.
   bool tls_active() const { return tls_active_; }
   // The TLS facts of the handshake, once there was one (version and cipher for the audit log).
   const std::optional<TlsFacts>& tls() const { return tls_; }
@@ -128,8 +139,9 @@ class MxDialogue {
   bool wants_plaintext_retry() const { return wants_plaintext_retry_; }
   bool plaintext_retry() const { return plaintext_retry_; }
   // One printable line for the log and the 451 text: what went wrong with this MX ("" when nothing did).
-  // Refused (and a delivery the policy allowed despite a problem): policy::reply_text of the verdict,
-  // plus the TLS failure's kind when the handshake failed. Failed: the MX, the step, and its reply.
+  // Refused, a plaintext retry, and a delivery the policy allows despite a problem: policy::reply_text of
+  // the verdict plus what its detail leaves out (the STARTTLS reply, the kind of TLS failure). Failed:
+  // the MX, the step, and its reply.
   std::string failure_text() const;
   // The last reply the remote sent (the one a Failed state ended on, for the log).
   const std::optional<smtp::Reply>& last_reply() const { return last_reply_; }
@@ -141,7 +153,7 @@ class MxDialogue {
   const std::string& mx_host() const { return mx_host_; }
 
  private:
-  enum class Cause { None, Greeting, Reply, Malformed, Unsolicited, Closed, BadHeloName, Driver, AfterTls };
+  enum class Cause { None, Greeting, Reply, Malformed, Unsolicited, Closed, Timeout, BadHeloName, Driver, AfterTls };
 
   DialogueAction handle_reply(const smtp::Reply& reply, std::size_t extra_bytes);
   DialogueAction on_greeting(const smtp::Reply& reply);
@@ -156,6 +168,7 @@ class MxDialogue {
   std::optional<DialogueAction> decide_or_refuse(bool connection_usable);
   // The TLS attempt is over without a usable TLS session (handshake failed, injection, a close).
   DialogueAction tls_attempt_failed(bool connection_usable);
+  DialogueAction connection_lost(bool timed_out);
   DialogueAction fail(Cause cause, std::string what, bool send_quit);
   DialogueAction ready();
   void record_tls(const TlsFacts& facts, policy::Observation::Handshake handshake);
@@ -168,6 +181,7 @@ class MxDialogue {
 
   DialogueState state_ = DialogueState::Greeting;
   std::string in_;            // received bytes not yet part of a complete reply
+  std::size_t tail_ = 0;      // bytes of in_ after its last LF (the line still being received)
   std::string leftover_;
   policy::Observation observation_;
   std::optional<policy::Verdict> verdict_;

@@ -127,7 +127,8 @@ TEST(MxDialogue, GarbageIsCaughtAtItsFirstByteWithoutALineEnd) {
 }
 
 TEST(MxDialogue, AHeloNameThatWouldAddArgumentsOrCommandsIsNeverSent) {
-  for (const std::string& bad : std::vector<std::string>{"", "relay mxguard", "relay\r\nRCPT TO:<x@y>", std::string("a\0b", 3)}) {
+  const std::vector<std::string> bad_names = {"", "relay mxguard", "relay\r\nRCPT TO:<x@y>", std::string("a\0b", 3)};
+  for (const std::string& bad : bad_names) {
     MxDialogue d(make_policy(TlsLevel::May), std::string(kMx), bad);
     EXPECT_EQ(d.on_bytes(kGreeting), close_with(kQuitCommand));
     EXPECT_EQ(d.state(), DialogueState::Failed);
@@ -458,6 +459,42 @@ TEST(MxDialogue, ACloseBeforeOrAfterTheTlsStepsFailsTheMx) {
   EXPECT_EQ(greeting.failure_text(), "mx1.example.org closed the connection in the greeting step");
 }
 
+TEST(MxDialogue, ATimeoutIsJudgedLikeACloseWithItsOwnText) {
+  MxDialogue greeting = dialogue(TlsLevel::Verify);
+  EXPECT_EQ(greeting.on_timeout(), close_with(""));
+  EXPECT_EQ(greeting.state(), DialogueState::Failed);
+  EXPECT_EQ(greeting.failure_text(), "mx1.example.org did not answer in time in the greeting step");
+
+  MxDialogue starttls = dialogue(TlsLevel::Encrypt);
+  starttls.on_bytes(kGreeting);
+  starttls.on_bytes(kEhloWithStarttls);
+  EXPECT_EQ(starttls.on_timeout(), close_with(""));
+  EXPECT_EQ(starttls.state(), DialogueState::Refused);
+  EXPECT_EQ(starttls.failure_text(),
+            "TLS policy of example.org (encrypt, config): STARTTLS offered but refused by mx1.example.org (no reply "
+            "to STARTTLS in time)");
+
+  MxDialogue verify = dialogue(TlsLevel::Verify);
+  up_to_handshake(verify, true);
+  EXPECT_EQ(verify.on_timeout(), close_with(""));
+  EXPECT_EQ(verify.state(), DialogueState::Refused);
+  EXPECT_EQ(verify.observation().handshake, Handshake::Failed);
+  EXPECT_EQ(verify.failure_text(),
+            "TLS policy of example.org (verify, config): TLS handshake with mx1.example.org failed (the TLS "
+            "handshake timed out)");
+
+  MxDialogue may = dialogue(TlsLevel::May);
+  up_to_handshake(may, false);
+  EXPECT_EQ(may.on_timeout(), close_with(""));
+  EXPECT_TRUE(may.wants_plaintext_retry());
+
+  MxDialogue ready = dialogue(TlsLevel::None);
+  ready.on_bytes(kGreeting);
+  ready.on_bytes(kEhloWithStarttls);
+  EXPECT_EQ(ready.on_timeout(), DialogueAction{});   // the session's timers from now on
+  EXPECT_EQ(ready.state(), DialogueState::Ready);
+}
+
 TEST(MxDialogue, ACertificateProblemTheVerifierOnlyRecordedStillRefusesAtVerify) {
   // Defence in depth: a driver that started TLS without verification gets the same verdict.
   MxDialogue d = dialogue(TlsLevel::Verify);
@@ -700,6 +737,20 @@ TEST(MxDialogue, RefusalsAndFailuresSplitByteByByteEndTheSameWay) {
     EXPECT_EQ(split.verdict(), whole.verdict());
     EXPECT_EQ(split.failure_text(), whole.failure_text());
   }
+}
+
+// The largest reply the limits let through, dripped a byte at a time: read in linear time (parsing it
+// again from the front at every byte would take minutes), and the same reply as in one read.
+TEST(MxDialogue, ALargestReplyDrippedByteByByteIsReadOnce) {
+  std::string reply = "250-mx1.example.org\r\n";
+  for (int i = 0; i < 98; ++i) reply += "250-X-" + std::string(4000, 'a' + i % 26) + "\r\n";
+  reply += "250 SIZE 1000\r\n";
+  MxDialogue d = dialogue(TlsLevel::None);
+  d.on_bytes(kGreeting);
+  Recorder r;
+  feed_bytewise(d, r, reply);
+  EXPECT_EQ(d.state(), DialogueState::Ready);
+  EXPECT_EQ(d.capabilities().max_size, 1000u);
 }
 
 TEST(MxDialogue, StatesHaveNames) {
