@@ -338,16 +338,17 @@ void MxLink::on_timeout() {
   last_failure_ = mx_host_ + " " + with_port(address_) + ": no answer in time (" +
                   std::string(to_string(dialogue_->state())) + ")";
   spdlog::info("[{}] outbound {}: {}", ctx_.session_id, domain_, last_failure_);
-  if (dialogue_->state() == DialogueState::Handshake) {
-    // A handshake that never finishes is a TLS failure like any other: the policy decides what follows.
-    TlsFacts facts;
-    facts.failure = tls::FailureKind::UnexpectedEof;
-    facts.failure_reason = "handshake timed out";
-    act(dialogue_->on_tls_failed(facts));
-    after_event();
+  if (dialogue_->state() == DialogueState::Greeting && !connection_->reading()) {
+    attempt_over(false);   // the TCP connect itself did not finish
     return;
   }
-  attempt_over(false);
+  // The dialogue decides what a silent step means: during STARTTLS or the handshake, a failed TLS attempt.
+  act(dialogue_->on_timeout());
+  if (!dialogue_->finished()) {
+    attempt_over(false);
+    return;
+  }
+  after_event();
 }
 
 }  // namespace mxguard::outbound

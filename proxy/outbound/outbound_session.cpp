@@ -70,6 +70,14 @@ void OutboundSession::handle_line(std::string_view line, bool forbidden_control)
     end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown");
     return;
   }
+  bool ends_transaction = command.verb == Verb::Quit || command.verb == Verb::Rset || command.verb == Verb::Ehlo ||
+                          command.verb == Verb::Helo || command.verb == Verb::Mail;
+  if (ends_transaction && replies().awaited() > 0) {
+    // Closing the upstream now would lose the remote's verdict on what it was sent.
+    client_input().insert(0, std::string(line) + "\r\n");
+    parked_ = true;
+    return;
+  }
   const VerbRule* rule = std::find_if(std::begin(kVerbRules), std::end(kVerbRules),
                                       [&](const VerbRule& r) { return r.verb == command.verb; });
   if (rule == std::end(kVerbRules)) {
@@ -78,6 +86,10 @@ void OutboundSession::handle_line(std::string_view line, bool forbidden_control)
   }
   if (!(this->*(rule->check))(command)) return;
   (this->*(rule->proceed))(command, line);
+}
+
+void OutboundSession::unpark_if_answered() {
+  if (parked_ && replies().awaited() == 0) parked_ = false;
 }
 
 bool OutboundSession::check_helo(const smtp::Command& c) {

@@ -74,6 +74,7 @@ class OutboundSession : public session::SessionCore {
   bssl::UniquePtr<SSL> new_client_tls() override { return nullptr; }
   void on_content_end(smtp::DataError error, std::uint64_t message_bytes) override;
   void abort_far_content() override;
+  bool can_take_commands() const override { return !parked_; }
 
   // The upstream (outbound_upstream.cpp).
   void open_link(const std::string& domain);
@@ -84,6 +85,7 @@ class OutboundSession : public session::SessionCore {
   void close_link();
   void end_transaction();
   void log_delivery(const smtp::Reply& reply);
+  void unpark_if_answered();
 
   std::shared_ptr<const OutboundSettings> settings_holder_;
   const OutboundSettings& settings_;
@@ -105,6 +107,9 @@ class OutboundSession : public session::SessionCore {
   bool upstream_mail_pending_ = false;    // our MAIL FROM's reply is still to come upstream
   bool upstream_mail_failed_ = false;
   bool helo_given_ = false;
+  // A command that ends the transaction (QUIT, RSET, HELO/EHLO, MAIL) came while the remote still owes
+  // replies (Postfix pipelines QUIT behind the final dot): it waits, unread, until they are in.
+  bool parked_ = false;
 };
 
 }  // namespace mxguard::outbound

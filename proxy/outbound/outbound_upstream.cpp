@@ -98,6 +98,7 @@ void OutboundSession::on_link_failed(const smtp::Reply& failure, const std::stri
                                                         : failure);
   }
   if (phase() == session::Phase::DataPending) enter_phase(session::Phase::Command);
+  unpark_if_answered();
   flush_replies();
   process_client_input();
 }
@@ -164,6 +165,7 @@ void OutboundSession::on_far_closed(const std::string& why) {
   link_failure_ = lost;
   while (replies().first_awaited()) replies().answer_first_awaited(lost);
   if (phase() == session::Phase::DataPending) enter_phase(session::Phase::Command);
+  unpark_if_answered();
   flush_replies();
   if (phase() == session::Phase::Command) process_client_input();
 }
@@ -211,6 +213,7 @@ void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {
       end_transaction();
       break;
   }
+  unpark_if_answered();
   flush_replies();
   if (phase() == session::Phase::Command) process_client_input();
 }
