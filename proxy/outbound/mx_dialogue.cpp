@@ -373,7 +373,8 @@ DialogueAction MxDialogue::on_tls_failed(const TlsFacts& facts) {
   }
   record_tls(facts, Handshake::Failed);
   if (facts.failure == tls::FailureKind::CertificateVerify && !facts.verification.x509_text.empty()) {
-    specifics_ = log_text::sanitize(facts.verification.x509_text, 120);
+    // The postmaster's fix is the certificate: say so, whatever words the verifier used.
+    specifics_ = "certificate: " + log_text::sanitize(facts.verification.x509_text, 120);
   } else {
     specifics_ = std::string(tls::to_string(facts.failure == tls::FailureKind::None ? tls::FailureKind::Protocol
                                                                                      : facts.failure));

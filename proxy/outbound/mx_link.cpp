@@ -84,6 +84,7 @@ void MxLink::next_host() {
       policy::Observation seen;
       seen.mx_host = hop.host;
       last_refusal_ = policy::decide(policy_, seen);
+      last_refusal_text_ = policy::reply_text(policy_, *last_refusal_);
       if (ctx_.audit) {
         ctx_.audit->write(audit::Event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer)
                               .set("domain", domain_)
@@ -118,7 +119,7 @@ void MxLink::next_host() {
   }
   // No MX left. A policy refusal anywhere is what the legacy MTA must hear: it names what to fix.
   if (last_refusal_) {
-    std::string text = policy::reply_text(policy_, *last_refusal_);
+    std::string text = last_refusal_text_.empty() ? policy::reply_text(policy_, *last_refusal_) : last_refusal_text_;
     fail_all(smtp::make_reply(last_refusal_->enhanced == "4.7.4" ? ReplyId::PolicyNoStarttls : ReplyId::PolicyTlsFailure,
                               {}, text),
              text);
@@ -240,6 +241,7 @@ void MxLink::after_event() {
       return;
     case DialogueState::Refused:
       last_refusal_ = dialogue_->verdict();
+      last_refusal_text_ = dialogue_->failure_text();   // names what the certificate check found
       audit_attempt();
       attempt_over(false);
       return;

@@ -107,6 +107,7 @@ class MxLink {
   std::optional<MxDialogue> dialogue_;
   std::unique_ptr<uv::Timer> timer_;
   std::optional<policy::Verdict> last_refusal_;   // the last policy refusal, for the final 4.7.x
+  std::string last_refusal_text_;                 // ... and its text
   std::string last_failure_;                      // the last non-policy failure, for the final 4.4.1
   std::vector<std::string> skipped_;              // MX hosts the policy's mx patterns do not allow
   bool ready_ = false;

@@ -124,8 +124,8 @@ TEST_F(MxDialogueTls, AnExpiredCertificateFailsTheVerifiedHandshakeAndIsNamed) {
   EXPECT_EQ(d.tls()->version, "");   // not negotiated as far as the facts go
   EXPECT_EQ(d.verdict()->reason, ResultType::CertificateExpired);
   EXPECT_EQ(d.failure_text(),
-            "TLS policy of example.org (verify, config): TLS handshake with mx1.example.org failed (certificate has "
-            "expired)");
+            "TLS policy of example.org (verify, config): TLS handshake with mx1.example.org failed (certificate: "
+            "certificate has expired)");
 }
 
 TEST_F(MxDialogueTls, ACertificateForAnotherNameIsAHostMismatch) {
