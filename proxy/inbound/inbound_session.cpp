@@ -14,9 +14,9 @@ using smtp::ReplyId;
 using smtp::Verb;
 
 // The command table. Verbs not listed are refused as unrecognized.
-const InboundSession::VerbRule InboundSession::kVerbRules[] = {
-    {Verb::Helo, &InboundSession::check_helo, &InboundSession::proceed_helo},
-    {Verb::Ehlo, &InboundSession::check_helo, &InboundSession::proceed_ehlo},
+const session::VerbRule<InboundSession> InboundSession::kVerbRules[] = {
+    {Verb::Helo, &InboundSession::check_hello, &InboundSession::proceed_helo},
+    {Verb::Ehlo, &InboundSession::check_hello, &InboundSession::proceed_ehlo},
     {Verb::Starttls, &InboundSession::check_starttls, &InboundSession::proceed_starttls},
     {Verb::Mail, &InboundSession::check_mail, &InboundSession::proceed_mail},
     {Verb::Rcpt, &InboundSession::check_rcpt, &InboundSession::proceed_rcpt},
@@ -52,31 +52,10 @@ void InboundSession::handle_line(std::string_view line, bool forbidden_control) 
     auth_pending_ = true;
     return;
   }
-  if (forbidden_control) {
-    reply(ReplyId::InvalidCharacter);
-    return;
-  }
-  smtp::Command command = smtp::classify(line);
-  if (shutting_down() && command.verb != Verb::Quit) {
-    end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown");
-    return;
-  }
-  const VerbRule* rule = std::find_if(std::begin(kVerbRules), std::end(kVerbRules),
-                                      [&](const VerbRule& r) { return r.verb == command.verb; });
-  if (rule == std::end(kVerbRules)) {
-    reply(ReplyId::CommandNotRecognized);
-    return;
-  }
-  if (!(this->*(rule->check))(command)) return;
-  (this->*(rule->proceed))(command, line);
-}
-
-bool InboundSession::check_helo(const smtp::Command& c) {
-  if (c.args.empty()) {
-    reply(c.verb == Verb::Ehlo ? ReplyId::SyntaxEhlo : ReplyId::SyntaxHelo);
-    return false;
-  }
-  return true;
+  std::optional<smtp::Command> parsed = command_for(line, forbidden_control);
+  if (!parsed) return;
+  const smtp::Command& command = *parsed;
+  if (!session::run_verb(*this, kVerbRules, command, line)) reply(ReplyId::CommandNotRecognized);
 }
 
 bool InboundSession::check_starttls(const smtp::Command& c) {

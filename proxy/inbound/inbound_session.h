@@ -14,6 +14,7 @@
 
 #include "proxy/inbound/inbound_settings.h"
 #include "proxy/session/session_core.h"
+#include "proxy/session/verb_table.h"
 #include "proxy/smtp/command.h"
 #include "proxy/smtp/reply_parser.h"
 
@@ -44,17 +45,11 @@ class InboundSession : public session::SessionCore {
   };
 
   // The command table: check refuses (queueing the refusal) and returns false; proceed acts.
-  using Check = bool (InboundSession::*)(const smtp::Command&);
-  using Proceed = void (InboundSession::*)(const smtp::Command&, std::string_view line);
-  struct VerbRule {
-    smtp::Verb verb;
-    Check check;
-    Proceed proceed;
-  };
-  static const VerbRule kVerbRules[];
+  // The command table (proxy/session/verb_table.h): a check and a proceed step per verb.
+  static const session::VerbRule<InboundSession> kVerbRules[];
 
   bool check_always(const smtp::Command&) { return true; }
-  bool check_helo(const smtp::Command& c);
+  bool check_hello(const smtp::Command& c) { return check_hello_argument(c); }
   bool check_starttls(const smtp::Command& c);
   bool check_mail(const smtp::Command& c);
   bool check_rcpt(const smtp::Command& c);

@@ -14,9 +14,9 @@ using smtp::Verb;
 
 // The command table. Verbs not listed are refused as unrecognized. STARTTLS and AUTH are not offered:
 // the outbound listener is for the legacy MTA next door, and TLS is what mxguard adds on the far side.
-const OutboundSession::VerbRule OutboundSession::kVerbRules[] = {
-    {Verb::Helo, &OutboundSession::check_helo, &OutboundSession::proceed_helo},
-    {Verb::Ehlo, &OutboundSession::check_helo, &OutboundSession::proceed_ehlo},
+const session::VerbRule<OutboundSession> OutboundSession::kVerbRules[] = {
+    {Verb::Helo, &OutboundSession::check_hello, &OutboundSession::proceed_helo},
+    {Verb::Ehlo, &OutboundSession::check_hello, &OutboundSession::proceed_ehlo},
     {Verb::Mail, &OutboundSession::check_mail, &OutboundSession::proceed_mail},
     {Verb::Rcpt, &OutboundSession::check_rcpt, &OutboundSession::proceed_rcpt},
     {Verb::Data, &OutboundSession::check_data, &OutboundSession::proceed_data},
@@ -61,15 +61,9 @@ void OutboundSession::on_accepted() {
 }
 
 void OutboundSession::handle_line(std::string_view line, bool forbidden_control) {
-  if (forbidden_control) {
-    reply(ReplyId::InvalidCharacter);
-    return;
-  }
-  smtp::Command command = smtp::classify(line);
-  if (shutting_down() && command.verb != Verb::Quit) {
-    end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown");
-    return;
-  }
+  std::optional<smtp::Command> parsed = command_for(line, forbidden_control);
+  if (!parsed) return;
+  const smtp::Command& command = *parsed;
   bool ends_transaction = command.verb == Verb::Quit || command.verb == Verb::Rset || command.verb == Verb::Ehlo ||
                           command.verb == Verb::Helo || command.verb == Verb::Mail;
   if (ends_transaction && replies().awaited() > 0) {
@@ -78,26 +72,11 @@ void OutboundSession::handle_line(std::string_view line, bool forbidden_control)
     parked_ = true;
     return;
   }
-  const VerbRule* rule = std::find_if(std::begin(kVerbRules), std::end(kVerbRules),
-                                      [&](const VerbRule& r) { return r.verb == command.verb; });
-  if (rule == std::end(kVerbRules)) {
-    reply(ReplyId::CommandNotRecognized);
-    return;
-  }
-  if (!(this->*(rule->check))(command)) return;
-  (this->*(rule->proceed))(command, line);
+  if (!session::run_verb(*this, kVerbRules, command, line)) reply(ReplyId::CommandNotRecognized);
 }
 
 void OutboundSession::unpark_if_answered() {
   if (parked_ && replies().awaited() == 0) parked_ = false;
-}
-
-bool OutboundSession::check_helo(const smtp::Command& c) {
-  if (c.args.empty()) {
-    reply(c.verb == Verb::Ehlo ? ReplyId::SyntaxEhlo : ReplyId::SyntaxHelo);
-    return false;
-  }
-  return true;
 }
 
 bool OutboundSession::check_not_offered(const smtp::Command&) {

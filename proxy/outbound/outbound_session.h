@@ -18,6 +18,7 @@
 #include "proxy/outbound/mx_link.h"
 #include "proxy/outbound/outbound_settings.h"
 #include "proxy/session/session_core.h"
+#include "proxy/session/verb_table.h"
 #include "proxy/smtp/command.h"
 
 namespace mxguard::outbound {
@@ -36,17 +37,11 @@ class OutboundSession : public session::SessionCore {
     DataEnd,         // the remote's verdict on the message, relayed as is
   };
 
-  using Check = bool (OutboundSession::*)(const smtp::Command&);
-  using Proceed = void (OutboundSession::*)(const smtp::Command&, std::string_view line);
-  struct VerbRule {
-    smtp::Verb verb;
-    Check check;
-    Proceed proceed;
-  };
-  static const VerbRule kVerbRules[];
+  // The command table (proxy/session/verb_table.h): a check and a proceed step per verb.
+  static const session::VerbRule<OutboundSession> kVerbRules[];
 
   bool check_always(const smtp::Command&) { return true; }
-  bool check_helo(const smtp::Command& c);
+  bool check_hello(const smtp::Command& c) { return check_hello_argument(c); }
   bool check_mail(const smtp::Command& c);
   bool check_rcpt(const smtp::Command& c);
   bool check_data(const smtp::Command& c);

@@ -25,6 +25,7 @@
 #include "proxy/session/log_limiter.h"
 #include "proxy/session/observer.h"
 #include "proxy/session/reply_queue.h"
+#include "proxy/smtp/command.h"
 #include "proxy/smtp/command_reader.h"
 #include "proxy/smtp/data_filter.h"
 #include "proxy/smtp/reply_table.h"
@@ -148,6 +149,11 @@ class SessionCore : protected net::ConnectionEvents {
   bool shutting_down() const { return shutting_down_; }
 
   void process_client_input();
+  // What every server side checks before its verb table: control bytes (500 5.5.2), and a draining server
+  // (421 to everything but QUIT). nullopt: the line was answered here.
+  std::optional<smtp::Command> command_for(std::string_view line, bool forbidden_control);
+  // HELO and EHLO need an argument (501 5.5.4).
+  bool check_hello_argument(const smtp::Command& c);
   // The next `n` bytes from the client are skipped unread (a BDAT chunk we do not take), whether they are
   // already buffered or still to come.
   void discard_client_bytes(std::uint64_t n);

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "proxy/tls/ssl_error.h"
 #include "proxy/tls/verification.h"
 
 namespace mxguard::tls {
@@ -18,14 +19,6 @@ constexpr const char* kClientCiphers =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:"
     "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA";
-
-std::string last_ssl_error() {
-  uint32_t code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown error";
-  const char* reason = ERR_reason_error_string(code);
-  return reason ? reason : "unknown error";
-}
 
 // A DNS name as it appears in MX records may end with the root's dot; certificates never carry it.
 std::string_view without_root_dot(std::string_view name) {

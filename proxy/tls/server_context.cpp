@@ -7,19 +7,12 @@
 #include <cstring>
 
 #include "policy/names.h"
+#include "proxy/tls/ssl_error.h"
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/x509_names.h"
 
 namespace mxguard::tls {
 namespace {
-
-std::string last_ssl_error() {
-  uint32_t code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown error";
-  const char* reason = ERR_reason_error_string(code);
-  return reason ? reason : "unknown error";
-}
 
 // ALPACA (cross-protocol attacks): a client that offers ALPN without "smtp" is talking to the wrong
 // service, e.g. a browser tricked into sending HTTP; refuse rather than let it reach the backend.
