@@ -49,6 +49,11 @@ int Connection::accept_from(uv_stream_t* server) {
   return rc;
 }
 
+void Connection::limit_send_buffer(int bytes) {
+  if (!tcp_.initialized()) return;
+  uv_send_buffer_size(tcp_.base(), &bytes);
+}
+
 int Connection::connect(const sockaddr* addr) {
   auto req = std::make_unique<uv_connect_t>();
   req->data = this;

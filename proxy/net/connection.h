@@ -51,6 +51,8 @@ class Connection {
   ~Connection();
 
   int accept_from(uv_stream_t* server);   // libuv error code, 0 on success
+  // Caps the kernel's send buffer for this socket (Linux doubles the value and stops auto-tuning it).
+  void limit_send_buffer(int bytes);
   int connect(const sockaddr* addr);      // result arrives in on_connected
 
   void start_reading();

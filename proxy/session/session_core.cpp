@@ -81,6 +81,10 @@ void SessionCore::start(uv_stream_t* listener) {
     finish();
     return;
   }
+  // Replies are small; a client that does not read them must not park megabytes of them in the kernel,
+  // where the high-water mark cannot see them (auto-tuning grows the buffer to 4 MiB). 64 KiB (128 KiB
+  // as Linux counts it) is hundreds of replies: plenty for any honest pipelining.
+  client_.limit_send_buffer(64 * 1024);
   connect_logged_ = true;
   spdlog::info("[{}] connect from {}", id(), peer_text());
   if (env_.limiter) {
