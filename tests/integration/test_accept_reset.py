@@ -5,12 +5,14 @@ leaked, no backend connection is opened for it, and the next client is served.
 
 To make the resets land before the accept, mxguard (one worker) is stopped with SIGSTOP while the kernel
 completes the clients' handshakes, the clients reset (SO_LINGER 0), and then mxguard continues."""
+import os
 import re
 import signal
 import socket
 import struct
 import unittest
 
+from fixtures import ports
 from fixtures.hardening import HardeningTestCase
 
 CLIENTS = 20
@@ -23,8 +25,19 @@ class ResetBeforeAccept(HardeningTestCase):
         self.mx = self.start_mxguard(self.config(self.be.port, limits={"max_connections_per_ip": 5}))
         self.addCleanup(self.mx.signal, signal.SIGCONT)   # whatever happens, never leave it stopped
 
+    def stopped(self):
+        """Every thread of mxguard is stopped: the signal is delivered asynchronously, and a worker that
+        still runs would accept the first client before its reset (a real session, with a backend)."""
+        tasks = f"/proc/{self.mx.proc.pid}/task"
+        for tid in os.listdir(tasks):
+            with open(f"{tasks}/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                    return False
+        return True
+
     def test_clients_reset_before_accept_log_no_disconnect_without_a_connect(self):
         self.mx.signal(signal.SIGSTOP)
+        ports.wait_until(self.stopped, 10, "mxguard stopped by SIGSTOP")
         clients = [socket.create_connection(("127.0.0.1", self.mx.listen_ports[0]), timeout=10)
                    for _ in range(CLIENTS)]                # handshakes done by the kernel, not accepted yet
         for s in clients:
