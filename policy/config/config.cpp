@@ -15,6 +15,10 @@ Limits default_inbound_limits() {
 Limits default_outbound_limits() {
   Limits limits;
   limits.max_connections_per_ip = limits.max_connections;
+  // The legacy MTA waits reply_timeout (5 min) for its RCPT's answer while mxguard looks for a usable MX:
+  // a tarpitting first MX must leave time for the next one, so a greeting gets one minute, not the RFC's
+  // five (which is what a queueing client may wait; mxguard has none).
+  limits.greeting_timeout = std::chrono::seconds(60);
   return limits;
 }
 

@@ -151,6 +151,7 @@ void MxLink::next_address() {
 
 void MxLink::connect(bool plaintext_retry) {
   retire_connection();
+  armed_for_ = DialogueState::Greeting;
   dialogue_.emplace(policy_, mx_host_, ctx_.settings->hostname, plaintext_retry,
                     DialogueLimits{.max_reply_line = ctx_.settings->outbound.limits.max_reply_line});
   connection_ = std::make_unique<net::Connection>(ctx_.loop, *ctx_.events);
@@ -258,9 +259,13 @@ void MxLink::after_event() {
       attempt_over(false);
       return;
     default:
-      // Waiting for the remote: each step has its own bound.
-      arm(dialogue_->state() == DialogueState::Handshake ? ctx_.settings->outbound.limits.tls_handshake_timeout
-                                                         : ctx_.settings->outbound.limits.reply_timeout);
+      // Waiting for the remote: each step has its own bound, armed when the step begins, never re-armed by
+      // a partial reply (an MX dripping a byte at a time must not hold the search for ever).
+      if (dialogue_->state() != armed_for_) {
+        armed_for_ = dialogue_->state();
+        arm(armed_for_ == DialogueState::Handshake ? ctx_.settings->outbound.limits.tls_handshake_timeout
+                                                   : ctx_.settings->outbound.limits.reply_timeout);
+      }
       return;
   }
 }

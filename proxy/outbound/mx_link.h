@@ -110,6 +110,7 @@ class MxLink {
   std::string last_refusal_text_;                 // ... and its text
   std::string last_failure_;                      // the last non-policy failure, for the final 4.4.1
   std::vector<std::string> skipped_;              // MX hosts the policy's mx patterns do not allow
+  DialogueState armed_for_ = DialogueState::Greeting;   // the step the timer bounds now
   bool ready_ = false;
   bool done_ = false;
 };

@@ -143,11 +143,16 @@ bool OutboundSession::check_rcpt(const smtp::Command& c) {
   }
   if (domain->ends_with('.')) domain->pop_back();
   if (!domain_.empty() && *domain != domain_) {
-    reply(ReplyId::OneDomainPerTransaction);
+    // Flow control, not an error (it must not count toward max_errors): the legacy MTA sends these
+    // recipients again in a later transaction.
+    replies().push_local(smtp::make_reply(ReplyId::OneDomainPerTransaction, env().hostname));
+    flush_replies();
     return false;
   }
   if (link_failure_) {
-    relay(*link_failure_);   // the same answer for every recipient of the domain in this transaction
+    // The same answer for every recipient of the domain in this transaction, in command order.
+    replies().push_local(*link_failure_);
+    flush_replies();
     return false;
   }
   return true;
@@ -174,6 +179,13 @@ bool OutboundSession::check_data(const smtp::Command&) {
   }
   if (recipients_ == 0) {
     reply(ReplyId::RcptFirst);
+    return false;
+  }
+  if (link_failure_ && accepted_recipients_ > 0) {
+    // Recipients were accepted and then the remote went away: temporary, or the legacy MTA would bounce
+    // every one of them.
+    replies().push_local(*link_failure_);
+    flush_replies();
     return false;
   }
   if (link_failure_ || (!link_ && accepted_recipients_ == 0 && replies().awaited() == 0)) {

@@ -70,6 +70,8 @@ class OutboundSession : public session::SessionCore {
   void on_content_end(smtp::DataError error, std::uint64_t message_bytes) override;
   void abort_far_content() override;
   bool can_take_commands() const override { return !parked_; }
+  void abandon_far_side() override { close_link(); }
+  bool on_reply_timeout() override;
 
   // The upstream (outbound_upstream.cpp).
   void open_link(const std::string& domain);

@@ -73,6 +73,7 @@ void OutboundSession::open_link(const std::string& domain) {
 }
 
 void OutboundSession::on_link_ready() {
+  if (phase() == session::Phase::Closing) return;   // the session is ending: nothing goes upstream
   set_far(link_->connection());
   const Capabilities& remote = link_->dialogue()->capabilities();
   upstream_mail_pending_ = true;
@@ -101,6 +102,17 @@ void OutboundSession::on_link_failed(const smtp::Reply& failure, const std::stri
   unpark_if_answered();
   flush_replies();
   process_client_input();
+}
+
+bool OutboundSession::on_reply_timeout() {
+  if (!link_ || link_->ready()) return false;   // a remote that went quiet mid-transaction: the session fails
+  // The MX search took longer than the legacy MTA's own patience allows (reply_timeout): the recipients
+  // get a temporary failure now rather than the session a 421, and the search stops.
+  std::string why = domain_ + ": no MX host answered within " +
+                    std::to_string(settings_.outbound.limits.reply_timeout.count()) + "s";
+  close_link();
+  on_link_failed(smtp::make_reply(ReplyId::NoMxReachable, env().hostname, why), why);
+  return true;
 }
 
 void OutboundSession::send_upstream(std::string line, Expect expect) {

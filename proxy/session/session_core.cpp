@@ -163,6 +163,7 @@ void SessionCore::fail_with(const smtp::Reply& last, const std::string& why) {
 
 void SessionCore::close_far() {
   if (far_) far_->close([this] { handle_closed(); });
+  abandon_far_side();
 }
 
 void SessionCore::close_gracefully() {
@@ -268,6 +269,10 @@ void SessionCore::on_timeout() {
       break;
   }
   if (const Pending* waiting = replies_.first_awaited()) {
+    if (!waiting->data_end && !client_gone_ && on_reply_timeout()) {
+      arm_timer();
+      return;
+    }
     if (waiting->data_end && client_gone_) {
       spdlog::warn("[{}] no reply to the end of data in time, and the client is gone: the message's fate is unknown",
                    id());
@@ -380,6 +385,8 @@ void SessionCore::maybe_close_after_client_eof() {
   if (!client_eof_ || phase_ == Phase::Closing || finished_) return;
   if (phase_ == Phase::Data || phase_ == Phase::DataPending) return;   // begin_content decides
   if (!replies_.empty()) return;
+  // Complete lines still buffered (processing paused by back-pressure) are commands owed a reply.
+  if (client_in_.find('\n') != std::string::npos && !ending_) return;
   // Whatever is left in the buffer is an unterminated line: never a command.
   close_gracefully();
 }

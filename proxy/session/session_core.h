@@ -102,6 +102,11 @@ class SessionCore : protected net::ConnectionEvents {
   // The content filter refused part of a message that is already on its way: the far side must discard it.
   virtual void abort_far_content() = 0;
   virtual bool can_take_commands() const { return true; }   // e.g. not while an AUTH reply is owed
+  // The session ends: a far side still being set up (an outbound link mid-dialogue) must stop too.
+  virtual void abandon_far_side() {}
+  // An awaited reply did not come in time. True: the direction answered it itself (an outbound RCPT whose
+  // MX search ran out of time gets a 451, the session goes on); false: the session fails.
+  virtual bool on_reply_timeout() { return false; }
   // A client that had half-closed turned out to be gone (a reset that arrived as EOF): replies written
   // since its last drained write may never have reached it.
   virtual void on_half_closed_client_lost() {}

@@ -72,6 +72,14 @@ bool SessionCore::check_hello_argument(const smtp::Command& c) {
 // ------------------------------------------------------------------------------------------- DATA phase
 
 void SessionCore::begin_content(smtp::BareNewlines mode, std::uint64_t max_message_size) {
+  if (ending_) {
+    // The session is closing (grace over while DATA waited for its 354): no content is read any more, so
+    // none may start; the far side drops the message and the closing reply goes out.
+    abort_far_content();
+    enter_phase(Phase::Command);
+    flush_replies();
+    return;
+  }
   data_filter_.emplace(mode, limits().max_data_line, max_message_size);
   enter_phase(Phase::Data);
   data_started_ms_ = uv_now(env_.loop);
