@@ -50,11 +50,23 @@ class TestSession : public SessionCore {
       replies().pop();
       arm_timer();
       relay(r);
+      // As the inbound direction does after each far-side reply: what is ready leaves, then the commands
+      // the reply made room for are read.
       flush_replies();
       if (phase() == Phase::Closing) return;
+      if (phase() == Phase::Command) process_client_input();
     }
-    if (phase() == Phase::Command) process_client_input();
   }
+  // The far side is set up: the greeting, and commands from then on (with hold_greeting).
+  void greet() {
+    net::Corked hold(client());
+    mark_greeted();
+    enter_phase(Phase::Command);
+    reply(smtp::Reply{220, {"mx.test ESMTP test"}});
+    process_client_input();
+  }
+  bool hold_greeting = false;     // set before start(): stay in Opening until greet()
+  int opening_timeouts = 0;
   void answer_ok(const std::string& text) { answer({smtp::Reply{250, {text}}}); }
 
   std::size_t awaited() const { return replies().awaited(); }
@@ -65,16 +77,21 @@ class TestSession : public SessionCore {
 
  protected:
   void on_accepted() override {
+    if (hold_greeting) {
+      arm_timer();   // the opening timeout
+      return;
+    }
     mark_greeted();
     enter_phase(Phase::Command);
     reply(smtp::Reply{220, {"mx.test ESMTP test"}});
   }
   void handle_line(std::string_view line, bool forbidden_control) override {
     lines.emplace_back(line);
+    // The core's own checks come first, as in every direction: control bytes, a draining server.
+    std::optional<smtp::Command> command = command_for(line, forbidden_control);
+    if (!command) return;
     std::string verb(line.substr(0, line.find(' ')));
-    if (forbidden_control) {
-      reply(ReplyId::InvalidCharacter);
-    } else if (verb == "FAR") {
+    if (verb == "FAR") {
       replies().push_awaited(Kind::Far);
       arm_timer();
     } else if (verb == "NOOP") {
@@ -99,8 +116,11 @@ class TestSession : public SessionCore {
   }
   void on_far_data(std::string_view) override {}
   void on_far_closed(const std::string&) override {}
-  std::chrono::seconds opening_timeout() const override { return 5s; }
-  void on_opening_timeout() override { fail(ReplyId::ServiceUnavailable, "test: opening timeout"); }
+  std::chrono::seconds opening_timeout() const override { return 1s; }
+  void on_opening_timeout() override {
+    ++opening_timeouts;
+    fail(ReplyId::ServiceUnavailable, "test: opening timeout");
+  }
   bssl::UniquePtr<SSL> new_client_tls() override { return nullptr; }
   void on_content_end(smtp::DataError, std::uint64_t) override {}
   void abort_far_content() override {}
@@ -247,6 +267,7 @@ class SessionCoreTest : public ::testing::Test {
       self->session_.reset();   // as the worker does: the session may be destroyed here
     };
     self->session_ = std::make_unique<TestSession>(std::move(env));
+    self->session_->hold_greeting = self->hold_greeting_;
     ++self->started_;
     self->session_->start(listener);
   }
@@ -292,6 +313,7 @@ class SessionCoreTest : public ::testing::Test {
   config::Limits limits_;
   CountingObserver observer_;
   std::unique_ptr<TestSession> session_;
+  bool hold_greeting_ = false;
   int started_ = 0;
   int finished_ = 0;
   Client client_;
@@ -610,6 +632,130 @@ TEST_F(SessionCoreTest, ShutdownWaitsForTheReplyStillOwed) {
   ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
   EXPECT_EQ(replies_after_greeting(),
             (std::vector<std::string>{"250 a", "421 4.3.2 mx.test Service shutting down, closing transmission channel"}));
+}
+
+// Disabled: fails on the core as it is. With the client half-closed, FAR 3 is a complete command held in
+// the input buffer by the error budget; when the far side answers FAR 2, flush_replies() empties the queue
+// and maybe_close_after_client_eof() closes the session before process_client_input() can read FAR 3, so
+// a command the client sent is never answered. Enable once the core reads what the budget held back first.
+TEST_F(SessionCoreTest, DISABLED_HalfCloseStillAnswersCommandsHeldBackByTheErrorBudget) {
+  limits_.max_errors = 3;
+  connect_and_greet();
+  // BAD spends one error: FAR 1 and FAR 2 go, FAR 3 waits for room in the budget.
+  client_.send("BAD\r\nFAR 1\r\nFAR 2\r\nFAR 3\r\n");
+  client_.half_close();
+  ASSERT_TRUE(run_until([&] { return session_->awaited() == 2; }));
+  run_for(30ms);   // the EOF arrives
+  ASSERT_NE(session_, nullptr);
+  session_->answer({smtp::Reply{550, {"no 1"}}});   // errors 2, one in flight: FAR 3 still waits
+  ASSERT_NE(session_, nullptr);
+  EXPECT_EQ(session_->lines.size(), 3u);
+  session_->answer({smtp::Reply{250, {"ok 2"}}});   // room for FAR 3 now: it is a complete command, owed a reply
+  ASSERT_TRUE(run_until([&] { return session_ == nullptr || session_->lines.size() == 4; }));
+  ASSERT_NE(session_, nullptr) << "the session closed with FAR 3 read from the client but never answered";
+  session_->answer({smtp::Reply{250, {"ok 3"}}});
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(),
+            (std::vector<std::string>{"500 5.5.2 Error: command not recognized", "550 no 1", "250 ok 2", "250 ok 3"}));
+}
+
+TEST_F(SessionCoreTest, HalfCloseStillAnswersCommandsBeyondThePipeliningBound) {
+  limits_.max_errors = 1000;   // so that the error budget does not bound the commands in flight first
+  connect_and_greet();
+  std::string burst;
+  for (int i = 0; i < 101; ++i) burst += "FAR " + std::to_string(i) + "\r\n";
+  client_.send(burst);
+  client_.half_close();
+  ASSERT_TRUE(run_until([&] { return session_->awaited() == 100; }));
+  run_for(30ms);
+  ASSERT_NE(session_, nullptr);
+  EXPECT_EQ(session_->lines.size(), 100u) << "at most 100 commands await replies";
+  std::vector<smtp::Reply> all(100, smtp::Reply{250, {"ok"}});
+  session_->answer(all);
+  ASSERT_TRUE(run_until([&] { return session_ == nullptr || session_->awaited() == 1; }));
+  ASSERT_NE(session_, nullptr);
+  session_->answer_ok("last");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  auto got = replies_after_greeting();
+  ASSERT_EQ(got.size(), 101u);
+  EXPECT_EQ(got.back(), "250 last");
+}
+
+// ----------------------------------------------------------------------------------- opening and drain
+
+TEST_F(SessionCoreTest, EarlyTalkerIsRefusedAndClosed) {
+  hold_greeting_ = true;
+  ASSERT_TRUE(client_.connect_to(port_));
+  ASSERT_TRUE(run_until([&] { return session_ != nullptr; }));
+  EXPECT_EQ(session_->phase(), Phase::Opening);
+  client_.send("EHLO spam.test\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(client_.lines(), (std::vector<std::string>{"554 5.5.1 Protocol error: client spoke before the greeting"}));
+}
+
+TEST_F(SessionCoreTest, CommandsAfterALateGreetingAreTaken) {
+  hold_greeting_ = true;
+  ASSERT_TRUE(client_.connect_to(port_));
+  ASSERT_TRUE(run_until([&] { return session_ != nullptr; }));
+  run_for(30ms);
+  session_->greet();
+  ASSERT_TRUE(run_until([&] { return client_.has_line_starting("220 "); }));
+  client_.send("NOOP\r\nQUIT\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(), (std::vector<std::string>{"250 2.0.0 Ok", "221 2.0.0 Bye"}));
+}
+
+TEST_F(SessionCoreTest, OpeningTimeoutIsTheDirectionsToAnswer) {
+  hold_greeting_ = true;
+  ASSERT_TRUE(client_.connect_to(port_));
+  auto start = Clock::now();
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_LT(Clock::now() - start, 1500ms);
+  EXPECT_EQ(client_.lines(), (std::vector<std::string>{"421 4.3.2 mx.test Service not available, try again later"}));
+}
+
+TEST_F(SessionCoreTest, HalfCloseDuringOpeningFinishesOnce) {
+  hold_greeting_ = true;
+  ASSERT_TRUE(client_.connect_to(port_));
+  ASSERT_TRUE(run_until([&] { return session_ != nullptr; }));
+  client_.half_close();
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_TRUE(client_.lines().empty());
+}
+
+TEST_F(SessionCoreTest, DrainAnswersOwedRepliesThen421sTheNextCommandButQuitStillWorks) {
+  connect_and_greet();
+  client_.send("FAR a\r\n");
+  ASSERT_TRUE(run_until([&] { return session_->awaited() == 1; }));
+  session_->drain();   // not idle: nothing happens yet
+  run_for(20ms);
+  ASSERT_NE(session_, nullptr);
+  session_->answer_ok("a");
+  client_.send("QUIT\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(), (std::vector<std::string>{"250 a", "221 2.0.0 Bye"}));
+}
+
+TEST_F(SessionCoreTest, DrainRefusesTheNextCommandWith421) {
+  connect_and_greet();
+  client_.send("FAR a\r\n");
+  ASSERT_TRUE(run_until([&] { return session_->awaited() == 1; }));
+  session_->drain();
+  session_->answer_ok("a");
+  client_.send("NOOP\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(),
+            (std::vector<std::string>{"250 a", "421 4.3.2 mx.test Service shutting down, closing transmission channel"}));
+}
+
+TEST_F(SessionCoreTest, ShutdownWithNothingOwedFailsAtOnce) {
+  connect_and_greet();
+  client_.send("NOOP\r\n");
+  ASSERT_TRUE(run_until([&] { return replies_after_greeting().size() == 1; }));
+  session_->shutdown();
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(),
+            (std::vector<std::string>{"250 2.0.0 Ok", "421 4.3.2 mx.test Service shutting down, closing transmission channel"}));
 }
 
 }  // namespace
