@@ -1,0 +1,101 @@
+"""Reproductions from a code review of the outbound session (each test states the expected, correct
+behaviour; at the commit they were written against, every one of them fails).
+
+Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_review_outbound
+"""
+import threading
+import time
+import unittest
+
+from fixtures.outbound import OutboundTestCase, zone
+
+
+class ReviewOutbound(OutboundTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_class_dns(
+            zone("example.test", "@ MX 10 mx", "mx A 127.0.0.2"),
+            zone("multi.test", "@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.0.3", "mx2 A 127.0.0.4"),
+        )
+
+    def start(self, **kwargs):
+        return self.start_outbound(self.outbound_config(self.class_dns, **kwargs))
+
+    def envelope(self, mx):
+        return [l for l in mx.commands() if l.split(b" ", 1)[0].upper() in (b"MAIL", b"RCPT", b"DATA")]
+
+    # 1. 452 4.5.3 (the protocol's "send it in the next transaction") counts toward max_errors: a message
+    #    with recipients in more than max_errors other domains never gets to DATA, on every retry.
+    def test_other_domain_452s_do_not_end_the_session(self):
+        self.start_scripted_mx("127.0.0.2")
+        self.start()
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        self.assertReply(c.command("RCPT TO:<bob@example.test>"), 250)
+        for i in range(10):
+            self.assertReply(c.command(f"RCPT TO:<user@domain{i}.test>"), 452, "4.5.3")
+        self.assertReply(c.command("DATA"), 354)
+
+    # 2. The remote goes away between the 250 to RCPT and the client's DATA: DATA gets 554 5.5.1, a
+    #    permanent refusal, so the legacy MTA bounces a message whose recipient was accepted.
+    def test_data_after_the_remote_was_lost_is_temporary(self):
+        mx = self.start_scripted_mx("127.0.0.2")
+        self.start()
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        self.assertReply(c.command("RCPT TO:<bob@example.test>"), 250)
+        mx.stop()   # FIN on the upstream connection
+        self.wait_log_line("outbound example.test", "closed the connection")
+        r = c.command("DATA")
+        self.assertEqual(r.code // 100, 4, f"{r.raw!r}\n{self.diag()}")
+
+    # 3. The session's reply_timeout runs from the first RCPT and covers the whole MX search; the link's
+    #    greeting_timeout starts later, so with equal values (the defaults: 300 s each) a silent first
+    #    MX ends the whole session with 421 before the second MX is tried.
+    def test_silent_first_mx_falls_back_to_the_second(self):
+        self.start_scripted_mx("127.0.0.3", greet=False)
+        mx2 = self.start_scripted_mx("127.0.0.4")
+        self.start(limits={"greeting_timeout": 4, "reply_timeout": 4})
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        r = c.command("RCPT TO:<bob@multi.test>")
+        self.assertReply(r, 250)
+        self.assertTrue(mx2.connections, self.diag())
+
+    # 4. A session that ends while its MX link is still in the dialogue (client reset here; a session
+    #    timeout or shutdown() likewise) does not close the link: far_ is still null, so close_far()
+    #    does nothing. The link runs on, and once the MX greets it replays MAIL FROM and RCPT for a
+    #    session whose client is gone (and keeps the session, and a SIGTERMed worker, alive meanwhile).
+    def test_session_end_during_dialogue_closes_the_link(self):
+        gate = threading.Event()
+        mx = self.start_scripted_mx("127.0.0.2", greeting_gate=gate)
+        self.start()
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        c.send(b"RCPT TO:<bob@example.test>\r\n")
+        mx.wait_connections(1)
+        c.reset()
+        self.wait_log_line("client connection error")
+        time.sleep(0.5)
+        gate.set()
+        time.sleep(3)
+        self.assertEqual(self.envelope(mx), [], f"envelope sent after the session ended\n{self.diag()}")
+
+    # 5. A RCPT answered from link_failure_ goes through relay(), i.e. straight to the socket, past the
+    #    reply queue: it overtakes replies still owed, and every later reply shifts by one. Here the
+    #    other domain's recipient gets the remote's 550 (a bounce) and a same-domain recipient the 452.
+    def test_link_failure_answers_keep_command_order(self):
+        self.start_scripted_mx("127.0.0.2", replies={"MAIL": b"550 5.7.1 sender rejected\r\n"})
+        self.start(limits={"max_errors": 3})
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        c.send(b"RCPT TO:<a@example.test>\r\nRCPT TO:<c@example.test>\r\n"
+               b"RCPT TO:<b@other.test>\r\nRCPT TO:<d@example.test>\r\n")
+        a, cc, b, d = c.read_replies(4)
+        got = [a.code, cc.code, b.code, d.code]
+        self.assertEqual(got, [550, 550, 452, 550], f"{[x.raw for x in (a, cc, b, d)]}\n{self.diag()}")
+
+
+if __name__ == "__main__":
+    unittest.main()
