@@ -1,7 +1,7 @@
 """Reproductions from a code review of the outbound session (each test states the expected, correct
 behaviour; at the commit they were written against, every one of them fails).
 
-Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_review_outbound
+Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_outbound_edges
 """
 import threading
 import time
@@ -50,13 +50,26 @@ class ReviewOutbound(OutboundTestCase):
         r = c.command("DATA")
         self.assertEqual(r.code // 100, 4, f"{r.raw!r}\n{self.diag()}")
 
-    # 3. The session's reply_timeout runs from the first RCPT and covers the whole MX search; the link's
-    #    greeting_timeout starts later, so with equal values (the defaults: 300 s each) a silent first
-    #    MX ends the whole session with 421 before the second MX is tried.
+    # 3. The session's reply_timeout runs from the first RCPT and covers the whole MX search; a silent
+    #    first MX must time out (greeting_timeout, 60 s by default against reply_timeout's 300 s) early
+    #    enough that the second MX is tried within it. When the whole search outlasts reply_timeout, the
+    #    RCPT gets a 451 and the session goes on (never a 421 that ends it).
+    def test_mx_search_longer_than_reply_timeout_is_a_451_and_the_session_goes_on(self):
+        self.start_scripted_mx("127.0.0.3", greet=False)
+        self.start_scripted_mx("127.0.0.4", greet=False)
+        self.start(limits={"greeting_timeout": 3, "reply_timeout": 4})
+        c = self.connect_outbound()
+        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
+        r = c.command("RCPT TO:<bob@multi.test>")
+        self.assertReply(r, 451)
+        self.assertTrue(r.lines[0].startswith("4.4.1"), r)
+        self.assertReply(c.command("RSET"), 250)
+        self.assertReply(c.command("QUIT"), 221)
+
     def test_silent_first_mx_falls_back_to_the_second(self):
         self.start_scripted_mx("127.0.0.3", greet=False)
         mx2 = self.start_scripted_mx("127.0.0.4")
-        self.start(limits={"greeting_timeout": 4, "reply_timeout": 4})
+        self.start(limits={"greeting_timeout": 2, "reply_timeout": 8})
         c = self.connect_outbound()
         self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
         r = c.command("RCPT TO:<bob@multi.test>")

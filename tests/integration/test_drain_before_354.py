@@ -1,7 +1,7 @@
 """Reproductions from a code review of the inbound session (the test states the expected behaviour; at
 the commit it was written against, it fails).
 
-Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_review_inbound
+Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_drain_before_354
 """
 import signal
 import subprocess
