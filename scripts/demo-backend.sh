@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# A private, plaintext Postfix as the demo "legacy MTA" behind mxguard (no systemd, nothing sent out).
-# Usage: scripts/demo-backend.sh start [PORT] | stop | last USER
+# A private, plaintext Postfix as the demo "legacy MTA" behind mxguard (no systemd; it sends mail only to mxguard).
+# Usage: scripts/demo-backend.sh start [PORT] [OUTBOUND] | stop | last USER | queue
 # Accepts mail for example.test (bob, alice, postmaster; anything else to catchall) into Maildirs under
 # $DEMO_DIR/mail, rejects every other domain, and never advertises STARTTLS: exactly a legacy server. It expects
 # a PROXY protocol header (v1 or v2) first on every connection, as mxguard sends with backend_protocol = "proxy-v2",
-# so it sees each client's real address; a client connecting to it directly is refused.
+# so it sees each client's real address; a client connecting to it directly is refused. Its outgoing mail for the
+# demo remote domains (remote.test, notls.test) goes in plaintext to mxguard's outbound listener OUTBOUND (default
+# 127.0.0.1:10025), a transport_maps entry; mail for any other domain is never sent out. Local mail enters with
+# sendmail -C $DEMO_DIR/conf; `queue` shows what waits (postqueue -p).
 set -euo pipefail
 DEMO_DIR=${DEMO_DIR:-/var/tmp/mxguard-demo/postfix}
 CONF=$DEMO_DIR/conf
 
 start() {
-  local port=${1:-2525}
+  local port=${1:-2525} outbound=${2:-127.0.0.1:10025}
   stop >/dev/null 2>&1 || true
   rm -rf "$DEMO_DIR/queue"
   mkdir -p "$CONF" "$DEMO_DIR/mail" "$DEMO_DIR/data" "$DEMO_DIR/queue"
@@ -39,6 +42,10 @@ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = reject_unauth_destination
 default_transport = error:the demo backend sends no mail out
 relay_transport = error:the demo backend sends no mail out
+# Mail for the demo remote domains leaves through mxguard (plaintext: mxguard adds STARTTLS per policy).
+transport_maps = texthash:$CONF/transport
+smtp_tls_security_level = none
+smtp_dns_support_level = disabled
 alias_maps =
 alias_database =
 local_recipient_maps =
@@ -54,12 +61,15 @@ virtual_minimum_uid = 100
 CF
   printf '%s\n' "bob@example.test bob/" "alice@example.test alice/" "postmaster@example.test postmaster/" \
     "@example.test catchall/" > "$CONF/vmailbox"
+  local host=${outbound%:*}
+  printf '%s\n' "remote.test smtp:[$host]:${outbound##*:}" "notls.test smtp:[$host]:${outbound##*:}" > "$CONF/transport"
   { echo "127.0.0.1:$port inet n - n - - smtpd -o smtpd_upstream_proxy_protocol=haproxy"
     cat "$(dirname "$0")/postfix-services.cf"; } > "$CONF/master.cf"
   postfix -c "$CONF" check
   postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
   for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "demo backend: plaintext Postfix on 127.0.0.1:$port (PROXY protocol first), Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog"
+  echo "demo backend: plaintext Postfix on 127.0.0.1:$port (PROXY protocol first), Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog;" \
+    "mail for remote.test and notls.test goes to $outbound"
 }
 
 stop() {
@@ -75,8 +85,9 @@ last() {
 }
 
 case ${1:-} in
-  start) start "${2:-}" ;;
+  start) start "${2:-}" "${3:-}" ;;
   stop) stop ;;
   last) last "${2:-}" ;;
-  *) sed -n '2,5p' "$0"; exit 2 ;;
+  queue) postqueue -c "$CONF" -p ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
 esac
