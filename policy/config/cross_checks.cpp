@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "base/utc_day.h"
 #include "base/ascii.h"
 #include "policy/names.h"
 
@@ -138,10 +139,6 @@ void warn_tls_mode_against_port(const Config& c, const Section& root, Diagnostic
                                           "{ address = " + quoted(l.endpoint.text) + ", tls = \"implicit\" }");
     }
   }
-}
-
-std::chrono::year_month_day today_utc() {
-  return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
 }
 
 // An exception that has lapsed is ignored, which is what the operator asked for; the warning makes sure

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <variant>
 
+#include "base/utc_day.h"
 #include "policy/config/config_loader.h"
 #include "policy/engine/resolution.h"
 #include "policy/engine/route.h"
@@ -25,10 +26,6 @@ std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
-}
-
-std::chrono::year_month_day today_utc() {
-  return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
 }
 
 const config::DomainPolicy* entry_for(const config::Policy& policy, const std::string& domain) {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/utc_day.h"
 #include "policy/config/config_loader.h"
 #include "proxy/app/listen_sockets.h"
 #include "proxy/app/runtime.h"
@@ -135,10 +136,6 @@ class Server {
     for (auto& w : workers_) w->stop(config_.server.shutdown_grace);
     // The signal handles stay open until every worker has ended (on_worker_exit): a further signal is
     // handled, never fatal.
-  }
-
-  static std::chrono::year_month_day today_utc() {
-    return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
   }
 
   // An operator's exception lapses at midnight UTC on its own; the day it does is said once in the log and

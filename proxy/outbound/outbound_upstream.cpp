@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "base/utc_day.h"
 #include "base/ascii.h"
 #include "base/log_text.h"
 #include "policy/engine/resolution.h"
@@ -14,10 +15,6 @@ namespace mxguard::outbound {
 using smtp::ReplyId;
 
 namespace {
-std::chrono::year_month_day today_utc() {
-  return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
-}
-
 // The legacy MTA's MAIL FROM as the remote may take it: parameters for extensions the remote does not
 // offer are dropped (as Postfix's smtp client does), so an 8BITMIME or SIZE it lacks is not a 555.
 std::string mail_for(const std::string& line, const Capabilities& remote) {
