@@ -233,6 +233,7 @@ void OutboundSession::on_content_end(smtp::DataError error, std::uint64_t messag
     return;
   }
   replies().push_awaited(Expect::DataEnd, /*data_end=*/true);
+  ++upstream_in_flight_;   // the end of data is answered like a command
   arm_timer();
 }
 

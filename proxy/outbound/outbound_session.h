@@ -9,6 +9,7 @@
 // crossed the network in plaintext. One upstream per transaction keeps end-of-data atomic, so a RCPT for
 // a second domain gets 452 4.5.3 and is sent again in a later transaction. There is no queue: the 250 to
 // the end of data is the remote's own.
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,8 @@ class OutboundSession : public session::SessionCore {
   void on_link_ready();
   void on_link_failed(const smtp::Reply& reply, const std::string& why);
   void send_upstream(std::string line, Expect expect);
+  // One command upstream: at once to a remote that offers PIPELINING, else after the previous reply.
+  void write_upstream(std::string line);
   void on_upstream_reply(const smtp::Reply& reply);
   void close_link();
   void end_transaction();
@@ -93,6 +96,9 @@ class OutboundSession : public session::SessionCore {
   std::vector<std::unique_ptr<MxLink>> closed_links_;
   std::string upstream_in_;
   std::vector<std::string> backlog_;      // upstream lines waiting for the link (RCPTs, DATA)
+  std::deque<std::string> unsent_;        // lines for a remote without PIPELINING, sent one per reply
+  std::size_t upstream_in_flight_ = 0;    // commands (and the end of data) sent upstream, not yet answered
+  bool lockstep_ = false;                 // the remote does not offer PIPELINING (RFC 2920 §3.1)
   std::string mail_line_;                 // the legacy MTA's MAIL FROM, replayed upstream
   std::string mail_from_;                 // sanitised, for the log
   std::string domain_;                    // the transaction's recipient domain

@@ -74,15 +74,26 @@ void OutboundSession::on_link_ready() {
   set_far(link_->connection());
   const Capabilities& remote = link_->dialogue()->capabilities();
   upstream_mail_pending_ = true;
+  lockstep_ = !remote.pipelining;
+  upstream_in_flight_ = 0;
   net::Connection& up = *link_->connection();
   up.cork();
-  up.write(mail_for(mail_line_, remote) + "\r\n");
+  write_upstream(mail_for(mail_line_, remote));
   for (const std::string& line : backlog_) {
-    up.write((ascii::istarts_with(line, "RCPT") ? rcpt_for(line, remote) : line) + "\r\n");
+    write_upstream(ascii::istarts_with(line, "RCPT") ? rcpt_for(line, remote) : line);
   }
   up.uncork();
   backlog_.clear();
   arm_timer();
+}
+
+void OutboundSession::write_upstream(std::string line) {
+  if (lockstep_ && upstream_in_flight_ > 0) {
+    unsent_.push_back(std::move(line));
+    return;
+  }
+  ++upstream_in_flight_;
+  link_->connection()->write(line + "\r\n");
 }
 
 void OutboundSession::on_link_failed(const smtp::Reply& failure, const std::string&) {
@@ -116,7 +127,7 @@ void OutboundSession::send_upstream(std::string line, Expect expect) {
   replies().push_awaited(expect);
   if (link_ && link_->ready()) {
     const Capabilities& remote = link_->dialogue()->capabilities();
-    link_->connection()->write((expect == Expect::Rcpt ? rcpt_for(line, remote) : line) + "\r\n");
+    write_upstream(expect == Expect::Rcpt ? rcpt_for(line, remote) : line);
   } else {
     backlog_.push_back(std::move(line));
   }
@@ -186,6 +197,12 @@ void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {
     on_far_closed("sent an unsolicited reply");
     return;
   }
+  if (upstream_in_flight_ > 0) --upstream_in_flight_;
+  if (!unsent_.empty() && upstream_in_flight_ == 0) {
+    std::string next = std::move(unsent_.front());
+    unsent_.pop_front();
+    write_upstream(std::move(next));
+  }
   if (upstream_mail_pending_) {
     // Our replay of MAIL FROM: the legacy MTA had its 250 from us already; a refusal here answers the
     // RCPT that opened the link, and the remote's own code stands (only the remote may bounce mail).
@@ -246,6 +263,9 @@ void OutboundSession::end_transaction() {
   // One upstream per transaction: the next one may be for another domain, with another policy.
   close_link();
   backlog_.clear();
+  unsent_.clear();
+  upstream_in_flight_ = 0;
+  lockstep_ = false;
   mail_line_.clear();
   mail_from_.clear();
   domain_.clear();

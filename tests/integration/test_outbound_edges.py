@@ -3,11 +3,70 @@ behaviour; at the commit they were written against, every one of them fails).
 
 Run: cd tests/integration && MXGUARD_BIN=... PYTHONPATH=.. python3 -m unittest -v test_outbound_edges
 """
+import select
+import socket
 import threading
 import time
 import unittest
 
 from fixtures.outbound import OutboundTestCase, zone
+
+class StrictMx:
+    """A remote MX without PIPELINING that checks the client waits for each reply (RFC 2920 §3.1): after
+    every command it looks 0.3 s for bytes that came before its reply, and counts them as a violation."""
+
+    def __init__(self, host):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.violations, self.commands, self.messages = [], [], []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        buf = b""
+
+        def line():
+            nonlocal buf
+            while b"\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    return None
+                buf += data
+            one, buf = buf.split(b"\n", 1)
+            return one + b"\n"
+
+        conn.sendall(b"220 strict.test ESMTP\r\n")
+        while True:
+            got = line()
+            if got is None:
+                break
+            cmd = got.rstrip(b"\r\n")
+            self.commands.append(cmd)
+            # Anything already here, or arriving before the reply, was sent without waiting for it.
+            if buf or select.select([conn], [], [], 0.3)[0]:
+                self.violations.append(cmd)
+            verb = cmd.split(b" ", 1)[0].upper()
+            if verb == b"EHLO":
+                conn.sendall(b"250-strict.test\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                content = b""
+                while True:
+                    got = line()
+                    if got is None or got == b".\r\n":
+                        break
+                    content += got
+                self.messages.append(content)
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                break
+            else:
+                conn.sendall(b"250 ok\r\n")
+        conn.close()
 
 
 class ReviewOutbound(OutboundTestCase):
@@ -24,6 +83,20 @@ class ReviewOutbound(OutboundTestCase):
 
     def envelope(self, mx):
         return [l for l in mx.commands() if l.split(b" ", 1)[0].upper() in (b"MAIL", b"RCPT", b"DATA")]
+
+    # A remote that does not offer PIPELINING gets one command at a time, even when the legacy MTA
+    # pipelines MAIL, both RCPTs and DATA in one write.
+    def test_remote_without_pipelining_gets_one_command_at_a_time(self):
+        strict = StrictMx("127.0.0.6")
+        self.start(routes={"strict.test": f"127.0.0.6:{strict.port}"})
+        c = self.connect_outbound()
+        c.send(b"MAIL FROM:<alice@sender.test>\r\nRCPT TO:<a@strict.test>\r\nRCPT TO:<b@strict.test>\r\nDATA\r\n")
+        replies = c.read_replies(4)
+        self.assertEqual([r.code for r in replies], [250, 250, 250, 354], replies)
+        c.send(b"Subject: strict\r\n\r\nhello\r\n.\r\n")
+        self.assertReply(c.read_reply(), 250)
+        self.assertEqual(strict.violations, [], f"pipelined to a remote without PIPELINING: {strict.commands}")
+        self.assertEqual(len(strict.messages), 1)
 
     # 1. 452 4.5.3 (the protocol's "send it in the next transaction") counts toward max_errors: a message
     #    with recipients in more than max_errors other domains never gets to DATA, on every retry.
