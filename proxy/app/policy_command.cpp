@@ -69,9 +69,11 @@ std::string policy_report(const config::Config& config, const std::string& domai
   if (route) {
     line(out, "next hop", route->text + " ([outbound.route]; MX records are not used)");
   } else {
-    line(out, "next hop", config.outbound.mode == "transparent"
-                              ? "the original destination of each connection (transparent mode)"
-                              : "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port));
+    // Transparent mode does not read the original destination yet (check-config warns): say what happens.
+    line(out, "next hop", "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port) +
+                              (config.outbound.mode == "transparent"
+                                   ? " (transparent mode: the original destination is not used yet)"
+                                   : ""));
   }
   out += describe_next_hops(config, effective, route);
   return out;

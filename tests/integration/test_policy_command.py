@@ -145,10 +145,11 @@ class PolicyCommand(IntegrationTestCase):
         self.assertIn("451 4.4.3", fields["mx lookup"], out)
         self.assertNotIn("mx 1", fields, out)
 
-    def test_transparent_mode_names_the_original_destination(self):
+    def test_transparent_mode_says_the_original_destination_is_not_used_yet(self):
         path = self.write(self.config_text(outbound='mode = "transparent"\n'))
         fields, _ = self.report("example.org", path)
-        self.assertEqual(fields["next hop"], "the original destination of each connection (transparent mode)")
+        self.assertEqual(fields["next hop"],
+                         "the MX hosts of example.org, port 25 (transparent mode: the original destination is not used yet)")
 
     def test_relay_port_is_shown(self):
         path = self.write(self.config_text(outbound="port = 2525\n"))
