@@ -9,6 +9,7 @@
 # 127.0.0.1:10025), a transport_maps entry; mail for any other domain is never sent out. Local mail enters with
 # sendmail -C $DEMO_DIR/conf; `queue` shows what waits (postqueue -p).
 set -euo pipefail
+. "$(dirname "$0")/demo-postfix.sh"
 DEMO_DIR=${DEMO_DIR:-/var/tmp/mxguard-demo/postfix}
 CONF=$DEMO_DIR/conf
 
@@ -65,23 +66,16 @@ CF
   printf '%s\n' "remote.test smtp:[$host]:${outbound##*:}" "notls.test smtp:[$host]:${outbound##*:}" > "$CONF/transport"
   { echo "127.0.0.1:$port inet n - n - - smtpd -o smtpd_upstream_proxy_protocol=haproxy"
     cat "$(dirname "$0")/postfix-services.cf"; } > "$CONF/master.cf"
-  postfix -c "$CONF" check
-  postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
-  for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
+  postfix_up "$CONF" "$DEMO_DIR/maillog"
   echo "demo backend: plaintext Postfix on 127.0.0.1:$port (PROXY protocol first), Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog;" \
     "mail for remote.test and notls.test goes to $outbound"
 }
 
-stop() {
-  [ -f "$CONF/main.cf" ] || return 0
-  postfix -c "$CONF" stop >/dev/null 2>&1 || true
-}
+stop() { postfix_down "$CONF"; }
 
 last() {
   local d=$DEMO_DIR/mail/${1:?USER}/new
-  local f; f=$(ls -t "$d" 2>/dev/null | head -1)
-  [ -n "$f" ] || { echo "no mail in $d" >&2; return 1; }
-  cat "$d/$f"
+  newest_mail "$d"
 }
 
 case ${1:-} in

@@ -6,6 +6,7 @@
 # in its Received: header; and for notls.test on 127.0.0.1:PLAIN_PORT (default 2527) without STARTTLS. Maildirs under
 # $DEMO_DIR/mail (remote.test: USER/, notls.test: notls.test/USER/); every other domain is refused.
 set -euo pipefail
+. "$(dirname "$0")/demo-postfix.sh"
 DEMO_DIR=${DEMO_DIR:-/var/tmp/mxguard-demo/remote}
 CONF=$DEMO_DIR/conf
 CA=$DEMO_DIR/ca
@@ -87,24 +88,17 @@ CF
     echo "127.0.0.1:$plain_port inet n - n - - smtpd -o smtpd_tls_security_level=none"
     cat "$(dirname "$0")/postfix-services.cf"
     echo "tlsmgr     unix  -  -  n  1000? 1  tlsmgr"; } > "$CONF/master.cf"
-  postfix -c "$CONF" check
-  postfix -c "$CONF" start >/dev/null 2>&1 || { cat "$DEMO_DIR/maillog"; exit 1; }
-  for _ in $(seq 50); do postfix -c "$CONF" status >/dev/null 2>&1 && break; sleep 0.1; done
+  postfix_up "$CONF" "$DEMO_DIR/maillog"
   echo "demo remote MX: Postfix for remote.test on 127.0.0.1:$tls_port (STARTTLS, CA $CA/ca.crt) and for notls.test" \
     "on 127.0.0.1:$plain_port (no STARTTLS), Maildirs in $DEMO_DIR/mail, log $DEMO_DIR/maillog"
 }
 
-stop() {
-  [ -f "$CONF/main.cf" ] || return 0
-  postfix -c "$CONF" stop >/dev/null 2>&1 || true
-}
+stop() { postfix_down "$CONF"; }
 
 last() {
   local d=$DEMO_DIR/mail/${1:?USER}/new
   [ "${2:-remote.test}" = remote.test ] || d=$DEMO_DIR/mail/$2/$1/new
-  local f; f=$(ls -t "$d" 2>/dev/null | head -1)
-  [ -n "$f" ] || { echo "no mail in $d" >&2; return 1; }
-  cat "$d/$f"
+  newest_mail "$d"
 }
 
 case ${1:-} in
