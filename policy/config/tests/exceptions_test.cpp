@@ -5,6 +5,7 @@
 #include <string>
 
 #include "policy/config/config_loader.h"
+#include "policy/config/tests/load_helpers.h"
 
 namespace mxguard::config {
 namespace {
@@ -14,27 +15,12 @@ using std::chrono::month;
 using std::chrono::year;
 using std::chrono::year_month_day;
 
-constexpr const char* kFile = "mxguard.toml";
+using testing::kFile;
+using testing::load_error;
+using testing::load_ok;
+
 // proxy-v2, so that the only warnings are the ones under test.
 constexpr const char* kMinimal = "[inbound]\nbackend = \"127.0.0.1:2525\"\nbackend_protocol = \"proxy-v2\"\n";
-
-Config load_ok(const std::string& text) {
-  LoadResult result = parse_config(text, kFile);
-  if (const auto* error = std::get_if<ConfigError>(&result)) {
-    ADD_FAILURE() << error->to_string() << "\n--- file ---\n" << text;
-    return Config{};
-  }
-  return std::get<Config>(std::move(result));
-}
-
-ConfigError load_error(const std::string& text) {
-  LoadResult result = parse_config(text, kFile);
-  if (std::holds_alternative<Config>(result)) {
-    ADD_FAILURE() << "expected an error\n--- file ---\n" << text;
-    return ConfigError{};
-  }
-  return std::get<ConfigError>(std::move(result));
-}
 
 std::string exception(const std::string& domain, const std::string& expires, const std::string& reason = "") {
   std::string text = "[policy.domain.\"" + domain + "\"]\nlevel = \"may\"\nexpires = " + expires + "\n";

@@ -4,30 +4,16 @@
 #include <string>
 
 #include "policy/config/config_loader.h"
+#include "policy/config/tests/load_helpers.h"
 
 namespace mxguard::config {
 namespace {
 
-constexpr const char* kFile = "mxguard.toml";
+using testing::kFile;
+using testing::load_error;
+using testing::load_ok;
+
 constexpr const char* kMinimal = "[inbound]\nbackend = \"127.0.0.1:2525\"\n[outbound.route]\n";   // routes from line 4
-
-Config load_ok(const std::string& text) {
-  LoadResult result = parse_config(text, kFile);
-  if (const auto* error = std::get_if<ConfigError>(&result)) {
-    ADD_FAILURE() << error->to_string() << "\n--- file ---\n" << text;
-    return Config{};
-  }
-  return std::get<Config>(std::move(result));
-}
-
-ConfigError load_error(const std::string& text) {
-  LoadResult result = parse_config(text, kFile);
-  if (std::holds_alternative<Config>(result)) {
-    ADD_FAILURE() << "expected an error\n--- file ---\n" << text;
-    return ConfigError{};
-  }
-  return std::get<ConfigError>(std::move(result));
-}
 
 TEST(Routes, NoneByDefault) {
   EXPECT_TRUE(load_ok("[inbound]\nbackend = \"127.0.0.1:2525\"\n").outbound.routes.empty());
