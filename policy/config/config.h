@@ -124,6 +124,10 @@ struct MtaSts {
   std::string cache_file = "/var/lib/mxguard/mta-sts.cache";
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
   std::uint16_t https_port = 443;
+  // mxguard-fetch, the process that fetches policies over HTTPS. A name without '/' is looked for next to
+  // the mxguard executable (where both are installed and built).
+  std::string fetcher = "mxguard-fetch";
+  std::chrono::seconds fetch_timeout{30};   // one policy fetch, connect included (connect alone: a third)
 };
 
 struct Dns {

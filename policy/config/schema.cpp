@@ -162,6 +162,8 @@ const KeyTable<MtaSts>& mta_sts_keys() {
       path("cache_file", &MtaSts::cache_file),
       path("ca_file", &MtaSts::ca_file),
       integer("https_port", &MtaSts::https_port, {1, 65535}),
+      path("fetcher", &MtaSts::fetcher),
+      duration("fetch_timeout", &MtaSts::fetch_timeout, {1, 300}),
   };
   return keys;
 }

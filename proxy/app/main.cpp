@@ -1,4 +1,4 @@
-// mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, healthcheck, policy, version.
+// mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, healthcheck, policy, mta-sts, version.
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +7,7 @@
 
 #include "proxy/app/healthcheck.h"
 #include "proxy/app/policy_command.h"
+#include "proxy/app/policy_command_sts.h"
 #include "proxy/app/server.h"
 
 #ifndef MXGUARD_VERSION
@@ -37,13 +38,22 @@ int main(int argc, char** argv) {
   std::string policy_domain;
   policy->add_option("domain", policy_domain, "recipient domain, e.g. example.org")->required();
   policy->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  bool policy_refresh = false;
+  policy->add_flag("--refresh", policy_refresh, "fetch the domain's MTA-STS policy now instead of reading the cache");
+  auto* sts = app.add_subcommand("mta-sts", "manage the MTA-STS policy cache");
+  sts->require_subcommand(1);
+  auto* purge = sts->add_subcommand("purge", "remove one domain's cached MTA-STS policy (then SIGHUP the running mxguard)");
+  std::string purge_domain;
+  purge->add_option("domain", purge_domain, "policy domain, e.g. example.org")->required();
+  purge->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
   if (run->parsed()) return mxguard::app::run_server(config_path);
   if (check->parsed()) return mxguard::app::check_config(config_path);
   if (health->parsed()) return mxguard::app::healthcheck(config_path, health_timeout);
-  if (policy->parsed()) return mxguard::app::policy_command(policy_domain, config_path);
+  if (policy->parsed()) return mxguard::app::policy_command(policy_domain, config_path, policy_refresh);
+  if (purge->parsed()) return mxguard::app::mta_sts_purge(purge_domain, config_path);
   if (version->parsed()) {
     std::printf("mxguard %s\n", MXGUARD_VERSION);
     return 0;

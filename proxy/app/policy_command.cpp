@@ -6,9 +6,12 @@
 
 #include "base/utc_day.h"
 #include "policy/config/config_loader.h"
+#include "policy/engine/mta_sts_overlay.h"
 #include "policy/engine/resolution.h"
+#include "policy/mta_sts/policy_file.h"
 #include "policy/engine/route.h"
 #include "policy/names.h"
+#include "proxy/app/policy_command_sts.h"
 
 namespace mxguard::app {
 namespace {
@@ -53,18 +56,27 @@ void describe_entry(std::string& out, const config::Config& config, const policy
 }
 
 // Lines of "key: value" for `domain` (a domain name, normalised) on the UTC day `today`.
-std::string policy_report(const config::Config& config, const std::string& domain, std::chrono::year_month_day today) {
+std::string policy_report(const config::Config& config, const std::string& domain, std::chrono::year_month_day today,
+                          bool refresh) {
   policy::Resolution resolution = policy::resolve_policy(domain, config.policy, today);
-  const policy::EffectivePolicy& effective = resolution.policy;
+  policy::EffectivePolicy effective = resolution.policy;
+  StsReport sts;
+  if (config.mta_sts.enabled) sts = refresh ? refresh_sts_policy(config, domain) : cached_sts_policy(config, domain);
+  // The same rule as the outbound path (mx_link.cpp): a pinned level decides alone.
+  bool pinned = effective.source == policy::PolicySource::Config && effective.level != policy::TlsLevel::MtaSts;
+  if (sts.policy && !pinned) effective = policy::with_mta_sts(std::move(effective), mta_sts::view(sts.policy->policy));
   std::string out;
   line(out, "domain", effective.domain);
-  line(out, "level", policy::to_string(effective.level));
-  line(out, "source", policy::to_string(effective.source));
+  line(out, "level", std::string(policy::to_string(effective.level)) + (effective.testing ? " (testing: refusals are only reported)" : ""));
+  line(out, "source", std::string(policy::to_string(effective.source)) +
+                          (pinned && sts.policy ? " (the entry wins over the domain's MTA-STS policy)" : ""));
   describe_entry(out, config, resolution);
   line(out, "mx patterns", effective.mx_patterns.empty() ? "any" : joined(effective.mx_patterns));
-  // MTA-STS can only raise the level above; saying that it was not consulted keeps the report honest.
-  line(out, "mta-sts", config.mta_sts.enabled ? "not available in this build (a published policy could raise the level)"
-                                              : "disabled ([mta_sts] enabled = false)");
+  if (config.mta_sts.enabled) {
+    out += sts.text;
+  } else {
+    line(out, "mta-sts", "disabled ([mta_sts] enabled = false)");
+  }
   std::optional<config::Endpoint> route = policy::static_route(effective.domain, config.outbound);
   if (route) {
     line(out, "next hop", route->text + " ([outbound.route]; MX records are not used)");
@@ -81,7 +93,7 @@ std::string policy_report(const config::Config& config, const std::string& domai
 
 }  // namespace
 
-int policy_command(const std::string& domain, const std::string& config_path) {
+int policy_command(const std::string& domain, const std::string& config_path, bool refresh) {
   std::string name = policy::normalize_domain(domain);
   std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address"
                                                               : policy::domain_syntax_problem(name);
@@ -95,7 +107,7 @@ int policy_command(const std::string& domain, const std::string& config_path) {
     return 2;
   }
   const config::Config& config = std::get<config::Config>(loaded);
-  std::fputs(policy_report(config, name, today_utc()).c_str(), stdout);
+  std::fputs(policy_report(config, name, today_utc(), refresh).c_str(), stdout);
   // The warnings are mostly about other keys and domains (this domain's lapsed entry is in the report);
   // check-config is where they are read.
   if (!config.warnings.empty()) {

@@ -13,7 +13,8 @@ namespace mxguard::app {
 // Prints the report on stdout; exit status 0. A configuration that does not load prints the loader's
 // "FILE:LINE: KEY: MESSAGE" on stderr, and DOMAIN that is not a domain name says why there: status 2.
 // Only the number of the configuration's warnings is noted (stderr): check-config shows them.
-int policy_command(const std::string& domain, const std::string& config_path);
+// `refresh`: fetch the domain's MTA-STS policy now instead of reading the cache file.
+int policy_command(const std::string& domain, const std::string& config_path, bool refresh = false);
 
 // The part that needs the DNS resolver (policy/dns/): the hosts that would be tried for `policy.domain`
 // in order, each with its addresses, as lines ending in '\n'. With a static `route` that is its host;

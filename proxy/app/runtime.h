@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/app/mta_sts_loop.h"
 #include "proxy/inbound/inbound_settings.h"
 #include "proxy/outbound/outbound_settings.h"
 #include "proxy/session/session_core.h"
@@ -17,6 +18,7 @@ struct Runtime {
   std::shared_ptr<const inbound::InboundSettings> inbound;     // null: inbound disabled
   std::shared_ptr<const outbound::OutboundSettings> outbound;  // null: no outbound listener
   std::vector<config::Endpoint> dns_servers;                   // [dns] servers (empty: /etc/resolv.conf)
+  std::shared_ptr<const MtaStsSettings> mta_sts;               // null: no outbound, or [mta_sts] disabled
 };
 
 // A worker's per-loop services, handed to the sessions of its loop.

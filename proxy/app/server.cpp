@@ -70,6 +70,13 @@ class Server {
       return 1;
     }
     audit_ = std::move(std::get<std::unique_ptr<audit::Log>>(audit));
+    if (std::get<std::shared_ptr<const Runtime>>(runtime)->mta_sts) {
+      // Loaded before any worker runs: a policy learned before a restart is in force for the first mail.
+      sts_cache_ = std::make_unique<mta_sts::SharedCache>(config_.mta_sts.cache_file, mta_sts::Cache::Options{},
+                                                          [](const std::string& line) { spdlog::warn("{}", line); });
+      spdlog::info("MTA-STS: {} cached polic{} from {}", sts_cache_->size(), sts_cache_->size() == 1 ? "y" : "ies",
+                   config_.mta_sts.cache_file);
+    }
 
     unsigned workers = worker_count(config_);
     std::vector<ListenerPlan> plans = plan_listeners(config_);
@@ -90,7 +97,7 @@ class Server {
     for (unsigned i = 0; i < workers; ++i) {
       std::vector<WorkerListener> listeners;
       for (std::size_t l = 0; l < plans.size(); ++l) listeners.push_back({per_worker[i][l], plans[l].factory});
-      workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, [this] {
+      workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, sts_cache_.get(), [this] {
         std::lock_guard lock(exit_mutex_);
         --running_workers_;
         if (workers_done_.initialized()) uv_async_send(workers_done_.get());
@@ -196,6 +203,13 @@ class Server {
       spdlog::warn("reload: inbound.listen and server.workers take effect only at restart");
     }
     if (std::string error = audit_->reopen(); !error.empty()) spdlog::error("{}", error);
+    if (sts_cache_) {
+      // `mxguard mta-sts purge` edits the file; the running cache takes it over here.
+      sts_cache_->reload();
+      if (next.mta_sts.cache_file != config_.mta_sts.cache_file || next.mta_sts.enabled != config_.mta_sts.enabled) {
+        spdlog::warn("reload: mta_sts.enabled and mta_sts.cache_file take effect only at restart");
+      }
+    }
     apply_log_level(next.server.log_level);
     const auto& snapshot = std::get<std::shared_ptr<const Runtime>>(runtime);
     for (auto& w : workers_) w->reload(snapshot);
@@ -216,6 +230,7 @@ class Server {
   std::mutex exit_mutex_;
   unsigned running_workers_ = 0;   // guarded by exit_mutex_
   std::unique_ptr<audit::Log> audit_;
+  std::unique_ptr<mta_sts::SharedCache> sts_cache_;   // outlives the workers (declared before them)
   session::ConnectionLimiter limiter_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopping_ = false;

@@ -59,6 +59,7 @@ std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const co
     if (auto* error = std::get_if<std::string>(&allow)) return config.source_path + ": outbound.allow: " + *error;
     outbound->allow = std::get<policy::AllowList>(std::move(allow));
     runtime->outbound = std::move(outbound);
+    if (config.mta_sts.enabled) runtime->mta_sts = std::make_shared<const MtaStsSettings>(mta_sts_settings(config.mta_sts));
   }
   return std::shared_ptr<const Runtime>(std::move(runtime));
 }

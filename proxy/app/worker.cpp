@@ -9,13 +9,15 @@
 namespace mxguard::app {
 
 Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
-               audit::Log* audit, session::ConnectionLimiter* limiter, std::function<void()> on_exit)
+               audit::Log* audit, session::ConnectionLimiter* limiter, mta_sts::SharedCache* sts_cache,
+               std::function<void()> on_exit)
     : index_(index),
       pending_listeners_(std::move(listeners)),
       runtime_(std::move(runtime)),
       audit_(audit),
       limiter_(limiter),
       audit_observer_(audit),
+      sts_cache_(sts_cache),
       on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
   std::random_device rd;
@@ -43,6 +45,12 @@ void Worker::start() {
   } else {
     resolver_ = std::move(std::get<std::unique_ptr<dns::Resolver>>(resolver));
     services_.outbound.resolver = resolver_.get();
+  }
+  if (runtime_->mta_sts && sts_cache_) {
+    // Worker 0 alone refreshes policies before they expire: the cache is shared, one refresher is enough.
+    mta_sts_ = std::make_unique<MtaStsLoop>(&loop_, resolver_.get(), sts_cache_, *runtime_->mta_sts, index_ == 0,
+                                            [this](std::function<void()> fn) { post(std::move(fn)); }, audit_);
+    services_.outbound.sts = mta_sts_->agent();
   }
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
@@ -153,6 +161,8 @@ void Worker::maybe_exit() {
     wakeup_closed_ = true;
   }
   if (wakeup_) wakeup_->close();
+  services_.outbound.sts = nullptr;
+  mta_sts_.reset();   // the agent uses the resolver; its fetcher child gets EOF and exits
   services_.outbound.resolver = nullptr;
   resolver_.reset();   // closes its handles on this loop, so uv_run can return
 }

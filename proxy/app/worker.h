@@ -34,7 +34,8 @@ class Worker {
  public:
   // `on_exit` runs on the worker's thread once its loop has ended (every session gone).
   Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
-         audit::Log* audit, session::ConnectionLimiter* limiter, std::function<void()> on_exit);
+         audit::Log* audit, session::ConnectionLimiter* limiter, mta_sts::SharedCache* sts_cache,
+         std::function<void()> on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -46,6 +47,8 @@ class Worker {
   // A second call with a shorter grace cuts the wait short.
   void stop(std::chrono::seconds grace);
   void join();
+  // Thread-safe: runs `fn` on the worker's loop (dropped when the loop is gone or going).
+  void post(std::function<void()> fn);
 
  private:
   struct Listening {
@@ -54,7 +57,6 @@ class Worker {
   };
 
   void run();
-  void post(std::function<void()> fn);
   void drain_posted();
   void on_connection(Listening& listener);
   void begin_stop(std::chrono::seconds grace);
@@ -67,6 +69,8 @@ class Worker {
   session::ConnectionLimiter* limiter_;
   session::AuditObserver audit_observer_;
   std::unique_ptr<dns::Resolver> resolver_;   // the loop's one resolver ([dns] servers, fixed at start)
+  mta_sts::SharedCache* sts_cache_;
+  std::unique_ptr<MtaStsLoop> mta_sts_;       // the loop's fetcher child and MTA-STS agent (fixed at start)
   LoopServices services_;
   uv_loop_t loop_{};
   std::thread thread_;

@@ -19,6 +19,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::SessionRefused: return "session-refused";
     case EventKind::TlsPolicy: return "tls-policy";
     case EventKind::ExceptionLapsed: return "exception-lapsed";
+    case EventKind::MtaStsFetch: return "mta-sts-fetch";
   }
   return "?";
 }
@@ -33,6 +34,7 @@ std::string_view to_string(Verdict v) {
     case Verdict::Delivered: return "delivered";
     case Verdict::AllowedTesting: return "allowed-testing";
     case Verdict::Lapsed: return "lapsed";
+    case Verdict::Fetched: return "fetched";
   }
   return "?";
 }

@@ -15,6 +15,7 @@ enum class EventKind {
   SessionRefused,      // refused before any SMTP (not allowed to use the listener)
   TlsPolicy,           // outbound: the TLS decision about one MX (delivered, refused, allowed-testing)
   ExceptionLapsed,     // an operator's [policy.domain] exception passed its expiry date
+  MtaStsFetch,         // outbound: what fetching a domain's MTA-STS policy came to (fetched, or why not)
 };
 
 enum class Verdict {
@@ -26,6 +27,7 @@ enum class Verdict {
   Delivered,
   AllowedTesting,
   Lapsed,
+  Fetched,
 };
 
 std::string_view to_string(Direction d);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/log_text.h"
+#include "policy/engine/mta_sts_overlay.h"
 #include "policy/engine/route.h"
 #include "proxy/smtp/proxy_header.h"
 #include "proxy/smtp/reply_table.h"
@@ -29,6 +30,7 @@ MxLink::MxLink(LinkContext context, Hooks hooks) : ctx_(std::move(context)), hoo
 }
 
 MxLink::~MxLink() {
+  sts_lookup_.cancel();
   query_.cancel();
   retire_connection();
 }
@@ -38,6 +40,29 @@ std::string MxLink::mx_address() const { return connection_ || ready_ ? with_por
 void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
   domain_ = domain;
   policy_ = std::move(policy);
+  // An operator's entry that pins a level decides alone (mta_sts_overlay.h): its domain's MTA-STS policy
+  // is not needed, and the mail does not wait for it.
+  bool pinned = policy_.source == policy::PolicySource::Config && policy_.level != policy::TlsLevel::MtaSts;
+  if (ctx_.services.sts && !pinned) {
+    sts_lookup_ = ctx_.services.sts->lookup(domain_, [this](mta_sts::Lookup l) { on_mta_sts(std::move(l)); });
+    return;
+  }
+  find_next_hops();
+}
+
+void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
+  if (lookup.policy) {
+    policy_ = policy::with_mta_sts(std::move(policy_), mta_sts::view(lookup.policy->policy));
+    spdlog::debug("[{}] outbound {}: MTA-STS policy id {} mode {}: level {} from {}", ctx_.session_id, domain_,
+                  lookup.policy->id, mta_sts::to_string(lookup.policy->policy.mode), policy::to_string(policy_.level),
+                  policy::to_string(policy_.source));
+  } else {
+    spdlog::debug("[{}] outbound {}: no MTA-STS policy ({})", ctx_.session_id, domain_, lookup.detail);
+  }
+  find_next_hops();
+}
+
+void MxLink::find_next_hops() {
   if (std::optional<config::Endpoint> route = policy::static_route(domain_, ctx_.settings->outbound)) {
     // A static next hop (like Postfix's transport map): the domain's policy still applies to that host.
     hops_.push_back({route->host, route->port});

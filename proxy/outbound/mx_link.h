@@ -16,6 +16,7 @@
 
 #include "policy/dns/mx_plan.h"
 #include "policy/dns/resolver.h"
+#include "policy/mta_sts/agent.h"
 #include "policy/verdict.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/net/connection.h"
@@ -76,6 +77,8 @@ class MxLink {
     std::uint16_t port;
   };
 
+  void on_mta_sts(mta_sts::Lookup lookup);
+  void find_next_hops();
   void on_mx(dns::MxResult result);
   void next_host();
   void on_addresses(dns::AddressResult result);
@@ -95,6 +98,7 @@ class MxLink {
   std::string domain_;
   policy::EffectivePolicy policy_;
   dns::Query query_;
+  mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;
   std::size_t next_hop_ = 0;
   std::string mx_host_;

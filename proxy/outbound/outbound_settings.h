@@ -11,6 +11,9 @@
 namespace mxguard::dns {
 class Resolver;
 }
+namespace mxguard::mta_sts {
+class Agent;
+}
 
 namespace mxguard::outbound {
 
@@ -26,6 +29,7 @@ struct OutboundSettings {
 // What a worker's loop provides to its outbound sessions.
 struct LoopServices {
   dns::Resolver* resolver = nullptr;   // the loop's one resolver ([dns] servers)
+  mta_sts::Agent* sts = nullptr;       // the loop's MTA-STS agent; null when [mta_sts] is disabled
 };
 
 }  // namespace mxguard::outbound

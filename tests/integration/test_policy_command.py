@@ -156,9 +156,9 @@ class PolicyCommand(IntegrationTestCase):
         fields, _ = self.report("example.org", path)
         self.assertEqual(fields["next hop"], "the MX hosts of example.org, port 2525")
 
-    def test_mta_sts_says_it_was_not_consulted(self):
+    def test_mta_sts_says_when_nothing_is_cached(self):
         fields, _ = self.report("example.org", self.write(self.config_text()))
-        self.assertRegex(fields["mta-sts"], r"^not available in this build")
+        self.assertRegex(fields["mta-sts"], r"^no cached policy")
         disabled = self.write(self.config_text(extra="[mta_sts]\nenabled = false\n"), name="off.toml")
         fields, _ = self.report("example.org", disabled)
         self.assertEqual(fields["mta-sts"], "disabled ([mta_sts] enabled = false)")
