@@ -2,7 +2,7 @@
 # Builds the fuzz targets with clang and runs each for SECONDS (default 30); exits non-zero if any target
 # crashes or breaks an invariant. Usage: fuzz/run.sh [SECONDS] [TARGET...]
 #   TARGET: data_filter reply_parser line_reader command ehlo_rewriter proxy_header client_hello mx_dialogue
-#           (default: all)
+#           mta_sts_record mta_sts_policy (default: all)
 #   BUILD_DIR=dir  build directory (default: build-fuzz at the repository root)
 #   NO_BUILD=1     run the targets already built in BUILD_DIR
 set -euo pipefail
@@ -11,7 +11,8 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(data_filter reply_parser line_reader command ehlo_rewriter proxy_header client_hello mx_dialogue)
+  targets=(data_filter reply_parser line_reader command ehlo_rewriter proxy_header client_hello mx_dialogue
+           mta_sts_record mta_sts_policy)
 fi
 build=${BUILD_DIR:-$root/build-fuzz}
 
@@ -30,8 +31,10 @@ for t in "${targets[@]}"; do
   dirs=("$corpus")
   [[ -d $root/fuzz/seeds/$t ]] && dirs+=("$root/fuzz/seeds/$t")
   log=$build/fuzz-$t.log
+  dict=$root/fuzz/smtp.dict
+  [[ $t == mta_sts_* ]] && dict=$root/fuzz/mta_sts.dict
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -dict="$root/fuzz/smtp.dict" -artifact_prefix="$root/fuzz/crash-$t-" "${dirs[@]}" >"$log" 2>&1; then
+      -dict="$dict" -artifact_prefix="$root/fuzz/crash-$t-" "${dirs[@]}" >"$log" 2>&1; then
     runs=$(grep -a -o '^Done [0-9]* runs' "$log" | tail -n 1)
     cov=$(grep -a -o 'cov: [0-9]*' "$log" | tail -n 1)
     echo "ok     $t: ${runs#Done } in ${seconds}s, $cov, corpus $(ls "$corpus" | wc -l) files"
