@@ -8,6 +8,9 @@ find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(Threads REQUIRED)
+# libcurl for mxguard-fetch only: the GnuTLS build (libcurl4-gnutls-dev), so that no process ever holds both
+# OpenSSL and BoringSSL (dependencies.md). libcurl.so is libcurl-gnutls.so there; tests/ checks the result.
+find_package(CURL REQUIRED)
 if(MXGUARD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()

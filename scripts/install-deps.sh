@@ -13,6 +13,8 @@ PACKAGES=(
   python3 postfix swaks libnet-ssleay-perl openssl ca-certificates iproute2 procps
   # the resolver tests' DNS server: unbound (validating), ldnsutils to sign its zones
   unbound ldnsutils
+  # the MTA-STS fetcher tests' web server (bench/run.sh adds libnginx-mod-mail to the same nginx)
+  nginx
 )
 
 missing=()
