@@ -43,7 +43,8 @@ struct Policy {
 //   bare CR, bytes that are not UTF-8) makes the whole policy invalid, whatever its key: a file we cannot
 //   read as the ABNF is not one whose mx list we should trust to be complete. Unknown keys with a valid
 //   value are ignored.
-// - Blank (empty or all-WSP) lines, which the ABNF does not allow, are skipped: they carry nothing.
+// - Blank (empty or all-WSP) lines are skipped: they carry nothing, and the ABNF as published lists
+//   sts-policy-term among the fields (where sts-policy-mx was meant), so some read it as allowing them.
 // - A leading UTF-8 byte order mark is refused (with its own message): the first key would not be "version".
 // - The first of a duplicated version, mode or max_age wins even when it is invalid and a later one is
 //   valid (RFC 8461 §3.2: "all entries except for the first SHALL be ignored").
