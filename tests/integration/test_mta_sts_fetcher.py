@@ -173,6 +173,13 @@ class Answers(FetcherTestCase):
         self.assertOutcome(a, HTTP)
         self.assertEqual(a.status, 200)
 
+    def test_each_request_connects_only_to_its_own_addresses(self):
+        # curl keeps CURLOPT_RESOLVE entries in the multi handle's DNS cache: a later request for the
+        # same host must replace them, never reuse them (nginx listens on 127.0.0.1, not 127.0.0.2).
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.1"]), HTTP)
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.2"]), CONNECT)
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.1"]), HTTP)
+
     def test_ipv6_loopback_address_works(self):
         a = self.fetch("ok.test", addresses=["::1"])
         self.assertOutcome(a, HTTP)
