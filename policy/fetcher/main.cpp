@@ -86,6 +86,10 @@ int serve(const FetchServer::Options& options, const std::string& user, bool use
   } else if (user_given) {
     log_line("not started as root: --user " + user + " ignored");
   }
+  if (std::string why = drop_capabilities(); !why.empty()) {
+    log_line("cannot drop capabilities: " + why);
+    return kExitFailure;
+  }
   // No setuid binary or file capability run by curl or GnuTLS could give any of it back.
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (std::string why = server->start(); !why.empty()) {

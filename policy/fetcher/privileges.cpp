@@ -1,7 +1,10 @@
 #include "policy/fetcher/privileges.h"
 
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +29,17 @@ std::string drop_privileges(const std::string& user) {
     return "the process still has other ids after setuid";
   }
   if (setuid(0) == 0) return "root could be regained after setuid";
+  return {};
+}
+
+std::string drop_capabilities() {
+  // Ambient first: capset would refuse to leave an ambient capability outside the permitted set.
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return std::string("clearing the ambient capabilities: ") + std::strerror(errno);
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capset, &header, none) != 0) return std::string("capset: ") + std::strerror(errno);
   return {};
 }
 

@@ -10,4 +10,9 @@ namespace mxguard::fetch {
 // success, else why not (the caller must not go on as root). Only for a process running as root.
 std::string drop_privileges(const std::string& user);
 
+// Gives up every capability the process holds (effective, permitted, inheritable, ambient). mxguard's
+// systemd unit grants CAP_NET_BIND_SERVICE as an ambient capability, which an exec'd child inherits; the
+// fetcher binds nothing. "" on success, else why not. Works without root (it only ever drops).
+std::string drop_capabilities();
+
 }  // namespace mxguard::fetch

@@ -12,7 +12,9 @@ std::unique_ptr<Transfer> Transfer::create(const Request& request, const std::st
     error = "curl_easy_init failed";
     return nullptr;
   }
-  // Only the request's addresses: curl never asks DNS itself (mxguard's resolver found these).
+  // Only the request's addresses: curl never asks DNS itself (mxguard's resolver found these). The entry
+  // goes into the multi handle's shared DNS cache under host:port, replacing an older one; so two
+  // transfers for one host must never run at once (FetchServer runs one per domain).
   std::string resolve = resolve_entry(request.domain, request.port, request.addresses);
   self->resolve_.reset(curl_slist_append(nullptr, resolve.c_str()));
   if (!self->resolve_) {

@@ -173,6 +173,13 @@ class Answers(FetcherTestCase):
         self.assertOutcome(a, HTTP)
         self.assertEqual(a.status, 200)
 
+    def test_each_request_connects_only_to_its_own_addresses(self):
+        # curl keeps CURLOPT_RESOLVE entries in the multi handle's DNS cache: a later request for the
+        # same host must replace them, never reuse them (nginx listens on 127.0.0.1, not 127.0.0.2).
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.1"]), HTTP)
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.2"]), CONNECT)
+        self.assertOutcome(self.fetch("ok.test", addresses=["127.0.0.1"]), HTTP)
+
     def test_ipv6_loopback_address_works(self):
         a = self.fetch("ok.test", addresses=["::1"])
         self.assertOutcome(a, HTTP)
@@ -313,6 +320,7 @@ class Lifecycle(FetcherTestCase):
     def test_started_as_root_it_runs_as_nobody(self):
         self.assertOutcome(self.fetch("ok.test"), HTTP)   # started and answering
         self.assertEqual(self.fetcher.uid(), [65534] * 4)
+        self.assertEqual(set(self.fetcher.capabilities().values()), {0})
         self.assertIn("uid 65534 gid 65534", self.fetcher.log())
 
     def test_user_option_names_the_user(self):
@@ -334,12 +342,16 @@ class Lifecycle(FetcherTestCase):
         self.assertEqual(f.wait(5), 1)
         self.assertIn("cannot drop root privileges", f.log())
 
-    def test_started_as_another_user_it_stays_that_user(self):
+    def test_started_as_another_user_it_stays_that_user_without_capabilities(self):
+        # As mxguard's systemd unit starts it: an unprivileged user with CAP_NET_BIND_SERVICE as an
+        # ambient capability, which an exec'd child inherits. The fetcher keeps the user, drops the capability.
         setpriv = tools.require("setpriv")
         f = self.start_fetcher(["--user", "nobody"], name="fetch-as-daemon",
-                               wrapper=[setpriv, "--reuid=daemon", "--regid=daemon", "--clear-groups"])
+                               wrapper=[setpriv, "--reuid=daemon", "--regid=daemon", "--clear-groups",
+                                        "--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service"])
         self.assertOutcome(f.fetch(self.request("ok.test")), HTTP)
         self.assertEqual(f.uid(), [1] * 4)
+        self.assertEqual(f.capabilities(), {"CapInh": 0, "CapPrm": 0, "CapEff": 0, "CapAmb": 0})
         self.assertIn("not started as root: --user nobody ignored", f.log())
 
     def test_version_and_help(self):
