@@ -70,6 +70,7 @@ class FrameReader {
  public:
   void feed(std::span<const char> bytes);
   void feed(std::string_view bytes) { feed(std::span<const char>(bytes.data(), bytes.size())); }
+  void feed(const std::string& bytes) { feed(std::string_view(bytes)); }
   // The next whole message, or nullopt when more bytes are needed or after an error.
   std::optional<Message> next();
   // Set once the stream is broken (see above); never cleared.

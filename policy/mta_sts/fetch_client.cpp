@@ -35,6 +35,7 @@ struct FetchClient::Child {
   SteadyClock::time_point started;
   char buffer[64 * 1024];
   bool current = true;
+  bool killed = false;   // by us: its exit needs no word of its own
 };
 
 FetchClient::FetchClient(uv_loop_t* loop, FetcherOptions options, LogFn log)
@@ -157,6 +158,7 @@ void FetchClient::child_gone(const std::string& why, bool dead_young) {
 void FetchClient::kill_child(const std::string& why) {
   if (!child_) return;
   uv_process_kill(child_->process.get(), SIGKILL);
+  child_->killed = true;
   bool young = SteadyClock::now() - child_->started < kHealthyLifetime;
   child_gone(why + ": killed", young);
 }
@@ -220,11 +222,14 @@ void FetchClient::run_posted() {
 void FetchClient::on_exit(uv_process_t* process, std::int64_t status, int signal) noexcept {
   auto* child = static_cast<Child*>(process->data);
   FetchClient* self = child->owner;
+  std::string why = "(pid " + std::to_string(process->pid) + ") " +
+                    (signal ? "was killed by signal " + std::to_string(signal) : "exited with status " + std::to_string(status));
   if (child->current && self->child_.get() == child) {
-    std::string why = signal ? "was killed by signal " + std::to_string(signal)
-                             : "exited with status " + std::to_string(status);
     bool young = SteadyClock::now() - child->started < kHealthyLifetime;
     self->child_gone(why, young || status != 0 || signal != 0);
+  } else if (!child->killed && (signal != 0 || status != 0)) {
+    // It closed the socketpair first (the fetches were failed then); how it ended is worth a line too.
+    self->log_("MTA-STS fetcher " + why);
   }
   // Now nothing refers to the process any more: destroying the Child closes its handles.
   self->retired_.remove_if([child](const std::unique_ptr<Child>& c) { return c.get() == child; });

@@ -23,6 +23,9 @@ class Event {
   Event& verdict(Verdict v) { return set("verdict", to_string(v)); }
   Event& reason(std::string_view r) { return set("reason", r); }
   Event& set(std::string_view key, std::string_view value);
+  // A string literal would otherwise take the bool overload (a standard conversion beats string_view's).
+  Event& set(std::string_view key, const char* value) { return set(key, std::string_view(value)); }
+  Event& set(std::string_view key, const std::string& value) { return set(key, std::string_view(value)); }
   Event& set(std::string_view key, bool value);
   Event& set(std::string_view key, std::int64_t value);
   const nlohmann::ordered_json& json() const { return json_; }
