@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -263,6 +265,14 @@ int check_config(const std::string& config_path) {
     return 2;
   }
   for (const auto& w : config.warnings) std::printf("warning: %s\n", w.c_str());
+  if (!config.outbound.listen.empty() && config.mta_sts.enabled) {
+    std::string fetcher = mta_sts_settings(config.mta_sts).fetcher.executable;
+    if (access(fetcher.c_str(), X_OK) != 0) {
+      std::printf("%s: warning: mta_sts.fetcher: %s is not an executable file: MTA-STS policies cannot be "
+                  "fetched (mail to domains without a cached policy goes as if they published none)\n",
+                  config_path.c_str(), fetcher.c_str());
+    }
+  }
   if (config.inbound.certificates.empty()) {
     std::printf("%s: note: no [[inbound.certificate]]: a self-signed certificate will be generated in %s\n",
                 config_path.c_str(), config.server.state_dir.c_str());

@@ -110,6 +110,7 @@ class Enforcement(MtaStsTestCase):
             sts_zone("nopolicy.test", "127.0.0.2", txt_id=None),
             sts_zone("none.test", "127.0.0.6"),
             sts_zone("typo.test", "127.0.0.6"),
+            sts_zone("big.test", "127.0.0.2"),
         )
 
     def setUp(self):
@@ -128,6 +129,7 @@ class Enforcement(MtaStsTestCase):
             Site("nopolicy.test", body=policy(domain="nopolicy.test")),
             Site("none.test", body=policy(mode="none", mx=())),
             Site("typo.test", body=b"version: STSv1\r\nmode: enforce\r\nnmx: mx.typo.test\r\nmax_age: 86400\r\n"),
+            Site("big.test", body=policy(domain="big.test") + b"# " + b"x" * 70000 + b"\r\n"),
         )
 
     def test_enforce_delivers_over_verified_tls_to_a_listed_mx(self):
@@ -197,13 +199,14 @@ class Enforcement(MtaStsTestCase):
         for domain, reason, words in [("gone.test", "sts-policy-fetch-error", "HTTP 404"),
                                       ("moved.test", "sts-policy-fetch-error", "redirect"),
                                       ("html.test", "sts-policy-invalid", "text/html"),
-                                      ("rogue.test", "sts-webpki-invalid", "")]:
+                                      ("rogue.test", "sts-webpki-invalid", ""),
+                                      ("big.test", "sts-policy-invalid", "64 KiB")]:
             self.deliver(f"bob@{domain}")
             e = self.wait_fetch_event(domain, verdict="failed")
             self.assertEqual(e["reason"], reason, e)
             self.assertIn(words, e.get("detail", ""), e)
             self.assertFalse(e["cached_policy_in_force"], e)
-        self.assertEqual(len(mx.messages()), 4)
+        self.assertEqual(len(mx.messages()), 5)
         # The redirect was not followed: nothing asked mta-sts.enforce.test.
         self.assertEqual(self.web.requests("enforce.test"), [])
 
