@@ -200,6 +200,8 @@ void InboundSession::on_backend_reply(const smtp::Reply& reply) {
                             .starttls_available = settings_.tls != nullptr,
                             .max_message_size = settings_.inbound.max_message_size};
       if (reply.klass() == 2 && tls_active()) helo_after_tls_ = true;
+      // rewrite_ehlo adds STARTTLS to every 2xx reply before TLS when a certificate is configured.
+      if (reply.klass() == 2 && offer.starttls_available && !offer.tls_active) notify_starttls_offered();
       relay(smtp::rewrite_ehlo(reply, offer));
       break;
     }

@@ -107,6 +107,7 @@ bool InboundSession::check_mail(const smtp::Command& c) {
 
 void InboundSession::audit_downgrade(const std::string& domain) {
   spdlog::warn("[{}] MAIL FROM domain {} without TLS: refused as a downgrade attempt", id(), domain);
+  notify_downgrade_refused();
   if (!env().audit) return;
   env().audit->write(audit::Event(audit::EventKind::DowngradeAttempt, audit::Direction::Inbound, id(), peer_text())
                          .set("domain", domain)

@@ -311,6 +311,7 @@ DialogueAction MxDialogue::after_hello() {
     return ready();
   }
   state_ = DialogueState::StarttlsReply;
+  tls_attempt_ = TlsAttempt::Sent;
   return sending("STARTTLS\r\n");
 }
 
@@ -327,6 +328,7 @@ DialogueAction MxDialogue::on_starttls_reply(const smtp::Reply& reply, std::size
       return tls_attempt_failed(false);
     }
     state_ = DialogueState::Handshake;
+    handshake_started_ = true;
     DialogueAction action;
     action.start_tls = true;
     // Verify and stricter fail the handshake on a certificate problem. A testing policy (MTA-STS
@@ -340,6 +342,7 @@ DialogueAction MxDialogue::on_starttls_reply(const smtp::Reply& reply, std::size
   // connection is still plaintext with the first EHLO's capabilities, which a refused STARTTLS does not
   // change, so a policy that allows plaintext goes on here.
   specifics_ = "STARTTLS answered with " + describe(reply);
+  tls_attempt_ = TlsAttempt::Declined;
   if (auto refused = decide_or_refuse(reply.code != 421)) return *refused;
   if (reply.code == 421) return fail(Cause::Reply, "answered STARTTLS with " + describe(reply), false);
   return ready();
@@ -352,6 +355,7 @@ DialogueAction MxDialogue::on_tls_ready(const TlsFacts& facts) {
   }
   record_tls(facts, Handshake::Succeeded);
   tls_active_ = true;
+  tls_attempt_ = TlsAttempt::Established;
   if (auto refused = decide_or_refuse(true)) return *refused;
   if (verdict_->outcome == policy::Outcome::DeliverPlaintext) {
     // Level may with a TLS session policy::decide does not accept (below TLS 1.2): plaintext is
@@ -435,6 +439,7 @@ std::optional<DialogueAction> MxDialogue::decide_or_refuse(bool connection_usabl
 }
 
 DialogueAction MxDialogue::tls_attempt_failed(bool connection_usable) {
+  if (tls_attempt_ != TlsAttempt::Established) tls_attempt_ = TlsAttempt::Failed;
   if (auto refused = decide_or_refuse(connection_usable)) return *refused;
   // Delivery without TLS is allowed (level may, or a testing policy), but this connection cannot carry
   // it: it is dead, poisoned by an injection, or running a TLS session the policy does not accept.

@@ -53,6 +53,16 @@ struct DialogueAction {
 };
 
 enum class DialogueState { Greeting, Ehlo, Helo, StarttlsReply, Handshake, EhloAfterTls, Ready, Refused, Failed };
+
+// What became of TLS on one connection, whatever the verdict made of it (the metrics count these).
+enum class TlsAttempt {
+  None,          // STARTTLS never sent: not offered, level none, a plaintext retry
+  Sent,          // STARTTLS sent, no answer (yet)
+  Declined,      // the remote answered STARTTLS with other than 220: no handshake
+  Failed,        // no TLS session: the handshake failed, bytes were injected after the 220, or the
+                 // connection was lost around STARTTLS
+  Established,   // the handshake completed (the verdict may still refuse what it showed)
+};
 std::string_view to_string(DialogueState state);   // "greeting", "ehlo", ..., "ready", "refused", "failed"
 
 // What the TLS layer said about the handshake, in the terms of tls::Engine. The driver fills it with
@@ -137,6 +147,9 @@ class MxDialogue {
   // Level may (or a testing policy): the TLS attempt failed after STARTTLS and the connection is gone;
   // reconnect to this address with plaintext_retry = true. Only ever with state() Failed.
   bool wants_plaintext_retry() const { return wants_plaintext_retry_; }
+  // What became of TLS here, and whether the handshake itself began (the 220 came, start_tls asked).
+  TlsAttempt tls_attempt() const { return tls_attempt_; }
+  bool handshake_started() const { return handshake_started_; }
   bool plaintext_retry() const { return plaintext_retry_; }
   // One printable line for the log and the 451 text: what went wrong with this MX ("" when nothing did).
   // Refused, a plaintext retry, and a delivery the policy allows despite a problem: policy::reply_text of
@@ -190,6 +203,8 @@ class MxDialogue {
   Capabilities capabilities_;
   bool tls_active_ = false;
   bool wants_plaintext_retry_ = false;
+  TlsAttempt tls_attempt_ = TlsAttempt::None;
+  bool handshake_started_ = false;
   Cause cause_ = Cause::None;
   std::string failure_;       // Failed for a reason of the MX's own: what happened, naming the MX
   std::string specifics_;     // what the verdict's detail does not say: the STARTTLS reply, the TLS failure

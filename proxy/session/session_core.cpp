@@ -71,6 +71,8 @@ std::string SessionCore::peer_text() const {
 
 void SessionCore::start(uv_stream_t* listener) {
   Turn turn(*this);
+  started_ns_ = uv_hrtime();
+  for (auto* o : env_.observers) o->on_start(*this);
   if (client_.accept_from(listener) != 0) {
     finish();
     return;
@@ -259,7 +261,7 @@ void SessionCore::on_timeout() {
       on_opening_timeout();
       return;
     case Phase::TlsHandshake:
-      tls_abandoned("handshake timed out");
+      tls_abandoned(HandshakeFailure::Timeout, "handshake timed out");
       finish();
       return;
     case Phase::Closing:
@@ -357,7 +359,7 @@ void SessionCore::on_client_eof() {
       finish();
       return;
     case Phase::TlsHandshake:
-      tls_abandoned("client closed the connection during the handshake");
+      tls_abandoned(HandshakeFailure::Eof, "client closed the connection during the handshake");
       finish();
       return;
     case Phase::Data:
@@ -404,7 +406,9 @@ void SessionCore::on_client_lost(const std::string& reason) {
   // A reset that arrives with the last data is reported as EOF, so the loss shows only now, when a reply
   // could not be written: the direction learns which of its replies never arrived.
   if (client_eof_) on_half_closed_client_lost();
-  if (phase_ == Phase::TlsHandshake) tls_abandoned("connection error during the handshake: " + reason);
+  if (phase_ == Phase::TlsHandshake) {
+    tls_abandoned(HandshakeFailure::ConnectionError, "connection error during the handshake: " + reason);
+  }
   if (phase_ != Phase::Data && replies_.awaiting_data_end() && !finished_) {
     // The message is complete and on the far side; its verdict is still to come. Hear it out and log it,
     // so the postmaster knows whether the mail the client will retry was in fact delivered.
@@ -445,7 +449,9 @@ void SessionCore::on_tls_ready(net::Connection& c) {
   spdlog::info("[{}] TLS established: {} {}{}", id(), info.version, info.cipher,
                info.sni.empty() ? "" : " sni=" + log_text::sanitize(info.sni));
   bool implicit = phase_ == Phase::TlsHandshake && !greeted_;
-  notify_tls(TlsOutcome::established(info.version, info.cipher, info.sni, implicit));
+  TlsOutcome outcome = TlsOutcome::established(info.version, info.cipher, info.sni, implicit);
+  outcome.handshake_time = handshake_time();
+  notify_tls(outcome);
   if (implicit) {
     enter_phase(Phase::Opening);
     on_accepted();
@@ -462,21 +468,38 @@ void SessionCore::on_tls_failed(net::Connection& c, const std::string& reason) {
     on_far_tls_failed(reason);
     return;
   }
-  tls_abandoned(reason);
+  tls_abandoned(handshake_failure(client_.tls() ? client_.tls()->failure().kind : tls::FailureKind::None), reason);
   // The alert is already queued; give it a moment to leave, then close.
   close_gracefully();
 }
 
-void SessionCore::tls_abandoned(const std::string& reason) {
+void SessionCore::tls_abandoned(HandshakeFailure failure, const std::string& reason) {
   if (tls_settled_) return;
   spdlog::info("[{}] TLS handshake failed: {}", id(), log_text::sanitize(reason));
-  notify_tls(TlsOutcome::not_established(audit::Verdict::Failed, reason));
+  TlsOutcome outcome = TlsOutcome::failed(failure, reason);
+  outcome.handshake_time = handshake_time();
+  notify_tls(outcome);
+}
+
+std::chrono::nanoseconds SessionCore::handshake_time() const {
+  return std::chrono::nanoseconds(handshake_started_ns_ == 0 ? 0 : uv_hrtime() - handshake_started_ns_);
 }
 
 void SessionCore::notify_tls(const TlsOutcome& outcome) {
   if (tls_settled_) return;
   tls_settled_ = true;
+  tls_verdict_ = outcome.verdict;
   for (auto* o : env_.observers) o->on_tls(*this, outcome);
+}
+
+void SessionCore::notify_starttls_offered() {
+  if (starttls_offered_) return;
+  starttls_offered_ = true;
+  for (auto* o : env_.observers) o->on_starttls_offered(*this);
+}
+
+void SessionCore::notify_downgrade_refused() {
+  for (auto* o : env_.observers) o->on_downgrade_refused(*this);
 }
 
 void SessionCore::begin_client_tls(bssl::UniquePtr<SSL> ssl) {
@@ -485,6 +508,7 @@ void SessionCore::begin_client_tls(bssl::UniquePtr<SSL> ssl) {
     return;
   }
   client_.start_tls(std::move(ssl));
+  handshake_started_ns_ = uv_hrtime();
   enter_phase(Phase::TlsHandshake);
 }
 

@@ -77,6 +77,11 @@ class SessionCore : protected net::ConnectionEvents {
   std::string peer_text() const;
   const sockaddr_storage& client_peer() const { return client_.peer(); }
   const sockaddr_storage& client_local() const { return client_.local(); }
+  // For the observers (metrics): when start() began (uv_hrtime), the session's one TLS verdict so far
+  // (Skipped until one is given), and the message content written to the far side so far.
+  std::uint64_t started_ns() const { return started_ns_; }
+  audit::Verdict tls_verdict() const { return tls_verdict_; }
+  std::uint64_t content_bytes_relayed() const { return content_bytes_; }
 
  protected:
   SessionCore(Environment env, std::size_t extra_handles);
@@ -170,6 +175,9 @@ class SessionCore : protected net::ConnectionEvents {
   void track_handle() { ++open_handles_; }
   void handle_closed();
   void notify_tls(const TlsOutcome& outcome);
+  // The client's EHLO reply offered STARTTLS (observers hear it once per session).
+  void notify_starttls_offered();
+  void notify_downgrade_refused();
   void set_implicit_tls(bssl::UniquePtr<SSL> ssl) { implicit_tls_ = std::move(ssl); }
   void mark_greeted() { greeted_ = true; }
   bool greeted() const { return greeted_; }
@@ -197,7 +205,8 @@ class SessionCore : protected net::ConnectionEvents {
   void on_timeout();
   void maybe_close_after_client_eof();
   void on_client_closed();
-  void tls_abandoned(const std::string& reason);
+  void tls_abandoned(HandshakeFailure failure, const std::string& reason);
+  std::chrono::nanoseconds handshake_time() const;
   void send(const smtp::Reply& reply, ReplyOrigin origin);
 
   Environment env_;
@@ -211,6 +220,10 @@ class SessionCore : protected net::ConnectionEvents {
   std::optional<smtp::DataFilter> data_filter_;
   bssl::UniquePtr<SSL> implicit_tls_;   // set before start(): the listener speaks TLS from the first byte
   LogLimiter log_limiter_;
+  std::uint64_t started_ns_ = 0;            // uv_hrtime() at start()
+  std::uint64_t handshake_started_ns_ = 0;  // uv_hrtime() when the client's handshake began
+  std::uint64_t content_bytes_ = 0;         // message content written to the far side
+  audit::Verdict tls_verdict_ = audit::Verdict::Skipped;
   std::uint64_t discard_bytes_ = 0;
   std::uint64_t data_started_ms_ = 0;
   std::uint64_t data_bytes_ = 0;
@@ -220,6 +233,7 @@ class SessionCore : protected net::ConnectionEvents {
   bool tls_ = false;
   bool tls_settled_ = false;     // the session's one TLS verdict was given
   bool greeted_ = false;         // the client saw a greeting: the session really started
+  bool starttls_offered_ = false;
   bool connect_logged_ = false;
   bool admitted_ = false;        // holds a slot in the limiter
   bool reading_paused_ = false;

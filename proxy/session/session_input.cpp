@@ -100,7 +100,10 @@ void SessionCore::process_data_input() {
   smtp::DataFeed feed = data_filter_->feed(client_in_, out);
   client_in_.erase(0, feed.consumed);
   if (!data_filter_->failed()) {
-    if (far_) far_->write(out);
+    if (far_) {
+      far_->write(out);
+      content_bytes_ += out.size();
+    }
   } else if (!had_failed) {
     // Part of the message already went out: only dropping the connection makes the far side discard it.
     spdlog::warn("[{}] message refused during DATA: {}", id(), smtp::to_string(data_filter_->error()));

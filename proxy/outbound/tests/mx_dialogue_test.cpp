@@ -753,6 +753,61 @@ TEST(MxDialogue, ALargestReplyDrippedByteByByteIsReadOnce) {
   EXPECT_EQ(d.capabilities().max_size, 1000u);
 }
 
+// What became of TLS, for the metrics: independent of the verdict, one value per connection.
+TEST(MxDialogue, TlsAttemptSaysWhatBecameOfTlsWhateverTheVerdict) {
+  MxDialogue tls = dialogue(TlsLevel::Verify);
+  EXPECT_EQ(tls.tls_attempt(), TlsAttempt::None);
+  tls.on_bytes(kGreeting);
+  tls.on_bytes(kEhloWithStarttls);
+  EXPECT_EQ(tls.tls_attempt(), TlsAttempt::Sent);
+  EXPECT_FALSE(tls.handshake_started());
+  tls.on_bytes(kStarttlsGo);
+  EXPECT_TRUE(tls.handshake_started());
+  tls.on_tls_ready(good_tls());
+  EXPECT_EQ(tls.tls_attempt(), TlsAttempt::Established);
+
+  MxDialogue declined = dialogue(TlsLevel::May);
+  declined.on_bytes(kGreeting);
+  declined.on_bytes(kEhloWithStarttls);
+  declined.on_bytes(kStarttls454);
+  EXPECT_EQ(declined.state(), DialogueState::Ready);
+  EXPECT_EQ(declined.tls_attempt(), TlsAttempt::Declined);
+  EXPECT_FALSE(declined.handshake_started());
+
+  MxDialogue failed = dialogue(TlsLevel::Encrypt);
+  up_to_handshake(failed, false);
+  failed.on_tls_failed(failed_tls(tls::FailureKind::Protocol));
+  EXPECT_EQ(failed.state(), DialogueState::Refused);
+  EXPECT_EQ(failed.tls_attempt(), TlsAttempt::Failed);
+  EXPECT_TRUE(failed.handshake_started());
+
+  MxDialogue lost = dialogue(TlsLevel::May);
+  lost.on_bytes(kGreeting);
+  lost.on_bytes(kEhloWithStarttls);
+  lost.on_closed();
+  EXPECT_EQ(lost.tls_attempt(), TlsAttempt::Failed) << "a connection lost around STARTTLS is a failed attempt";
+  EXPECT_FALSE(lost.handshake_started());
+
+  MxDialogue injected = dialogue(TlsLevel::May);
+  injected.on_bytes(kGreeting);
+  injected.on_bytes(kEhloWithStarttls);
+  injected.on_bytes(std::string(kStarttlsGo) + "250 injected\r\n");
+  EXPECT_EQ(injected.tls_attempt(), TlsAttempt::Failed);
+
+  for (bool retry : {false, true}) {
+    MxDialogue never = retry ? dialogue(TlsLevel::May, false, true) : dialogue(TlsLevel::None);
+    never.on_bytes(kGreeting);
+    never.on_bytes(kEhloWithStarttls);
+    EXPECT_EQ(never.state(), DialogueState::Ready);
+    EXPECT_EQ(never.tls_attempt(), TlsAttempt::None) << "retry " << retry;
+  }
+
+  MxDialogue not_offered = dialogue(TlsLevel::May);
+  not_offered.on_bytes(kGreeting);
+  not_offered.on_bytes(kEhloWithoutStarttls);
+  EXPECT_EQ(not_offered.tls_attempt(), TlsAttempt::None);
+}
+
 TEST(MxDialogue, StatesHaveNames) {
   EXPECT_EQ(to_string(DialogueState::Greeting), "greeting");
   EXPECT_EQ(to_string(DialogueState::StarttlsReply), "starttls-reply");

@@ -128,10 +128,28 @@ class TestSession : public SessionCore {
 
 // Counts what the core tells its observers.
 struct CountingObserver : SessionObserver {
+  int starts = 0;
   int ends = 0;
   int replies = 0;
-  void on_reply(const SessionCore&, const smtp::Reply&, ReplyOrigin) override { ++replies; }
-  void on_end(const SessionCore&) override { ++ends; }
+  int tls = 0;
+  bool heard_before_start = false;   // anything but on_start came first
+  audit::Verdict verdict_at_end = audit::Verdict::Fetched;   // not a TLS verdict: "never seen"
+  bool started_ns_set = false;
+  void on_start(const SessionCore& s) override {
+    ++starts;
+    started_ns_set = s.started_ns() != 0;
+  }
+  void on_state(const SessionCore&, Phase, Phase) override { heard_before_start |= starts == 0; }
+  void on_reply(const SessionCore&, const smtp::Reply&, ReplyOrigin) override {
+    heard_before_start |= starts == 0;
+    ++replies;
+  }
+  void on_tls(const SessionCore&, const TlsOutcome&) override { ++tls; }
+  void on_end(const SessionCore& s) override {
+    heard_before_start |= starts == 0;
+    verdict_at_end = s.tls_verdict();
+    ++ends;
+  }
 };
 
 // The client: a plain non-blocking socket.
@@ -611,6 +629,30 @@ TEST_F(SessionCoreTest, ClientResetAfterHalfCloseFinishesOnce) {
   ASSERT_TRUE(run_until([&] { return finished_ == 1 && session_ == nullptr; }));
   run_for(20ms);
   EXPECT_EQ(finished_, 1);
+}
+
+TEST_F(SessionCoreTest, ObserversHearTheStartFirstAndTheEndLastOnce) {
+  connect_and_greet();
+  client_.send("QUIT\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(observer_.starts, 1);
+  EXPECT_EQ(observer_.ends, 1);
+  EXPECT_FALSE(observer_.heard_before_start);
+  EXPECT_TRUE(observer_.started_ns_set);
+  // A greeted session that never used TLS is told Skipped at its end, and tls_verdict() says so then.
+  EXPECT_EQ(observer_.tls, 1);
+  EXPECT_EQ(observer_.verdict_at_end, audit::Verdict::Skipped);
+}
+
+TEST_F(SessionCoreTest, ASessionNeverGreetedStillStartsAndEndsForObservers) {
+  hold_greeting_ = true;
+  ASSERT_TRUE(client_.connect_to(port_));
+  ASSERT_TRUE(run_until([&] { return session_ != nullptr; }));
+  client_.reset();
+  ASSERT_TRUE(run_until([&] { return finished_ == 1; }, 3s));
+  EXPECT_EQ(observer_.starts, 1);
+  EXPECT_EQ(observer_.ends, 1);
+  EXPECT_EQ(observer_.tls, 0) << "no TLS verdict for a session that never began";
 }
 
 TEST_F(SessionCoreTest, DrainWhenIdleSays421AtOnce) {
