@@ -5,6 +5,7 @@
 #include "base/log_text.h"
 #include "policy/engine/mta_sts_overlay.h"
 #include "policy/engine/route.h"
+#include "proxy/outbound/mx_observer.h"
 #include "proxy/smtp/proxy_header.h"
 #include "proxy/smtp/reply_table.h"
 
@@ -119,6 +120,7 @@ void MxLink::next_host() {
                               .verdict(audit::Verdict::Refused)
                               .reason(policy::to_string(last_refusal_->reason)));
       }
+      decided(audit::Verdict::Refused, last_refusal_->reason);
       continue;
     }
     mx_host_ = hop.host;
@@ -175,7 +177,11 @@ void MxLink::next_address() {
 }
 
 void MxLink::connect(bool plaintext_retry) {
+  report_connection();   // the attempt before a plaintext retry
   retire_connection();
+  connection_reported_ = false;
+  handshake_started_ns_ = handshake_ns_ = 0;
+  handshake_timed_out_ = false;
   armed_for_ = DialogueState::Greeting;
   dialogue_.emplace(policy_, mx_host_, ctx_.settings->hostname, plaintext_retry,
                     DialogueLimits{.max_reply_line = ctx_.settings->outbound.limits.max_reply_line});
@@ -222,6 +228,7 @@ void MxLink::on_closed(const std::string& why) {
 
 void MxLink::on_tls_ready() {
   if (!dialogue_ || done_) return;
+  handshake_ns_ = uv_hrtime() - handshake_started_ns_;
   act(dialogue_->on_tls_ready(tls_facts(*connection_->tls())));
   after_event();
 }
@@ -245,6 +252,7 @@ void MxLink::act(const DialogueAction& action) {
       act(dialogue_->on_tls_failed(facts));
       return;
     }
+    handshake_started_ns_ = uv_hrtime();
     arm(ctx_.settings->outbound.limits.tls_handshake_timeout);
   }
   if (action.close) connection_->close_after_flush([handle_closed = ctx_.handle_closed] { handle_closed(); });
@@ -261,6 +269,7 @@ void MxLink::after_event() {
         return;
       }
       audit_attempt();
+      report_connection();
       timer_->stop();
       ready_ = true;
       hooks_.ready();
@@ -303,6 +312,8 @@ void MxLink::audit_attempt() {
   if (dialogue_->wants_plaintext_retry()) outcome = audit::Verdict::Failed;
   std::string tls_version = dialogue_->tls() && dialogue_->tls_active() ? dialogue_->tls()->version : "";
   std::string reason = verdict ? std::string(policy::to_string(verdict->reason)) : std::string();
+  // A plaintext retry's "failed" is not a decision about the mail: the retry's own connection makes it.
+  if (outcome != audit::Verdict::Failed) decided(outcome, verdict ? verdict->reason : policy::ResultType::None);
   // The postmaster's line: one per delivery attempt, naming domain, MX, TLS and verdict.
   spdlog::info("[{}] outbound {} via {} {}: {}, policy {} ({}): {}{}", ctx_.session_id, domain_, mx_host_,
                with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(policy_.level),
@@ -327,7 +338,31 @@ void MxLink::audit_attempt() {
   ctx_.audit->write(event);
 }
 
+void MxLink::decided(audit::Verdict verdict, policy::ResultType reason) {
+  if (ctx_.services.observer) ctx_.services.observer->on_mx_decision({&policy_, verdict, reason});
+}
+
+void MxLink::report_connection() {
+  if (!dialogue_ || connection_reported_) return;
+  connection_reported_ = true;
+  if (!ctx_.services.observer) return;
+  MxConnection c;
+  c.decided = dialogue_->verdict().has_value();
+  c.starttls_offered = dialogue_->observation().starttls_offered;
+  c.tls = dialogue_->tls_attempt();
+  if (c.tls == TlsAttempt::Established) {
+    c.handshake_time = std::chrono::nanoseconds(handshake_ns_);
+  } else if (c.tls == TlsAttempt::Failed && dialogue_->handshake_started()) {
+    // The dialogue calls a silent handshake a protocol failure; the link knows it was its timer.
+    c.handshake_failure = handshake_timed_out_ ? session::HandshakeFailure::Timeout
+                                               : session::handshake_failure(dialogue_->tls() ? dialogue_->tls()->failure
+                                                                                             : tls::FailureKind::None);
+  }
+  ctx_.services.observer->on_mx_connection(c);
+}
+
 void MxLink::attempt_over(bool) {
+  report_connection();
   timer_->stop();
   retire_connection();
   dialogue_.reset();
@@ -349,6 +384,7 @@ void MxLink::fail_all(const smtp::Reply& reply, const std::string& why) {
 }
 
 void MxLink::close() {
+  report_connection();   // a dialogue the session's end cut short
   done_ = true;
   query_.cancel();
   timer_->stop();
@@ -367,6 +403,7 @@ void MxLink::arm(std::chrono::seconds timeout) {
 
 void MxLink::on_timeout() {
   if (done_ || ready_ || !dialogue_) return;
+  if (dialogue_->state() == DialogueState::Handshake) handshake_timed_out_ = true;
   last_failure_ = mx_host_ + " " + with_port(address_) + ": no answer in time (" +
                   std::string(to_string(dialogue_->state())) + ")";
   spdlog::info("[{}] outbound {}: {}", ctx_.session_id, domain_, last_failure_);

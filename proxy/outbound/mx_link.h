@@ -92,6 +92,9 @@ class MxLink {
   void arm(std::chrono::seconds timeout);
   void on_timeout();
   void audit_attempt();
+  // For the link's observer (LoopServices::observer): a TLS decision, and a connection's dialogue once over.
+  void decided(audit::Verdict verdict, policy::ResultType reason);
+  void report_connection();
 
   LinkContext ctx_;
   Hooks hooks_;
@@ -117,6 +120,12 @@ class MxLink {
   DialogueState armed_for_ = DialogueState::Greeting;   // the step the timer bounds now
   bool ready_ = false;
   bool done_ = false;
+  // The current connection, for its report: when its handshake began and how long it took (uv_hrtime),
+  // whether the link's timer ended it, whether it was reported.
+  std::uint64_t handshake_started_ns_ = 0;
+  std::uint64_t handshake_ns_ = 0;
+  bool handshake_timed_out_ = false;
+  bool connection_reported_ = false;
 };
 
 }  // namespace mxguard::outbound

@@ -14,6 +14,9 @@ class Resolver;
 namespace mxguard::mta_sts {
 class Agent;
 }
+namespace mxguard::outbound {
+class MxObserver;
+}
 
 namespace mxguard::outbound {
 
@@ -30,6 +33,7 @@ struct OutboundSettings {
 struct LoopServices {
   dns::Resolver* resolver = nullptr;   // the loop's one resolver ([dns] servers)
   mta_sts::Agent* sts = nullptr;       // the loop's MTA-STS agent; null when [mta_sts] is disabled
+  MxObserver* observer = nullptr;      // told of every MX decision and connection (the metrics); may be null
 };
 
 }  // namespace mxguard::outbound
