@@ -70,7 +70,7 @@ void log_fetch(const mta_sts::FetchReport& report, audit::Log* audit) {
 
 MtaStsLoop::MtaStsLoop(uv_loop_t* loop, dns::Resolver* resolver, mta_sts::SharedCache* cache,
                        const MtaStsSettings& settings, bool proactive_refresh, mta_sts::Agent::Post post,
-                       audit::Log* audit)
+                       audit::Log* audit, OnReport on_report)
     : fetcher_(loop, settings.fetcher, [](const std::string& line) { spdlog::warn("{}", line); }),
       agent_(loop, resolver, cache, &fetcher_,
              [&] {
@@ -78,7 +78,11 @@ MtaStsLoop::MtaStsLoop(uv_loop_t* loop, dns::Resolver* resolver, mta_sts::Shared
                o.proactive_refresh = proactive_refresh;
                return o;
              }(),
-             std::move(post), [audit](const mta_sts::FetchReport& r) { log_fetch(r, audit); },
+             std::move(post),
+             [audit, on_report = std::move(on_report)](const mta_sts::FetchReport& r) {
+               log_fetch(r, audit);
+               if (on_report) on_report(r);
+             },
              [](const std::string& line) { spdlog::info("{}", line); }) {}
 
 }  // namespace mxguard::app

@@ -3,6 +3,7 @@
 // the configuration, and what each fetch report becomes: one process-log line and one audit event.
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,8 +31,10 @@ void log_fetch(const mta_sts::FetchReport& report, audit::Log* audit);
 
 class MtaStsLoop {
  public:
+  // `on_report`: told of every report too, after the logs (the worker's metrics); may be empty.
+  using OnReport = std::function<void(const mta_sts::FetchReport&)>;
   MtaStsLoop(uv_loop_t* loop, dns::Resolver* resolver, mta_sts::SharedCache* cache, const MtaStsSettings& settings,
-             bool proactive_refresh, mta_sts::Agent::Post post, audit::Log* audit);
+             bool proactive_refresh, mta_sts::Agent::Post post, audit::Log* audit, OnReport on_report = {});
   mta_sts::Agent* agent() { return &agent_; }
 
  private:

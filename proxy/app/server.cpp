@@ -18,9 +18,15 @@
 #include "proxy/app/settings_builder.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
+#include "proxy/metrics/registry.h"
+#include "proxy/metrics/scrape_server.h"
 #include "policy/engine/lapses.h"
 #include "proxy/uv/handle.h"
 #include "proxy/uv/timer.h"
+
+#ifndef MXGUARD_VERSION
+#define MXGUARD_VERSION "unknown"
+#endif
 
 namespace mxguard::app {
 namespace {
@@ -80,6 +86,11 @@ class Server {
                    config_.mta_sts.cache_file);
     }
 
+    if (std::string error = start_metrics(); !error.empty()) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+
     unsigned workers = worker_count(config_);
     std::vector<ListenerPlan> plans = plan_listeners(config_);
     std::vector<config::Endpoint> endpoints;
@@ -99,7 +110,9 @@ class Server {
     for (unsigned i = 0; i < workers; ++i) {
       std::vector<WorkerListener> listeners;
       for (std::size_t l = 0; l < plans.size(); ++l) listeners.push_back({per_worker[i][l], plans[l].factory});
-      workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, sts_cache_.get(), [this] {
+      metrics::WorkerMetrics* counted = scrape_ ? registry_.add_worker() : nullptr;
+      workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, sts_cache_.get(),
+                                                  counted, [this] {
         std::lock_guard lock(exit_mutex_);
         --running_workers_;
         if (workers_done_.initialized()) uv_async_send(workers_done_.get());
@@ -107,6 +120,7 @@ class Server {
       workers_.back()->start();
     }
     for (const auto& p : plans) spdlog::info("{}", p.description);
+    if (scrape_) spdlog::info("metrics at http://{}/metrics", config_.metrics.listen->text);
     spdlog::info("mxguard started: {} worker(s), hostname {}, audit log {}", workers, config_.server.hostname,
                  config_.audit.path.empty() ? "off" : config_.audit.path);
 
@@ -117,6 +131,30 @@ class Server {
   }
 
  private:
+  // The metrics endpoint, on this (the main) loop: a scrape never runs on a worker. Bound before the
+  // workers start, so a port in use is one clear error before anything listens.
+  std::string start_metrics() {
+    if (!config_.metrics.listen) return {};
+    auto fds = bind_listeners({*config_.metrics.listen}, 1);
+    if (auto* error = std::get_if<std::string>(&fds)) return "metrics.listen: " + *error;
+    int fd = std::get<std::vector<std::vector<int>>>(fds)[0][0];
+    metrics::ProcessSources sources;
+    sources.audit_write_errors = [this] { return audit_->write_errors(); };
+    if (sts_cache_) {
+      sources.sts_cache_write_errors = [this] { return sts_cache_->write_errors(); };
+      sources.sts_cache_policies = [this] { return static_cast<std::uint64_t>(sts_cache_->size()); };
+    }
+    registry_.set_sources(std::move(sources));
+    // Scrapers are operators' tools on a trusted address: what they get wrong is debugging detail.
+    scrape_ = std::make_unique<metrics::ScrapeServer>(&loop_, [this] { return registry_.render(); },
+                                                      [](const std::string& line) { spdlog::debug("{}", line); });
+    if (std::string error = scrape_->start(fd); !error.empty()) {
+      scrape_.reset();
+      return "metrics.listen: cannot listen on " + config_.metrics.listen->text + ": " + error;
+    }
+    return {};
+  }
+
   void watch_signal(uv::Handle<uv_signal_t>& handle, int signum) {
     uv_signal_init(&loop_, handle.get());
     handle.mark_initialized();
@@ -177,6 +215,7 @@ class Server {
 
   // Call with exit_mutex_ held once workers exist: no worker may signal a closing uv_async_t.
   void close_main_handles() {
+    if (scrape_) scrape_->close();   // scrapes are answered until the last worker has ended
     if (lapse_timer_) lapse_timer_->close();
     sighup_.close();
     sigterm_.close();
@@ -203,6 +242,10 @@ class Server {
                     [](const auto& a, const auto& b) { return a.endpoint.text == b.endpoint.text; }) ||
         next.server.workers != config_.server.workers) {
       spdlog::warn("reload: inbound.listen and server.workers take effect only at restart");
+    }
+    auto listen_text = [](const config::Metrics& m) { return m.listen ? m.listen->text : std::string(); };
+    if (listen_text(next.metrics) != listen_text(config_.metrics)) {
+      spdlog::warn("reload: metrics.listen takes effect only at restart");
     }
     if (std::string error = audit_->reopen(); !error.empty()) spdlog::error("{}", error);
     if (sts_cache_) {
@@ -233,6 +276,8 @@ class Server {
   unsigned running_workers_ = 0;   // guarded by exit_mutex_
   std::unique_ptr<audit::Log> audit_;
   std::unique_ptr<mta_sts::SharedCache> sts_cache_;   // outlives the workers (declared before them)
+  metrics::Registry registry_{MXGUARD_VERSION};        // the workers' instruments: outlives them too
+  std::unique_ptr<metrics::ScrapeServer> scrape_;      // null: [metrics] listen is off
   session::ConnectionLimiter limiter_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopping_ = false;

@@ -10,13 +10,14 @@ namespace mxguard::app {
 
 Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
                audit::Log* audit, session::ConnectionLimiter* limiter, mta_sts::SharedCache* sts_cache,
-               std::function<void()> on_exit)
+               metrics::WorkerMetrics* metrics, std::function<void()> on_exit)
     : index_(index),
       pending_listeners_(std::move(listeners)),
       runtime_(std::move(runtime)),
       audit_(audit),
       limiter_(limiter),
       audit_observer_(audit),
+      metrics_observer_(metrics ? std::make_unique<metrics::MetricsObserver>(*metrics) : nullptr),
       sts_cache_(sts_cache),
       on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
@@ -48,10 +49,14 @@ void Worker::start() {
   }
   if (runtime_->mta_sts && sts_cache_) {
     // Worker 0 alone refreshes policies before they expire: the cache is shared, one refresher is enough.
+    MtaStsLoop::OnReport counted;
+    if (metrics_observer_) counted = [m = metrics_observer_.get()](const mta_sts::FetchReport& r) { m->on_fetch(r); };
     mta_sts_ = std::make_unique<MtaStsLoop>(&loop_, resolver_.get(), sts_cache_, *runtime_->mta_sts, index_ == 0,
-                                            [this](std::function<void()> fn) { post(std::move(fn)); }, audit_);
+                                            [this](std::function<void()> fn) { post(std::move(fn)); }, audit_,
+                                            std::move(counted));
     services_.outbound.sts = mta_sts_->agent();
   }
+  services_.outbound.observer = metrics_observer_.get();
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
     listener->factory = std::move(planned.factory);
@@ -118,6 +123,7 @@ void Worker::on_connection(Listening& listener) {
   env.audit = audit_;
   env.limiter = limiter_;
   env.observers = {&audit_observer_};
+  if (metrics_observer_) env.observers.push_back(metrics_observer_.get());
   // The session reports its end only after its last handle closed; erasing it then is safe.
   env.on_finished = [this](session::SessionCore& done) {
     sessions_.erase(&done);

@@ -16,6 +16,7 @@
 #include "policy/dns/resolver.h"
 #include "proxy/app/runtime.h"
 #include "proxy/audit/audit_log.h"
+#include "proxy/metrics/metrics_observer.h"
 #include "proxy/session/audit_observer.h"
 #include "proxy/session/connection_limiter.h"
 #include "proxy/session/session_core.h"
@@ -32,10 +33,11 @@ struct WorkerListener {
 
 class Worker {
  public:
-  // `on_exit` runs on the worker's thread once its loop has ended (every session gone).
+  // `on_exit` runs on the worker's thread once its loop has ended (every session gone). `metrics`: this
+  // worker's own instruments (written only by its loop), or null when [metrics] is off.
   Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
          audit::Log* audit, session::ConnectionLimiter* limiter, mta_sts::SharedCache* sts_cache,
-         std::function<void()> on_exit);
+         metrics::WorkerMetrics* metrics, std::function<void()> on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -68,6 +70,7 @@ class Worker {
   audit::Log* audit_;
   session::ConnectionLimiter* limiter_;
   session::AuditObserver audit_observer_;
+  std::unique_ptr<metrics::MetricsObserver> metrics_observer_;   // null: no metrics
   std::unique_ptr<dns::Resolver> resolver_;   // the loop's one resolver ([dns] servers, fixed at start)
   mta_sts::SharedCache* sts_cache_;
   std::unique_ptr<MtaStsLoop> mta_sts_;       // the loop's fetcher child and MTA-STS agent (fixed at start)
