@@ -15,6 +15,9 @@ PACKAGES=(
   unbound ldnsutils
   # the MTA-STS fetcher tests' web server (bench/run.sh adds libnginx-mod-mail to the same nginx)
   nginx
+  # promtool, Prometheus's own parser of /metrics and its rule checker (tests/integration/test_metrics.py);
+  # the package's server is never started (see below)
+  prometheus
 )
 
 missing=()
@@ -41,4 +44,32 @@ apt_get() {
   return 1
 }
 apt_get update -qq
-apt_get install -y -qq --no-install-recommends "${missing[@]}"
+others=()
+for p in "${missing[@]}"; do [[ $p == prometheus ]] || others+=("$p"); done
+[ ${#others[@]} -eq 0 ] || apt_get install -y -qq --no-install-recommends "${others[@]}"
+
+# Prometheus is wanted for promtool alone, but its package starts and enables a server (port 9090). While
+# it is installed, a policy-rc.d keeps invoke-rc.d and deb-systemd-invoke from starting anything (unless
+# the system has a policy-rc.d of its own); afterwards the unit is disabled, and stopped should something
+# have started it, so a reboot does not start it either.
+if [ ${#others[@]} -ne ${#missing[@]} ]; then
+  own_policy_rc=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# install-deps.sh: nothing starts while prometheus is installed\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy_rc=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt_get install -y -qq --no-install-recommends prometheus
+  # update-rc.d disables the sysv links and, where systemctl exists, the systemd unit (offline too)
+  update-rc.d prometheus disable >/dev/null 2>&1 || true
+  if [ -d /run/systemd/system ]; then
+    systemctl stop prometheus.service >/dev/null 2>&1 || true
+  else
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+  if [ -n "$own_policy_rc" ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
+fi
