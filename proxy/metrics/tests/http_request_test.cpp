@@ -93,7 +93,8 @@ TEST(HttpRequest, FieldLinesThatParsersDisagreeOnAre400) {
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\n: x\r\n\r\n"), 400) << "empty name";
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\nHost: x\ry\r\n\r\n"), 400) << "bare CR";
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\nHost: x\ry"), 400) << "bare CR, seen before the line ends";
-  EXPECT_EQ(error_of(std::string("GET /metrics HTTP/1.1\r\nHost: x\0y\r\n\r\n", 40)), 400) << "NUL";
+  static constexpr char kNul[] = "GET /metrics HTTP/1.1\r\nHost: x\0y\r\n\r\n";
+  EXPECT_EQ(error_of(std::string(kNul, sizeof kNul - 1)), 400) << "NUL";
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\nX: a\x01\r\n\r\n"), 400) << "control byte";
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\n\r\n"), 400) << "1.1 without Host";
   EXPECT_EQ(error_of("GET /metrics HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), 400) << "two Hosts";
