@@ -33,7 +33,8 @@ class ScrapeServer::Client {
     int rc = uv_read_start(
         tcp_.stream(),
         [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
-          // One buffer for every connection on the loop: libuv hands it to on_read before it asks again.
+          // One buffer for every scrape connection (they all live on the one loop that serves metrics):
+          // libuv hands it to on_read before it asks for a buffer again.
           static char shared[4096];
           *buf = uv_buf_init(shared, sizeof shared);
         },
