@@ -3,6 +3,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+
 #include <csignal>
 
 #include "proxy/app/healthcheck.h"
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   policy->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   bool policy_refresh = false;
   policy->add_flag("--refresh", policy_refresh, "fetch the domain's MTA-STS policy now instead of reading the cache");
+  bool policy_connect = false;
+  policy->add_flag("--connect", policy_connect,
+                   "also connect to each next hop and show what it offers (STARTTLS, TLS, certificate); sends no mail");
   auto* sts = app.add_subcommand("mta-sts", "manage the MTA-STS policy cache");
   sts->require_subcommand(1);
   auto* purge = sts->add_subcommand("purge", "remove one domain's cached MTA-STS policy (then SIGHUP the running mxguard)");
@@ -49,10 +54,18 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
-  if (run->parsed()) return mxguard::app::run_server(config_path);
+  if (run->parsed()) {
+#if !defined(__SANITIZE_ADDRESS__)
+    // mxguard-fetch runs under the same uid when mxguard is not root (the container, the systemd unit):
+    // not dumpable, the process that holds the private keys cannot be ptraced or read through /proc by
+    // it. (LeakSanitizer traces its own process, so sanitizer builds keep the default.)
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+    return mxguard::app::run_server(config_path);
+  }
   if (check->parsed()) return mxguard::app::check_config(config_path);
   if (health->parsed()) return mxguard::app::healthcheck(config_path, health_timeout);
-  if (policy->parsed()) return mxguard::app::policy_command(policy_domain, config_path, policy_refresh);
+  if (policy->parsed()) return mxguard::app::policy_command(policy_domain, config_path, policy_refresh, policy_connect);
   if (purge->parsed()) return mxguard::app::mta_sts_purge(purge_domain, config_path);
   if (version->parsed()) {
     std::printf("mxguard %s\n", MXGUARD_VERSION);
