@@ -13,6 +13,7 @@
 
 #include "base/utc_day.h"
 #include "policy/config/config_loader.h"
+#include "proxy/app/descriptor_budget.h"
 #include "proxy/app/listen_sockets.h"
 #include "proxy/app/runtime.h"
 #include "proxy/app/settings_builder.h"
@@ -81,6 +82,13 @@ class Server {
     }
 
     unsigned workers = worker_count(config_);
+    {
+      // Inbound and outbound share the process's descriptors; the larger max_connections is the ask.
+      std::size_t asked = std::max(config_.inbound.limits.max_connections, config_.outbound.limits.max_connections);
+      std::string note;
+      limiter_.set_descriptor_cap(raise_descriptor_limit(workers, asked, note));
+      if (!note.empty()) spdlog::warn("{}", note);
+    }
     std::vector<ListenerPlan> plans = plan_listeners(config_);
     std::vector<config::Endpoint> endpoints;
     for (const auto& p : plans) endpoints.push_back(p.endpoint);
