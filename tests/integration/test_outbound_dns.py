@@ -28,18 +28,8 @@ class DnsTestCase(OutboundTestCase):
     def start(self, dns=None, **kwargs):
         return self.start_outbound(self.outbound_config(dns or self.class_dns, **kwargs))
 
-    def rcpt(self, rcpt):
-        c = self.connect_outbound()
-        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
-        return c, c.command(f"RCPT TO:<{rcpt}>")
-
     def deliver(self, rcpt):
-        c, r = self.rcpt(rcpt)
-        self.assertReply(r, 250)
-        self.assertReply(c.command("DATA"), 354)
-        c.send(MSG + b".\r\n")
-        self.assertReply(c.read_reply(), 250)
-        self.assertReply(c.command("QUIT"), 221)
+        super().deliver(rcpt, MSG)
 
 
 class MxLookup(DnsTestCase):
