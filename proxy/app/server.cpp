@@ -216,8 +216,12 @@ class Server {
     if (sts_cache_) {
       // `mxguard mta-sts purge` edits the file; the running cache takes it over here.
       sts_cache_->reload();
-      if (next.mta_sts.cache_file != config_.mta_sts.cache_file || next.mta_sts.enabled != config_.mta_sts.enabled) {
-        spdlog::warn("reload: mta_sts.enabled and mta_sts.cache_file take effect only at restart");
+      const config::MtaSts& a = next.mta_sts;
+      const config::MtaSts& b = config_.mta_sts;
+      if (a.enabled != b.enabled || a.cache_file != b.cache_file || a.ca_file != b.ca_file ||
+          a.https_port != b.https_port || a.fetcher != b.fetcher || a.fetch_timeout != b.fetch_timeout) {
+        // The workers' agents and fetcher children are made once, at start.
+        spdlog::warn("reload: the [mta_sts] keys take effect only at restart");
       }
     }
     apply_log_level(next.server.log_level);
