@@ -2,10 +2,12 @@
 // What one `mxguard audit` run makes from the records it reads: the summary, TLS-RPT reports, the HTML
 // report. Every output sees every record once, in one pass over the files.
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "policy/config/config.h"
 #include "proxy/app/audit_command.h"
+#include "proxy/app/audit_tlsrpt_output.h"
 #include "proxy/audit/report/filter.h"
 #include "proxy/audit/report/input.h"
 #include "proxy/audit/report/summary.h"
@@ -27,6 +29,7 @@ class Outputs {
   const config::Config* config_;
   audit::report::Filter filter_;
   audit::report::SummaryBuilder summary_;
+  std::unique_ptr<TlsrptOutput> tlsrpt_;   // --tlsrpt
 };
 
 }  // namespace mxguard::app

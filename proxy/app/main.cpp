@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
   audit->add_option("--direction", audit_options.direction, "only inbound or only outbound events")
       ->check(CLI::IsMember({"inbound", "outbound"}));
   audit->add_flag("--json", audit_options.json, "JSON on stdout instead of text");
+  audit->add_option("--tlsrpt", audit_options.tlsrpt_dir,
+                    "write RFC 8460 TLS-RPT reports (one per policy domain per UTC day) and their emails to DIR");
+  audit->add_option("--organization", audit_options.organization, "TLS-RPT organization-name (default: the submitter)");
+  audit->add_option("--contact", audit_options.contact, "TLS-RPT contact-info (default: postmaster@SUBMITTER)");
+  audit->add_option("--submitter", audit_options.submitter, "TLS-RPT submitter domain (default: [server] hostname)");
+  audit->add_option("--from", audit_options.from, "From: of the report emails (default: the contact)");
+  audit->add_flag("--no-dns", audit_options.no_dns, "do not look up _smtp._tls: write the reports only");
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
