@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   audit->add_flag("--json", audit_options.json, "JSON on stdout instead of text");
   audit->add_option("--tlsrpt", audit_options.tlsrpt_dir,
                     "write RFC 8460 TLS-RPT reports (one per policy domain per UTC day) and their emails to DIR");
+  audit->add_option("--html", audit_options.html_file, "write a self-contained HTML report (inline SVG charts) to FILE");
   audit->add_option("--organization", audit_options.organization, "TLS-RPT organization-name (default: the submitter)");
   audit->add_option("--contact", audit_options.contact, "TLS-RPT contact-info (default: postmaster@SUBMITTER)");
   audit->add_option("--submitter", audit_options.submitter, "TLS-RPT submitter domain (default: [server] hostname)");

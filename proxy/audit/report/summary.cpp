@@ -108,7 +108,7 @@ void SummaryBuilder::add_fetch(const Record& r) {
 }
 
 void SummaryBuilder::note_downgrade(const Record& r, std::string kind, std::string reason) {
-  ++s_.downgrades_by_domain_reason[{or_unknown(r.domain), or_unknown(reason)}];
+  ++s_.downgrades_by_domain_reason[{r.domain.empty() ? "(no domain)" : r.domain, or_unknown(reason)}];
   s_.downgrades.push_back(DowngradeAttempt{std::move(kind), r.ts, r.ts_text, std::string(to_string(r.direction)),
                                            r.session, r.peer, r.domain, r.mx, std::move(reason), r.detail});
 }
