@@ -38,17 +38,19 @@ TEST(Record, ReadsATlsPolicyEvent) {
 }
 
 TEST(Record, ReadsPolicyLines) {
-  const Record& r = good(parse_record(
+  auto parsed = parse_record(
       R"({"ts":"2026-11-01T08:00:00Z","event":"mta-sts-fetch","direction":"outbound","session":"-","peer":"-",)"
-      R"("verdict":"fetched","id":"x1","policy_lines":["version: STSv1","mode: enforce"],"max_age":86400})"));
+      R"("verdict":"fetched","id":"x1","policy_lines":["version: STSv1","mode: enforce"],"max_age":86400})");
+  const Record& r = good(parsed);
   EXPECT_EQ(r.kind, EventKind::MtaStsFetch);
   EXPECT_EQ(r.policy_lines, (std::vector<std::string>{"version: STSv1", "mode: enforce"}));
   EXPECT_EQ(r.id, "x1");
 }
 
 TEST(Record, ToleratesUnknownFieldsAndEvents) {
-  const Record& r = good(parse_record(
-      R"({"ts":"2026-11-22T10:30:00Z","event":"future-event","direction":"outbound","new":{"a":[1,2]},"verdict":"pondered"})"));
+  auto parsed = parse_record(
+      R"({"ts":"2026-11-22T10:30:00Z","event":"future-event","direction":"outbound","new":{"a":[1,2]},"verdict":"pondered"})");
+  const Record& r = good(parsed);
   EXPECT_FALSE(r.kind.has_value());
   EXPECT_EQ(r.event, "future-event");
   EXPECT_FALSE(r.verdict.has_value());

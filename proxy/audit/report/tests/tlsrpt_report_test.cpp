@@ -144,7 +144,8 @@ TEST(Tlsrpt, GoldenEmail) {
   e.report_id = report_id(*r, kWho);
   e.file_name = report_file_name(*r, kWho);
   // Fixed bytes rather than zlib's output, which may differ between zlib versions: the email is the test.
-  e.gzipped_report = std::string("\x1f\x8b\x08\x00 stands in for the report's gzip file\n", 44);
+  static constexpr char kStandIn[] = "\x1f\x8b\x08\x00 stands in for the report's gzip file\n";
+  e.gzipped_report = std::string(kStandIn, sizeof kStandIn - 1);   // the NUL inside is part of it
   e.human_summary = "This is an aggregate TLS report (RFC 8460) for example.com.";
   e.date = std::chrono::sys_seconds{std::chrono::sys_days{std::chrono::year{2026} / 11 / 23}} + std::chrono::hours(1);
   expect_golden("two_days.2026-11-22.example.com.eml", render_report_email(e));
