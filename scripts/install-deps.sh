@@ -15,6 +15,8 @@ PACKAGES=(
   unbound ldnsutils
   # the MTA-STS fetcher tests' web server (bench/run.sh adds libnginx-mod-mail to the same nginx)
   nginx
+  # the HTML audit report rendered in a real browser (tests/integration/test_audit_tool.py), with a font
+  chromium fonts-dejavu-core
   # promtool, Prometheus's own parser of /metrics and its rule checker (tests/integration/test_metrics.py);
   # the package's server is never started (see below)
   prometheus

@@ -57,7 +57,7 @@ void describe_entry(std::string& out, const config::Config& config, const policy
 
 // Lines of "key: value" for `domain` (a domain name, normalised) on the UTC day `today`.
 std::string policy_report(const config::Config& config, const std::string& domain, std::chrono::year_month_day today,
-                          bool refresh) {
+                          bool refresh, bool connect) {
   policy::Resolution resolution = policy::resolve_policy(domain, config.policy, today);
   policy::EffectivePolicy effective = resolution.policy;
   StsReport sts;
@@ -87,13 +87,15 @@ std::string policy_report(const config::Config& config, const std::string& domai
                                    ? " (transparent mode: the original destination is not used yet)"
                                    : ""));
   }
-  out += describe_next_hops(config, effective, route);
+  std::vector<ProbeTarget> targets;
+  out += describe_next_hops(config, effective, route, connect ? &targets : nullptr);
+  if (connect) out += probe_next_hops(config, effective, targets);
   return out;
 }
 
 }  // namespace
 
-int policy_command(const std::string& domain, const std::string& config_path, bool refresh) {
+int policy_command(const std::string& domain, const std::string& config_path, bool refresh, bool connect) {
   std::string name = policy::normalize_domain(domain);
   std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address"
                                                               : policy::domain_syntax_problem(name);
@@ -107,7 +109,7 @@ int policy_command(const std::string& domain, const std::string& config_path, bo
     return 2;
   }
   const config::Config& config = std::get<config::Config>(loaded);
-  std::fputs(policy_report(config, name, today_utc(), refresh).c_str(), stdout);
+  std::fputs(policy_report(config, name, today_utc(), refresh, connect).c_str(), stdout);
   // The warnings are mostly about other keys and domains (this domain's lapsed entry is in the report);
   // check-config is where they are read.
   if (!config.warnings.empty()) {

@@ -31,7 +31,7 @@ std::string address_list(const dns::AddressResult& result) {
 }  // namespace
 
 std::string describe_next_hops(const config::Config& config, const policy::EffectivePolicy& policy,
-                               const std::optional<config::Endpoint>& route) {
+                               const std::optional<config::Endpoint>& route, std::vector<ProbeTarget>* targets) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::vector<dns::Server> servers;
@@ -92,6 +92,17 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
              address_list(hop.addresses);
       if (!policy::mx_allowed(policy, hop.host)) out += "  SKIPPED: not allowed by the mx patterns";
       out += "\n";
+      if (targets) {
+        ProbeTarget t{hop.host, {}};
+        if (hop.addresses.status == dns::Status::Ok) {
+          for (sockaddr_storage a : hop.addresses.addresses) {
+            if (a.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(hop.port);
+            if (a.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(a).sin6_port = htons(hop.port);
+            t.addresses.push_back(a);
+          }
+        }
+        targets->push_back(std::move(t));
+      }
     }
     queries.clear();
   }

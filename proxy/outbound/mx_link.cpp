@@ -54,6 +54,7 @@ void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
 void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
   if (lookup.policy) {
     policy_ = policy::with_mta_sts(std::move(policy_), mta_sts::view(lookup.policy->policy));
+    if (policy_.source == policy::PolicySource::MtaSts) sts_policy_id_ = lookup.policy->id;
     spdlog::debug("[{}] outbound {}: MTA-STS policy id {} mode {}: level {} from {}", ctx_.session_id, domain_,
                   lookup.policy->id, mta_sts::to_string(lookup.policy->policy.mode), policy::to_string(policy_.level),
                   policy::to_string(policy_.source));
@@ -112,13 +113,9 @@ void MxLink::next_host() {
       last_refusal_ = policy::decide(policy_, seen);
       last_refusal_text_ = policy::reply_text(policy_, *last_refusal_);
       if (ctx_.audit) {
-        ctx_.audit->write(audit::Event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer)
-                              .set("domain", domain_)
-                              .set("mx", hop.host)
-                              .set("policy", policy::to_string(policy_.level))
-                              .set("policy_source", policy::to_string(policy_.source))
-                              .verdict(audit::Verdict::Refused)
-                              .reason(policy::to_string(last_refusal_->reason)));
+        audit::Event event = policy_event();
+        event.set("mx", hop.host).verdict(audit::Verdict::Refused).reason(policy::to_string(last_refusal_->reason));
+        ctx_.audit->write(event);
       }
       decided(audit::Verdict::Refused, last_refusal_->reason);
       continue;
@@ -320,12 +317,13 @@ void MxLink::audit_attempt() {
                policy::to_string(policy_.source), audit::to_string(outcome),
                reason.empty() ? "" : " (" + reason + ": " + log_text::sanitize(dialogue_->failure_text()) + ")");
   if (!ctx_.audit) return;
-  audit::Event event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer);
-  event.set("domain", domain_)
-      .set("mx", mx_host_)
-      .set("mx_address", with_port(address_))
-      .set("policy", policy::to_string(policy_.level))
-      .set("policy_source", policy::to_string(policy_.source));
+  audit::Event event = policy_event();
+  event.set("mx", mx_host_).set("mx_address", with_port(address_));
+  // TLS-RPT's sending-mta-ip: the address this connection left from.
+  if (connection_ && connection_->local().ss_family != 0) event.set("sending_ip", smtp::address_text(connection_->local()));
+  // The retry after a failed TLS attempt is one more connection for the same failure: the report counts
+  // the attempt, not the retry.
+  if (dialogue_->plaintext_retry()) event.set("plaintext_retry", true);
   if (!tls_version.empty()) {
     event.set("tls_version", tls_version).set("cipher", dialogue_->tls()->cipher);
   }
@@ -336,6 +334,16 @@ void MxLink::audit_attempt() {
   }
   if (policy_.exception_reason) event.set("exception", *policy_.exception_reason);
   ctx_.audit->write(event);
+}
+
+audit::Event MxLink::policy_event() const {
+  audit::Event event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer);
+  event.set("domain", domain_)
+      .set("policy", policy::to_string(policy_.level))
+      .set("policy_source", policy::to_string(policy_.source));
+  if (!sts_policy_id_.empty()) event.set("policy_id", sts_policy_id_);
+  if (ctx_.transaction > 0) event.set("transaction", ctx_.transaction);
+  return event;
 }
 
 void MxLink::decided(audit::Verdict verdict, policy::ResultType reason) {

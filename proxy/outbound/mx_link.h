@@ -36,6 +36,7 @@ struct LinkContext {
   audit::Log* audit = nullptr;
   std::string session_id;
   std::string peer;                                     // the legacy MTA, for the audit log
+  std::int64_t transaction = 0;                         // the session's transaction number (1, 2, ...), audited
   net::ConnectionEvents* events = nullptr;              // the session: far-side events come back through it
   std::function<void()> track_handle;                   // a handle the session must wait for
   std::function<void()> handle_closed;                  // ... and its close callback
@@ -92,6 +93,8 @@ class MxLink {
   void arm(std::chrono::seconds timeout);
   void on_timeout();
   void audit_attempt();
+  // A tls-policy event with the fields every one has: domain, mx, policy, its source, the transaction.
+  audit::Event policy_event() const;
   // For the link's observer (LoopServices::observer): a TLS decision, and a connection's dialogue once over.
   void decided(audit::Verdict verdict, policy::ResultType reason);
   void report_connection();
@@ -100,6 +103,7 @@ class MxLink {
   Hooks hooks_;
   std::string domain_;
   policy::EffectivePolicy policy_;
+  std::string sts_policy_id_;   // the MTA-STS policy's id when it is what policy_ came from (TLS-RPT policy-string)
   dns::Query query_;
   mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;

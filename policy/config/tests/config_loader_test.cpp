@@ -312,6 +312,13 @@ TEST(ErrorFormat, TomlSyntaxErrorsCarryTheLine) {
   EXPECT_TRUE(contains(e.message, "invalid TOML")) << e.message;
 }
 
+// Found by fuzz/config_fuzz.cpp: toml++ quotes the bytes it saw, and "fal\n" put a newline in the message.
+TEST(ErrorFormat, TomlSyntaxErrorsQuoteNoControlBytes) {
+  ConfigError e = expect_error(std::string(kMinimal) + "[inbound]\nrequire_tls = fal\n\x1b[2J\n");
+  EXPECT_TRUE(contains(e.message, "invalid TOML")) << e.message;
+  for (char c : e.to_string()) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << int(c) << " in " << e.to_string();
+}
+
 TEST(ErrorFormat, RedefinedTableIsASyntaxError) {
   ConfigError e = expect_error(std::string(kMinimal) + "[inbound]\nrequire_tls = true\n");
   EXPECT_EQ(e.line, 3);
