@@ -974,6 +974,13 @@ TEST(Warnings, ProxyProtocolsAndXclientDoNotWarn) {
   }
 }
 
+TEST(Warnings, TransparentOutboundModeIsNotAWarning) {
+  // It reads the original destination now; there is nothing left to warn about.
+  EXPECT_TRUE(expect_ok(std::string(kMinimal) +
+                        "backend_protocol = \"proxy-v2\"\n[outbound]\nlisten = [\"127.0.0.1:10025\"]\nmode = \"transparent\"\n")
+                  .warnings.empty());
+}
+
 TEST(Warnings, DisabledInboundDoesNotWarnAboutItsBackend) {
   EXPECT_TRUE(expect_ok("[inbound]\nenabled = false\n").warnings.empty());
 }
