@@ -13,15 +13,20 @@ mxguard reads the original destination, names it after the domain's MX host with
 address itself), and delivers there with the domain's policy. A connection made straight to the
 listener, not redirected, is delivered as in relay mode.
 
-Inbound, `backend_protocol = "tproxy"`: see TproxyInbound below.
+Inbound, `backend_protocol = "tproxy"`: see TproxyInboundTests below (the rules of
+deploy/firewall/tproxy-*, nftables and iptables), and check-config's word on CAP_NET_ADMIN.
 
 Root is needed (CI runs as root); a namespace that cannot be created fails the test, it never skips.
 """
 import json
 import os
+import subprocess
 import unittest
 
-from fixtures import netns
+from fixtures import netns, tools
+from fixtures.base import IntegrationTestCase, mxguard_config
+from fixtures.mxguard import run_cli
+from fixtures.scripted_backend import ScriptedBackend
 from fixtures.outbound import OutboundTestCase, zone
 from fixtures.scripted_mx import ScriptedMx
 
@@ -257,6 +262,197 @@ class TransparentOutboundIptables(TransparentOutboundTests, OutboundTestCase):
             rules = cls.legacy.run(ipt, "-t", "nat", "-S").stdout
             assert rules.count("-j REDIRECT --to-ports 10025") == 1, rules
             assert rules.count("-A OUTPUT -p tcp -m tcp --dport 25 -j MXGUARD_TRANSPARENT") == 1, rules
+
+
+# --- inbound: backend_protocol = "tproxy" --------------------------------------------------------------
+#
+#   [client] 198.51.100.10, 2001:db8:1::10  --  198.51.100.1, 2001:db8:1::1 [mxguard] 203.0.113.1, 2001:db8:2::1
+#                                                  inbound listener :25          --  203.0.113.25, 2001:db8:2::25 [backend]
+#                                                  (no forwarding)                   default route via mxguard
+#
+# mxguard connects to the backend from the client's address; the backend's replies go to that address
+# through its default gateway, the mxguard namespace, whose rules (loaded from deploy/firewall/) hand
+# them to mxguard's socket. Forwarding is off there, so nothing but those rules can carry them.
+TPROXY_RULES_NFT = os.path.join(DEPLOY, "tproxy-inbound.nft")
+TPROXY_RULES_IPTABLES = os.path.join(DEPLOY, "tproxy-inbound.iptables.sh")
+TPROXY_ROUTING = os.path.join(DEPLOY, "tproxy-routing.sh")
+CLIENT_V4, CLIENT_V6 = "198.51.100.10", "2001:db8:1::10"
+INBOUND_V4, INBOUND_V6 = "198.51.100.1", "2001:db8:1::1"
+BACKEND_V4, BACKEND_V6 = "203.0.113.25", "2001:db8:2::25"
+
+
+def smtp_dialogue(server, starttls=True):
+    """A whole SMTP session through mxguard from the client namespace: EHLO, STARTTLS, EHLO, MAIL, RCPT,
+    DATA, QUIT; returns the replies."""
+    import smtplib
+    import ssl
+    out = {}
+    s = smtplib.SMTP(timeout=30, local_hostname="client.test")
+    s._host = server   # what SMTP(host) would set; connect() alone leaves it empty, and starttls() needs it
+    out["greeting"] = s.connect(server, 25)
+    out["ehlo"] = s.ehlo()
+    if starttls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE   # mxguard's self-signed certificate: the test is the routing
+        out["starttls"] = s.starttls(context=context)
+        out["ehlo_tls"] = s.ehlo()
+    out["mail"] = s.mail("alice@client.test")
+    out["rcpt"] = s.rcpt("bob@example.test")
+    out["data"] = s.data(b"Subject: tproxy\r\n\r\nfrom the client's own address\r\n")
+    out["quit"] = s.quit()
+    return out
+
+
+def greeting_only(server):
+    """The first reply of a session from the client namespace (the connection is closed after it)."""
+    import smtplib
+    s = smtplib.SMTP(timeout=30)
+    try:
+        return s.connect(server, 25)
+    finally:
+        s.close()
+
+
+class TproxyInboundTests:
+    firewall = None   # "nft" | "iptables"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lab = netns.Lab("t" + cls.firewall[0])
+        cls.addClassCleanup(cls.lab.close)
+        cls.client, cls.gw, cls.backend_ns = cls.lab.host("client"), cls.lab.host("mxguard"), cls.lab.host("backend")
+        cls.lab.link(cls.client, [f"{CLIENT_V4}/24", f"{CLIENT_V6}/64"], cls.gw, [f"{INBOUND_V4}/24", f"{INBOUND_V6}/64"])
+        cls.lab.link(cls.gw, ["203.0.113.1/24", "2001:db8:2::1/64"], cls.backend_ns, [f"{BACKEND_V4}/24", f"{BACKEND_V6}/64"])
+        cls.client.ip("route", "add", "default", "via", INBOUND_V4)
+        cls.client.ip("-6", "route", "add", "default", "via", INBOUND_V6)
+        cls.backend_ns.ip("route", "add", "default", "via", "203.0.113.1")
+        cls.backend_ns.ip("-6", "route", "add", "default", "via", "2001:db8:2::1")
+        cls.gw.run("sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0")
+        cls.load_rules()
+        cls.route()
+        cls.backend_v4 = cls.backend_ns.call(lambda: ScriptedBackend(host=BACKEND_V4, port=25).start())
+        cls.addClassCleanup(cls.backend_v4.stop)
+        cls.backend_v6 = cls.backend_ns.call(lambda: ScriptedBackend(host=BACKEND_V6, port=25).start())
+        cls.addClassCleanup(cls.backend_v6.stop)
+
+    @classmethod
+    def route(cls, *args):
+        cls.gw.run("sh", TPROXY_ROUTING, *args, env=dict(os.environ, TPROXY_MARK="0x1", TPROXY_TABLE="100"))
+
+    def start_tproxy_mxguard(self, backend, limits=None):
+        config = mxguard_config(self.tmp, 25, backend_protocol="tproxy", limits=limits)
+        config["inbound"]["listen"] = [f"{INBOUND_V4}:25", f"[{INBOUND_V6}]:25"]
+        config["inbound"]["backend"] = backend
+        return self.start_mxguard(config, wrapper=self.gw.wrapper())
+
+    def connections_from(self, backend, peer):
+        with backend.lock:
+            return [c for c in backend.connections if c.peer[0] == peer]
+
+    def assertWholeDialogue(self, replies):
+        self.assertEqual(replies["greeting"][0], 220, replies)
+        self.assertIn(b"scripted backend", replies["greeting"][1], "the backend's own greeting, relayed")
+        self.assertEqual(replies["starttls"][0], 220, replies)
+        for step in ("mail", "rcpt"):
+            self.assertEqual(replies[step][0], 250, replies)
+        self.assertEqual(replies["data"][0], 250, replies)
+        self.assertEqual(replies["quit"][0], 221, replies)
+
+    def test_ipv4_backend_sees_the_clients_address_and_answers_it(self):
+        self.start_tproxy_mxguard(f"{BACKEND_V4}:25")
+        replies = self.client.call(smtp_dialogue, INBOUND_V4)
+        self.assertWholeDialogue(replies)
+        conns = self.connections_from(self.backend_v4, CLIENT_V4)
+        self.assertEqual(len(conns), 1, f"the backend's peers: {[c.peer for c in self.backend_v4.connections]}")
+        self.assertEqual(len(conns[0].messages), 1)
+        self.assertIn(b"from the client's own address", conns[0].messages[0])
+        self.assertEqual(conns[0].proxy_header, None)
+        self.assertNotIn(b"XCLIENT", bytes(conns[0].received), "the address is the connection's own, nothing says it")
+
+    def test_ipv6_backend_sees_the_clients_address_and_answers_it(self):
+        self.start_tproxy_mxguard(f"[{BACKEND_V6}]:25")
+        replies = self.client.call(smtp_dialogue, INBOUND_V6)
+        self.assertWholeDialogue(replies)
+        conns = self.connections_from(self.backend_v6, CLIENT_V6)
+        self.assertEqual(len(conns), 1, f"the backend's peers: {[c.peer for c in self.backend_v6.connections]}")
+        self.assertEqual(len(conns[0].messages), 1)
+
+    def test_a_client_of_the_other_family_than_the_backend_is_refused_with_the_reason(self):
+        mx = self.start_tproxy_mxguard(f"{BACKEND_V4}:25")
+        greeting = self.client.call(greeting_only, INBOUND_V6)
+        self.assertEqual(greeting[0], 421, greeting)
+        self.assertTrue(greeting[1].startswith(b"4.3.2"), greeting)
+        mx.wait_log("which is of the other address family")
+
+    def test_without_the_routing_rules_the_backend_cannot_answer(self):
+        # The proof that the shipped routing is what carries the replies: without it the backend's
+        # SYN-ACK to the client's address has nowhere to go, and the client gets 421 4.3.2 in time.
+        self.route("remove")
+        self.addCleanup(self.route)
+        mx = self.start_tproxy_mxguard(f"{BACKEND_V4}:25", limits={"backend_connect_timeout": 2})
+        before = len(self.connections_from(self.backend_v4, CLIENT_V4))
+        greeting = self.client.call(greeting_only, INBOUND_V4)
+        self.assertEqual(greeting[0], 421, greeting)
+        self.assertEqual(len(self.connections_from(self.backend_v4, CLIENT_V4)), before, "no connection completed")
+        mx.wait_log("timed out connecting to backend")
+
+
+class TproxyInboundNftables(TproxyInboundTests, IntegrationTestCase):
+    firewall = "nft"
+
+    @classmethod
+    def load_rules(cls):
+        for _ in range(2):   # twice: it replaces its table
+            cls.gw.run("nft", "-D", "BACKEND_PORT=25", "-D", "TPROXY_MARK=0x1", "-f", TPROXY_RULES_NFT)
+
+
+class TproxyInboundIptables(TproxyInboundTests, IntegrationTestCase):
+    firewall = "iptables"
+
+    @classmethod
+    def load_rules(cls):
+        env = dict(os.environ, BACKEND_PORT="25", TPROXY_MARK="0x1")
+        for _ in range(2):   # twice: it replaces its chain
+            cls.gw.run("sh", TPROXY_RULES_IPTABLES, env=env)
+        for ipt in ("iptables", "ip6tables"):
+            rules = cls.gw.run(ipt, "-t", "mangle", "-S").stdout
+            assert rules.count("-j MXGUARD_TPROXY") == 1, rules
+
+
+class TproxyCheckConfig(IntegrationTestCase):
+    """check-config explains what tproxy needs, and warns when the process lacks CAP_NET_ADMIN."""
+
+    def config_path(self):
+        path = os.path.join(self.tmp, "tproxy.toml")
+        with open(path, "w") as f:
+            f.write('[inbound]\nlisten = ["127.0.0.1:2525"]\nbackend = "192.0.2.25:25"\nbackend_protocol = "tproxy"\n'
+                    f'[server]\nstate_dir = "{self.tmp}"\n')
+        os.chmod(self.tmp, 0o755)
+        return path
+
+    def test_root_gets_the_explanation_and_no_warning(self):
+        r = run_cli("check-config", "--config", self.config_path())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('note: inbound.backend_protocol = "tproxy": mxguard connects to the backend from each '
+                      "client's own address (IP_TRANSPARENT), which needs CAP_NET_ADMIN", r.stdout)
+        self.assertIn("deploy/firewall/tproxy-", r.stdout)
+        self.assertNotIn("warning", r.stdout)
+
+    def test_a_process_without_cap_net_admin_is_warned(self):
+        path = self.config_path()
+        r = subprocess.run([tools.require("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups",
+                            tools.mxguard_bin(), "check-config", "--config", path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('warning: inbound.backend_protocol: "tproxy" needs CAP_NET_ADMIN, and this process '
+                      "(uid 65534) does not have it", r.stdout)
+        r = subprocess.run([tools.require("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=+net_admin", "--ambient-caps=+net_admin",
+                            tools.mxguard_bin(), "check-config", "--config", path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotIn("warning", r.stdout, "CAP_NET_ADMIN as an ambient capability is enough")
 
 
 if __name__ == "__main__":
