@@ -80,12 +80,15 @@ std::string policy_report(const config::Config& config, const std::string& domai
   std::optional<config::Endpoint> route = policy::static_route(effective.domain, config.outbound);
   if (route) {
     line(out, "next hop", route->text + " ([outbound.route]; MX records are not used)");
+  } else if (config.outbound.mode == "transparent") {
+    // The address is known only per connection (SO_ORIGINAL_DST); the MX hosts below are what names it
+    // (proxy/outbound/destination_name.h), and where a connection that was not redirected goes.
+    line(out, "next hop", "the address each redirected connection was going to (transparent mode), named after the "
+                          "MX host of " + effective.domain + " that has it, else the address itself; a connection "
+                          "that was not redirected: the MX hosts of " + effective.domain + ", port " +
+                          std::to_string(config.outbound.port));
   } else {
-    // Transparent mode does not read the original destination yet (check-config warns): say what happens.
-    line(out, "next hop", "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port) +
-                              (config.outbound.mode == "transparent"
-                                   ? " (transparent mode: the original destination is not used yet)"
-                                   : ""));
+    line(out, "next hop", "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port));
   }
   std::vector<ProbeTarget> targets;
   out += describe_next_hops(config, effective, route, connect ? &targets : nullptr);

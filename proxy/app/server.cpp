@@ -17,6 +17,7 @@
 #include "proxy/app/listen_sockets.h"
 #include "proxy/app/runtime.h"
 #include "proxy/app/settings_builder.h"
+#include "proxy/app/tproxy_capability.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/metrics/registry.h"
@@ -68,6 +69,7 @@ class Server {
     watch_signal(sigint_, SIGINT);
     watch_lapses();
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+    if (auto missing = tproxy_capability_warning(config_)) spdlog::warn("{}: {}", path_, *missing);
     auto runtime = build_runtime(config_);
     if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("{}", *error);
@@ -329,6 +331,10 @@ int check_config(const std::string& config_path) {
                   "fetched (mail to domains without a cached policy goes as if they published none)\n",
                   config_path.c_str(), fetcher.c_str());
     }
+  }
+  if (auto note = tproxy_note(config)) std::printf("%s: note: %s\n", config_path.c_str(), note->c_str());
+  if (auto missing = tproxy_capability_warning(config)) {
+    std::printf("%s: warning: %s\n", config_path.c_str(), missing->c_str());
   }
   if (config.inbound.certificates.empty()) {
     std::printf("%s: note: no [[inbound.certificate]]: a self-signed certificate will be generated in %s\n",

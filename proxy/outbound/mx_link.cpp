@@ -32,6 +32,7 @@ MxLink::MxLink(LinkContext context, Hooks hooks) : ctx_(std::move(context)), hoo
 
 MxLink::~MxLink() {
   sts_lookup_.cancel();
+  namer_.cancel();
   query_.cancel();
   retire_connection();
 }
@@ -67,8 +68,16 @@ void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
 void MxLink::find_next_hops() {
   if (std::optional<config::Endpoint> route = policy::static_route(domain_, ctx_.settings->outbound)) {
     // A static next hop (like Postfix's transport map): the domain's policy still applies to that host.
-    hops_.push_back({route->host, route->port});
+    // It wins over the original destination too: the operator named the host for this domain.
+    hops_.push_back({route->host, route->port, std::nullopt});
     next_host();
+    return;
+  }
+  if (ctx_.original_destination) {
+    // Transparent mode: the legacy MTA chose the host itself; mxguard goes where it was going and only
+    // needs the name that address goes by (destination_name.h says why it is looked up in DNS).
+    namer_.start(ctx_.services.resolver, policy_, *ctx_.original_destination,
+                 [this](DestinationName name) { on_destination_named(std::move(name)); });
     return;
   }
   if (!ctx_.services.resolver) {
@@ -96,7 +105,20 @@ void MxLink::on_mx(dns::MxResult result) {
     case dns::MxPlan::Kind::ImplicitMx:
       break;
   }
-  for (const std::string& host : plan.hosts) hops_.push_back({host, ctx_.settings->outbound.port});
+  for (const std::string& host : plan.hosts) hops_.push_back({host, ctx_.settings->outbound.port, std::nullopt});
+  next_host();
+}
+
+void MxLink::on_destination_named(DestinationName name) {
+  const sockaddr_storage& destination = *ctx_.original_destination;
+  if (name.kind == DestinationName::Kind::Unknown) {
+    // Never judged on a guess: the policy needs the name, and the lookup that would tell it failed.
+    fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, domain_ + ": " + name.note), name.note);
+    return;
+  }
+  spdlog::info("[{}] outbound {}: original destination {} is {} ({})", ctx_.session_id, domain_, with_port(destination),
+               name.host, log_text::sanitize(name.note));
+  hops_.push_back({name.host, static_cast<std::uint16_t>(smtp::address_port(destination)), destination});
   next_host();
 }
 
@@ -124,6 +146,11 @@ void MxLink::next_host() {
     port_ = hop.port;
     addresses_.clear();
     next_address_ = 0;
+    if (hop.address) {
+      addresses_.push_back(*hop.address);
+      next_address();
+      return;
+    }
     sockaddr_storage literal{};
     if (uv_ip4_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&literal)) == 0 ||
         uv_ip6_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&literal)) == 0) {
@@ -395,6 +422,7 @@ void MxLink::close() {
   report_connection();   // a dialogue the session's end cut short
   done_ = true;
   query_.cancel();
+  namer_.cancel();
   timer_->stop();
   if (connection_ && ready_) {
     connection_->write("QUIT\r\n");

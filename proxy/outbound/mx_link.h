@@ -2,9 +2,10 @@
 // The outbound session's far side: from a recipient domain to one connection to one of its MX hosts that
 // satisfies the domain's TLS policy (design.md, "Outbound" steps 2-3).
 //
-// The next hops come from a static route or the MX records (dns::plan_mx: preference order, random among
-// equals, implicit MX, null MX); each host's addresses are tried in turn, and on each connection an
-// MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
+// The next hops come from a static route, the original destination of a redirected connection
+// (transparent mode: one address, named by DestinationNamer), or the MX records (dns::plan_mx: preference
+// order, random among equals, implicit MX, null MX); each host's addresses are tried in turn, and on each
+// connection an MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
 // answers the RCPT with the 4xx the link hands it. Every TLS decision about an MX is audited.
 #include <uv.h>
 
@@ -20,6 +21,7 @@
 #include "policy/verdict.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/net/connection.h"
+#include "proxy/outbound/destination_namer.h"
 #include "proxy/outbound/mx_dialogue.h"
 #include "proxy/outbound/outbound_settings.h"
 #include "proxy/smtp/reply_parser.h"
@@ -37,6 +39,10 @@ struct LinkContext {
   std::string session_id;
   std::string peer;                                     // the legacy MTA, for the audit log
   std::int64_t transaction = 0;                         // the session's transaction number (1, 2, ...), audited
+  // Transparent mode: where the legacy MTA's connection was going before the firewall redirected it to
+  // mxguard. Set: that address is the one next hop (unless a static route names the domain). Unset (relay
+  // mode, or a connection that was not redirected): the MX hosts.
+  std::optional<sockaddr_storage> original_destination;
   net::ConnectionEvents* events = nullptr;              // the session: far-side events come back through it
   std::function<void()> track_handle;                   // a handle the session must wait for
   std::function<void()> handle_closed;                  // ... and its close callback
@@ -76,10 +82,12 @@ class MxLink {
   struct Hop {
     std::string host;
     std::uint16_t port;
+    std::optional<sockaddr_storage> address;   // known already (the original destination): not looked up
   };
 
   void on_mta_sts(mta_sts::Lookup lookup);
   void find_next_hops();
+  void on_destination_named(DestinationName name);
   void on_mx(dns::MxResult result);
   void next_host();
   void on_addresses(dns::AddressResult result);
@@ -105,6 +113,7 @@ class MxLink {
   policy::EffectivePolicy policy_;
   std::string sts_policy_id_;   // the MTA-STS policy's id when it is what policy_ came from (TLS-RPT policy-string)
   dns::Query query_;
+  DestinationNamer namer_;
   mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;
   std::size_t next_hop_ = 0;

@@ -93,6 +93,9 @@ class OutboundSession : public session::SessionCore {
   std::shared_ptr<const OutboundSettings> settings_holder_;
   const OutboundSettings& settings_;
   LoopServices services_;
+  // Transparent mode: where the legacy MTA was connecting before the firewall redirected it here (read
+  // once at accept; unset for a connection that was not redirected).
+  std::optional<sockaddr_storage> original_destination_;
   std::unique_ptr<MxLink> link_;
   // Closed links: their connections' close callbacks are still to come (QUIT being flushed), so they
   // live as long as the session does.

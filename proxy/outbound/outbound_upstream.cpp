@@ -59,6 +59,7 @@ void OutboundSession::open_link(const std::string& domain) {
   context.session_id = id();
   context.peer = peer_text();
   context.transaction = ++transactions_;
+  context.original_destination = original_destination_;
   context.events = &events();
   context.track_handle = [this] { track_handle(); };
   context.handle_closed = [this] { handle_closed(); };
