@@ -20,6 +20,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::TlsPolicy: return "tls-policy";
     case EventKind::ExceptionLapsed: return "exception-lapsed";
     case EventKind::MtaStsFetch: return "mta-sts-fetch";
+    case EventKind::DeliveryUnknown: return "delivery-unknown";
   }
   return "?";
 }
@@ -35,6 +36,7 @@ std::string_view to_string(Verdict v) {
     case Verdict::AllowedTesting: return "allowed-testing";
     case Verdict::Lapsed: return "lapsed";
     case Verdict::Fetched: return "fetched";
+    case Verdict::Unknown: return "unknown";
   }
   return "?";
 }

@@ -16,6 +16,8 @@ enum class EventKind {
   TlsPolicy,           // outbound: the TLS decision about one MX (delivered, refused, allowed-testing)
   ExceptionLapsed,     // an operator's [policy.domain] exception passed its expiry date
   MtaStsFetch,         // outbound: what fetching a domain's MTA-STS policy came to (fetched, or why not)
+  DeliveryUnknown,     // the far side had a whole message and its verdict never came: maybe delivered, and
+                       // the client (told 4xx, or gone) will send it again (RFC 1047)
 };
 
 enum class Verdict {
@@ -28,6 +30,7 @@ enum class Verdict {
   AllowedTesting,
   Lapsed,
   Fetched,
+  Unknown,
 };
 
 std::string_view to_string(Direction d);
