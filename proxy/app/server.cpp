@@ -15,9 +15,12 @@
 #include "policy/config/config_loader.h"
 #include "proxy/app/descriptor_budget.h"
 #include "proxy/app/listen_sockets.h"
+#include "proxy/app/inherited_sockets.h"
 #include "proxy/app/runtime.h"
+#include "proxy/app/service_notify.h"
 #include "proxy/app/settings_builder.h"
 #include "proxy/app/tproxy_capability.h"
+#include "proxy/app/successor.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/metrics/registry.h"
@@ -63,10 +66,15 @@ class Server {
   }
 
   int run() {
+    // Before any thread: the sockets a predecessor or systemd handed over, and the variables that said so.
+    InheritedSockets inherited = take_inherited_sockets();
+    for (const auto& p : inherited.problems) spdlog::warn("inherited sockets: {}", p);
+    executable_ = own_executable();
     // Signals are watched before anything listens: a SIGTERM the moment the port opens must drain, not kill.
     watch_signal(sighup_, SIGHUP);
     watch_signal(sigterm_, SIGTERM);
     watch_signal(sigint_, SIGINT);
+    watch_signal(sigusr2_, SIGUSR2);
     watch_lapses();
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
     if (auto missing = tproxy_capability_warning(config_)) spdlog::warn("{}: {}", path_, *missing);
@@ -105,12 +113,17 @@ class Server {
     std::vector<ListenerPlan> plans = plan_listeners(config_);
     std::vector<config::Endpoint> endpoints;
     for (const auto& p : plans) endpoints.push_back(p.endpoint);
-    auto fds = bind_listeners(endpoints, workers);
+    std::size_t handed_over = inherited.fds.size();
+    std::vector<std::string> unused;
+    auto fds = assemble_listeners(endpoints, workers, inherited, unused);
+    for (const auto& address : unused) {
+      spdlog::warn("inherited listening socket {} is not in the configuration: closed", address);
+    }
     if (auto* error = std::get_if<std::string>(&fds)) {
       spdlog::error("{}", *error);
       return 1;
     }
-    auto& per_worker = std::get<std::vector<std::vector<int>>>(fds);
+    auto& per_worker = std::get<WorkerSockets>(fds);
     const auto& snapshot = std::get<std::shared_ptr<const Runtime>>(runtime);
     if (uv_async_init(&loop_, workers_done_.get(), [](uv_async_t* a) { static_cast<Server*>(a->data)->on_worker_exit(); }) == 0) {
       workers_done_.mark_initialized();
@@ -119,7 +132,12 @@ class Server {
     running_workers_ = workers;
     for (unsigned i = 0; i < workers; ++i) {
       std::vector<WorkerListener> listeners;
-      for (std::size_t l = 0; l < plans.size(); ++l) listeners.push_back({per_worker[i][l], plans[l].factory});
+      for (std::size_t l = 0; l < plans.size(); ++l) {
+        for (int fd : per_worker[i][l]) {
+          listeners.push_back({fd, plans[l].factory});
+          listen_fds_.push_back(fd);   // what a successor inherits
+        }
+      }
       metrics::WorkerMetrics* counted = scrape_ ? registry_.add_worker() : nullptr;
       workers_.push_back(std::make_unique<Worker>(i, std::move(listeners), snapshot, audit_.get(), &limiter_, sts_cache_.get(),
                                                   counted, [this] {
@@ -131,8 +149,17 @@ class Server {
     }
     for (const auto& p : plans) spdlog::info("{}", p.description);
     if (scrape_) spdlog::info("metrics at http://{}/metrics", config_.metrics.listen->text);
+    if (!inherited.source.empty()) {
+      spdlog::info("listening on {} socket(s) inherited from {}", handed_over - unused.size(), inherited.source);
+    }
     spdlog::info("mxguard started: {} worker(s), hostname {}, audit log {}", workers, config_.server.hostname,
                  config_.audit.path.empty() ? "off" : config_.audit.path);
+    // Every listener accepts now: the predecessor may stop, or systemd (Type=notify) may call us started.
+    if (inherited.ready_fd >= 0) {
+      tell_predecessor_ready(inherited.ready_fd);
+    } else {
+      notify_service_manager("READY=1");
+    }
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
@@ -174,6 +201,10 @@ class Server {
   }
 
   void on_signal(int signum) {
+    if (signum == SIGUSR2) {
+      start_successor();
+      return;
+    }
     if (signum == SIGHUP) {
       if (stopping_) {
         spdlog::info("SIGHUP while stopping: ignored");   // still handled: logrotate must not kill a drain
@@ -218,6 +249,50 @@ class Server {
     lapse_timer_->start(std::chrono::hours(1));
   }
 
+  // SIGUSR2: a new mxguard (this executable, as installed now, and the configuration file as it is now)
+  // on the same listening sockets; this one stops accepting once the new one says it serves.
+  void start_successor() {
+    if (stopping_) {
+      spdlog::info("SIGUSR2 while stopping: ignored");
+      return;
+    }
+    if (successor_ && !successor_->settled()) {
+      spdlog::info("SIGUSR2: a restart is already under way (pid {}): ignored", successor_->pid());
+      return;
+    }
+    auto started = Successor::start(
+        &loop_, {executable_, "run", "--config", path_}, listen_fds_, kSuccessorPatience,
+        {.ready = [this](int pid) { on_successor_ready(pid); },
+         .failed = [](const std::string& why) {
+           spdlog::error("restart failed: {}; this mxguard goes on serving", why);
+         }});
+    if (auto* error = std::get_if<std::string>(&started)) {
+      spdlog::error("SIGUSR2: restart failed: {}; this mxguard goes on serving", *error);
+      return;
+    }
+    successor_ = std::move(std::get<std::unique_ptr<Successor>>(started));
+    spdlog::info("SIGUSR2: started a new mxguard (pid {}) on the same {} listening socket(s)", successor_->pid(),
+                 listen_fds_.size());
+  }
+
+  void on_successor_ready(int pid) {
+    if (stopping_) return;   // stopped meanwhile: the new one serves, this one drains as it was told
+    stopping_ = true;
+    // systemd: the service's main process is the new one from now on (NotifyAccess=main: only we may say so).
+    notify_service_manager("MAINPID=" + std::to_string(pid));
+    spdlog::info("restart: mxguard pid {} serves the listening sockets; this one stops accepting, live sessions have "
+                 "{}s to finish", pid, config_.server.shutdown_grace.count());
+    for (auto& w : workers_) w->stop(config_.server.shutdown_grace, /*tell_sessions=*/false);
+  }
+
+  static std::string own_executable() {
+    // Read now: once the file is replaced by an upgrade, /proc/self/exe names the deleted old one, and the
+    // successor is meant to be what is installed at this path then.
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+  }
+
   void on_worker_exit() {
     std::lock_guard lock(exit_mutex_);
     if (running_workers_ == 0) close_main_handles();
@@ -230,6 +305,8 @@ class Server {
     sighup_.close();
     sigterm_.close();
     sigint_.close();
+    sigusr2_.close();
+    if (successor_) successor_->close();
     workers_done_.close();
   }
 
@@ -282,7 +359,11 @@ class Server {
   std::string path_;
   config::Config config_;
   uv_loop_t loop_{};
-  uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_;
+  static constexpr std::chrono::seconds kSuccessorPatience{60};   // to load, bind and say ready
+  uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_, sigusr2_;
+  std::string executable_;
+  std::vector<int> listen_fds_;             // every worker's listening socket, owned by the workers
+  std::unique_ptr<Successor> successor_;
   std::unique_ptr<uv::Timer> lapse_timer_;
   std::optional<std::chrono::year_month_day> lapses_checked_;
   uv::Handle<uv_async_t> workers_done_;

@@ -1,6 +1,7 @@
 #pragma once
 // `mxguard run`: owns the workers and the main loop, which only handles signals:
-// SIGHUP reloads configuration and certificates, SIGTERM/SIGINT drain and stop.
+// SIGHUP reloads configuration and certificates, SIGTERM/SIGINT drain and stop, SIGUSR2 restarts without
+// closing the listening sockets (successor.h).
 #include <string>
 
 namespace mxguard::app {

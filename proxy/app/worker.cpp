@@ -120,8 +120,8 @@ void Worker::reload(std::shared_ptr<const Runtime> runtime) {
   post([this, runtime = std::move(runtime)]() mutable { runtime_ = std::move(runtime); });
 }
 
-void Worker::stop(std::chrono::seconds grace) {
-  post([this, grace] { begin_stop(grace); });
+void Worker::stop(std::chrono::seconds grace, bool tell_sessions) {
+  post([this, grace, tell_sessions] { begin_stop(grace, tell_sessions); });
 }
 
 void Worker::on_connection(Listening& listener) {
@@ -144,19 +144,23 @@ void Worker::on_connection(Listening& listener) {
   session::SessionCore* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start(listener.handle.stream());
-  if (stopping_ && sessions_.count(raw)) raw->drain();
+  if (stopping_ && telling_sessions_ && sessions_.count(raw)) raw->drain();
 }
 
-void Worker::begin_stop(std::chrono::seconds grace) {
+void Worker::begin_stop(std::chrono::seconds grace, bool tell_sessions) {
   if (stopping_) {
     if (grace_timer_) grace_timer_->start(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
     return;
   }
   stopping_ = true;
+  telling_sessions_ = tell_sessions;
+  // A successor may hold the same sockets: closing ours then closes nothing but this process's share.
   for (auto& l : listeners_) l->handle.close();
   spdlog::info("worker {}: stopped accepting; {} session(s) may finish within {}s", index_, sessions_.size(),
                grace.count());
-  for (auto& [raw, session] : sessions_) session->drain();
+  if (tell_sessions) {
+    for (auto& [raw, session] : sessions_) session->drain();
+  }
   grace_timer_ = std::make_unique<uv::Timer>(&loop_, [this] {
     // shutdown() may finish a session synchronously: iterate over a copy of the keys.
     std::vector<session::SessionCore*> live;

@@ -46,8 +46,10 @@ class Worker {
   // Thread-safe. New sessions use the new snapshot; running ones keep theirs.
   void reload(std::shared_ptr<const Runtime> runtime);
   // Thread-safe. Stops accepting; live sessions get `grace` to finish, then are told 421 and closed.
-  // A second call with a shorter grace cuts the wait short.
-  void stop(std::chrono::seconds grace);
+  // A second call with a shorter grace cuts the wait short. `tell_sessions`: each live session is asked
+  // to end at its next command boundary (421, "shutting down"); false when a successor already serves
+  // the same sockets (a restart): sessions then end on their own, or at the end of `grace`.
+  void stop(std::chrono::seconds grace, bool tell_sessions = true);
   void join();
   // Thread-safe: runs `fn` on the worker's loop (dropped when the loop is gone or going).
   void post(std::function<void()> fn);
@@ -61,7 +63,7 @@ class Worker {
   void run();
   void drain_posted();
   void on_connection(Listening& listener);
-  void begin_stop(std::chrono::seconds grace);
+  void begin_stop(std::chrono::seconds grace, bool tell_sessions);
   void maybe_exit();
 
   unsigned index_;
@@ -89,6 +91,7 @@ class Worker {
   std::uint32_t id_prefix_ = 0;
   bool stopping_ = false;
   bool accept_failing_ = false;   // the last accept failed (logged once per streak)
+  bool telling_sessions_ = true;   // sessions accepted while stopping are drained too
 };
 
 }  // namespace mxguard::app

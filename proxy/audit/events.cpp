@@ -23,6 +23,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::ExceptionLapsed: return "exception-lapsed";
     case EventKind::MtaStsFetch: return "mta-sts-fetch";
     case EventKind::TlsReportRelayed: return "tls-report-relayed";
+    case EventKind::DeliveryUnknown: return "delivery-unknown";
   }
   return "?";
 }
@@ -38,6 +39,7 @@ std::string_view to_string(Verdict v) {
     case Verdict::AllowedTesting: return "allowed-testing";
     case Verdict::Lapsed: return "lapsed";
     case Verdict::Fetched: return "fetched";
+    case Verdict::Unknown: return "unknown";
   }
   return "?";
 }

@@ -18,6 +18,8 @@ enum class EventKind {
   ExceptionLapsed,     // an operator's [policy.domain] exception passed its expiry date
   MtaStsFetch,         // outbound: what fetching a domain's MTA-STS policy came to (fetched, or why not)
   TlsReportRelayed,    // outbound: a transaction carried a TLS report (RFC 8460 §5.3); reports leave it out
+  DeliveryUnknown,     // the far side had a whole message and its verdict never came: maybe delivered, and
+                       // the client (told 4xx, or gone) will send it again (RFC 1047)
 };
 
 enum class Verdict {
@@ -30,6 +32,7 @@ enum class Verdict {
   AllowedTesting,
   Lapsed,
   Fetched,
+  Unknown,
 };
 
 std::string_view to_string(Direction d);

@@ -9,6 +9,7 @@
 #include "base/log_text.h"
 #include "proxy/inbound/inbound_session.h"
 #include "proxy/net/transparent_source.h"
+#include "proxy/session/delivery_unknown.h"
 #include "proxy/smtp/ehlo_rewriter.h"
 #include "proxy/smtp/proxy_header.h"
 
@@ -158,13 +159,19 @@ void InboundSession::on_far_closed(const std::string& why) {
     backend_unavailable("backend " + why + " before greeting");
     return;
   }
-  if (replies().awaiting_data_end()) {
-    // The message may have reached the backend whole: say so, so a possible duplicate can be found.
-    spdlog::warn("[{}] backend {} while the reply to a message ({}, {} bytes) was owed: its fate is unknown, the "
-                 "backend may have accepted it",
-                 id(), why, mail_from_, last_message_size_);
-  }
+  // The message may have reached the backend whole: say so, so a possible duplicate can be found.
+  if (replies().awaiting_data_end()) on_delivery_unknown(why);
   fail(ReplyId::FarSideLost, "backend " + why);
+}
+
+void InboundSession::on_delivery_unknown(const std::string& what) {
+  session::report_delivery_unknown(*this, env().audit,
+                                   {.far = "backend",
+                                    .what = what,
+                                    .from = mail_from_.substr(mail_from_.find('=') + 1),
+                                    .size = last_message_size_,
+                                    .recipients = accepted_recipients_,
+                                    .domain = {}});
 }
 
 void InboundSession::send_to_backend(std::string_view bytes, Expect expect) {

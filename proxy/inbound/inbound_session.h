@@ -81,6 +81,7 @@ class InboundSession : public session::SessionCore {
   void abort_far_content() override;
   bool can_take_commands() const override { return !auth_pending_; }
   void on_half_closed_client_lost() override;
+  void on_delivery_unknown(const std::string& what) override;
   void on_client_caught_up() override { unconfirmed_verdict_.reset(); }
 
   // The backend link (inbound_backend.cpp).

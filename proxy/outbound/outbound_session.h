@@ -75,6 +75,7 @@ class OutboundSession : public session::SessionCore {
   bool can_take_commands() const override { return !parked_; }
   void abandon_far_side() override { close_link(); }
   bool on_reply_timeout() override;
+  void on_delivery_unknown(const std::string& what) override;
 
   // The upstream (outbound_upstream.cpp).
   void open_link(const std::string& domain);

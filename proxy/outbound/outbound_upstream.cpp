@@ -9,6 +9,7 @@
 #include "base/log_text.h"
 #include "policy/engine/resolution.h"
 #include "proxy/outbound/outbound_session.h"
+#include "proxy/session/delivery_unknown.h"
 
 namespace mxguard::outbound {
 
@@ -176,9 +177,7 @@ void OutboundSession::on_far_closed(const std::string& why) {
   // The MX went away with replies owed. A message whose end it had may have been delivered: say so.
   std::string mx = link_->mx_host();
   if (replies().awaiting_data_end()) {
-    spdlog::warn("[{}] outbound {}: {} {} while its verdict on a message ({}, {} bytes) was owed: its fate is "
-                 "unknown, the remote may have accepted it",
-                 id(), domain_, mx, why, mail_from_, message_bytes_);
+    on_delivery_unknown(why);
   } else {
     spdlog::warn("[{}] outbound {}: {} {}", id(), domain_, mx, why);
   }
@@ -190,6 +189,17 @@ void OutboundSession::on_far_closed(const std::string& why) {
   unpark_if_answered();
   flush_replies();
   if (phase() == session::Phase::Command) process_client_input();
+}
+
+void OutboundSession::on_delivery_unknown(const std::string& what) {
+  if (!link_) return;
+  session::report_delivery_unknown(*this, env().audit,
+                                   {.far = link_->mx_host(),
+                                    .what = what,
+                                    .from = mail_from_.substr(mail_from_.find('=') + 1),
+                                    .size = message_bytes_,
+                                    .recipients = accepted_recipients_,
+                                    .domain = domain_});
 }
 
 void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {

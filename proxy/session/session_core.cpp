@@ -63,6 +63,11 @@ SessionCore::SessionCore(Environment env, std::size_t extra_handles)
 
 SessionCore::~SessionCore() = default;
 
+std::string_view SessionCore::state_name() const {
+  bool between_commands = phase_ == Phase::Command || phase_ == Phase::DataPending;
+  return between_commands && replies_.awaiting_data_end() ? "data-end-pending" : to_string(phase_);
+}
+
 std::string SessionCore::peer_text() const {
   return smtp::address_text(client_.peer()) + ":" + std::to_string(smtp::address_port(client_.peer()));
 }
@@ -158,7 +163,7 @@ void SessionCore::fail(ReplyId reply_id, const std::string& why) {
 
 void SessionCore::fail_with(const smtp::Reply& last, const std::string& why) {
   if (phase_ == Phase::Closing) return;
-  spdlog::warn("[{}] {} (state {}), closing", id(), why, to_string(phase_));
+  spdlog::warn("[{}] {} (state {}), closing", id(), why, state_name());
   replies_.clear();
   close_far();
   if (phase_ == Phase::TlsHandshake || client_gone_) {   // no way to say anything any more
@@ -280,9 +285,9 @@ void SessionCore::on_timeout() {
       arm_timer();
       return;
     }
-    if (waiting->data_end && client_gone_) {
-      spdlog::warn("[{}] no reply to the end of data in time, and the client is gone: the message's fate is unknown",
-                   id());
+    if (waiting->data_end) {
+      on_delivery_unknown("did not answer in time (data_end_timeout " + std::to_string(limits().data_end_timeout.count()) +
+                          "s)");
     }
     fail(ReplyId::FarSideTimeout,
          waiting->data_end ? "backend did not answer the end of data in time" : "backend did not reply in time");
@@ -290,7 +295,7 @@ void SessionCore::on_timeout() {
     fail(ReplyId::FarSideTimeout, "backend stopped reading: nothing written to it for " +
                                       std::to_string(limits().backend_write_timeout.count()) + "s");
   } else {
-    fail(ReplyId::ClientTimeout, "client timed out in state " + std::string(to_string(phase_)));
+    fail(ReplyId::ClientTimeout, "client timed out in state " + std::string(state_name()));
   }
 }
 

@@ -71,6 +71,9 @@ class SessionCore : protected net::ConnectionEvents {
   void shutdown();
 
   Phase phase() const { return phase_; }
+  // The phase as the log names it; "data-end-pending" while the far side's verdict on a message is owed,
+  // which the phase alone (Command: the client may pipeline on) does not tell.
+  std::string_view state_name() const;
   const std::string& id() const { return env_.id; }
   audit::Direction direction() const { return env_.direction; }
   bool tls_active() const { return tls_; }
@@ -114,6 +117,9 @@ class SessionCore : protected net::ConnectionEvents {
   // An awaited reply did not come in time. True: the direction answered it itself (an outbound RCPT whose
   // MX search ran out of time gets a 451, the session goes on); false: the session fails.
   virtual bool on_reply_timeout() { return false; }
+  // The far side's verdict on a message did not come within data_end_timeout (`what` says so): the
+  // direction reports the message's unknown fate (delivery_unknown.h) before the session fails.
+  virtual void on_delivery_unknown(const std::string& what) {}
   // A client that had half-closed turned out to be gone (a reset that arrived as EOF): replies written
   // since its last drained write may never have reached it.
   virtual void on_half_closed_client_lost() {}
