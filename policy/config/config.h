@@ -132,6 +132,10 @@ struct MtaSts {
 
 struct Dns {
   std::vector<Endpoint> servers;
+  // Believe the AD bit (DNSSEC validated, RFC 4035 §3.2.3) of servers that are not on loopback. DANE rests
+  // on it, and an AD bit that crossed a network can be forged by anyone on the path; a loopback resolver
+  // (the usual validating unbound next to the MTA) is always believed.
+  bool trust_ad = false;
 };
 
 struct Audit {

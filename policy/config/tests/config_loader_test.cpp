@@ -751,7 +751,8 @@ TEST(Enums, PolicyDefaultLevels) {
   EXPECT_EQ(expect_ok(std::string(kMinimal) + "[policy]\ndefault = \"none\"\n").policy.default_level, TlsLevel::None);
   ConfigError e = expect_error(std::string(kMinimal) + "[policy]\ndefault = \"mta-sts\"\n");
   EXPECT_EQ(e.key, "policy.default");
-  EXPECT_EQ(e.message, "\"mta-sts\" is not one of none, may, encrypt, verify");
+  EXPECT_EQ(e.message, "\"mta-sts\" is not one of none, may, encrypt, verify, dane (it would refuse every domain that "
+                       "publishes no such policy: use it in a [policy.domain] entry)");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -792,7 +793,7 @@ TEST(Policy, ErrorsInADomainNameTheQuotedKey) {
   ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"strict\"\n");
   EXPECT_EQ(e.to_string(),
             "mxguard.toml:4: policy.domain.\"example.org\".level: \"strict\" is not one of none, may, encrypt, verify, "
-            "mta-sts");
+            "mta-sts, dane, dane-only");
 }
 
 TEST(Policy, DomainLevelIsRequired) {
@@ -847,18 +848,9 @@ TEST(Policy, MxPatternsMustNameHostsNotAddresses) {
   }
 }
 
-TEST(Policy, DaneLevelsAreUnderstoodButNotAvailableYet) {
-  ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"dane-only\"\n");
-  EXPECT_EQ(e.to_string(),
-            "mxguard.toml:4: policy.domain.\"example.org\".level: \"dane-only\" is not one of none, may, encrypt, "
-            "verify, mta-sts (DANE, RFC 7672, is not supported by this version)");
-  ConfigError d = expect_error(std::string(kMinimal) + "[policy]\ndefault = \"dane\"\n");
-  EXPECT_EQ(d.key, "policy.default");
-  EXPECT_EQ(d.message, "\"dane\" is not one of none, may, encrypt, verify (DANE, RFC 7672, is not supported by this version)");
-}
-
 TEST(Policy, EveryLevelTheDomainTableAcceptsRoundTrips) {
-  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts}) {
+  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts,
+                         TlsLevel::Dane, TlsLevel::DaneOnly}) {
     Config c = expect_ok(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"" +
                          std::string(to_string(level)) + "\"\n");
     ASSERT_EQ(c.policy.domains.size(), 1u);
