@@ -259,6 +259,11 @@ bool meets_minimum_tls_version(std::string_view version) {
   return major > 1 || (major == 1 && minor >= 2);
 }
 
+EffectivePolicy applicable_policy(const EffectivePolicy& policy) {
+  if (policy.level == TlsLevel::Dane && !dane_covers(policy)) return non_dane_policy(policy);
+  return policy;
+}
+
 CertificateCheck certificate_check(const EffectivePolicy& policy) {
   if (dane_level(policy.level)) {
     if (!dane_covers(policy)) return certificate_check(non_dane_policy(policy));

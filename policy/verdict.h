@@ -69,6 +69,10 @@ struct EffectivePolicy {
 // any) mx patterns of `without_dane`, `may` when there is none; domain, exception and DANE facts kept.
 EffectivePolicy non_dane_policy(const EffectivePolicy& policy);
 
+// The policy a connection is held to: a `dane` policy on a host DANE does not cover (Insecure,
+// NoRecords) is its non_dane_policy; every other policy is itself. decide() judges both the same.
+EffectivePolicy applicable_policy(const EffectivePolicy& policy);
+
 // What happened on the connection to one MX host, as the outbound connector saw it.
 struct Observation {
   enum class Handshake {

@@ -44,11 +44,9 @@ EffectivePolicy policy_for_host(const EffectivePolicy& domain_policy, const Dane
     case DaneStatus::Failed: host.source = PolicySource::Dane; break;
     case DaneStatus::Insecure:
     case DaneStatus::NoRecords:
-      if (host.level == TlsLevel::Dane) return non_dane_policy(host);
-      break;
     case DaneStatus::NotLookedUp: break;
   }
-  return host;
+  return applicable_policy(host);
 }
 
 }  // namespace mxguard::policy

@@ -191,6 +191,15 @@ TEST(NonDanePolicy, IsMayOrTheMtaStsPolicy) {
   EXPECT_EQ(non_dane_policy(p).level, TlsLevel::May);
 }
 
+TEST(ApplicablePolicy, DaneWithoutDaneIsTheOtherPolicyEverythingElseItself) {
+  EXPECT_EQ(applicable_policy(dane_policy(TlsLevel::Dane, DaneStatus::Insecure)).level, TlsLevel::May);
+  EXPECT_EQ(applicable_policy(with_sts(dane_policy(TlsLevel::Dane, DaneStatus::NoRecords), false)).level, TlsLevel::MtaSts);
+  for (DaneStatus s : {DaneStatus::NotLookedUp, DaneStatus::Failed, DaneStatus::Unusable, DaneStatus::Usable}) {
+    EXPECT_EQ(applicable_policy(dane_policy(TlsLevel::Dane, s)).level, TlsLevel::Dane) << to_string(s);
+  }
+  EXPECT_EQ(applicable_policy(dane_policy(TlsLevel::DaneOnly, DaneStatus::Insecure)).level, TlsLevel::DaneOnly);
+}
+
 TEST(CertificateCheckOfAPolicy, FollowsLevelTestingAndDaneStatus) {
   auto level = [](TlsLevel l, bool testing = false) {
     EffectivePolicy p;
