@@ -159,6 +159,9 @@ struct Config {
   std::vector<std::string> warnings;   // non-fatal findings (e.g. backend_protocol = "plain"), for the log
 };
 
+// Whether the default or any entry is a DANE level (dane, dane-only): then the AD bit matters.
+bool uses_dane(const Policy& policy);
+
 // Whether `entry` no longer applies on `today` (UTC): its expiry day is behind us.
 bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today);
 

@@ -157,18 +157,12 @@ void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& d
   }
 }
 
-bool uses_dane(const Config& c) {
-  if (c.policy.default_level >= TlsLevel::Dane) return true;
-  return std::any_of(c.policy.domains.begin(), c.policy.domains.end(),
-                     [](const auto& entry) { return entry.second.level >= TlsLevel::Dane; });
-}
-
 // DANE believes only an AD bit that did not cross a network (or that the operator vouches for): with a
 // remote resolver and trust_ad = false it never applies, which the operator should hear now rather than
 // find in the audit log. (With servers = [] the resolver's servers come from /etc/resolv.conf, which the
 // workers check when they start.)
 void warn_dane_without_trusted_ad(const Config& c, const Section& root, Diagnostics& diag) {
-  if (c.outbound.listen.empty() || !uses_dane(c) || c.dns.trust_ad) return;
+  if (c.outbound.listen.empty() || !uses_dane(c.policy) || c.dns.trust_ad) return;
   for (std::size_t i = 0; i < c.dns.servers.size(); ++i) {
     auto address = policy::parse_ip(c.dns.servers[i].host);
     if (address && policy::is_loopback(*address)) continue;

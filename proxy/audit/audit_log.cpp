@@ -47,6 +47,11 @@ Event& Event::set(std::string_view key, std::int64_t value) {
   return *this;
 }
 
+Event& Event::set(std::string_view key, const std::vector<std::string>& values) {
+  json_[std::string(key)] = values;
+  return *this;
+}
+
 namespace {
 int open_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "proxy/audit/events.h"
 
@@ -28,6 +29,8 @@ class Event {
   Event& set(std::string_view key, const std::string& value) { return set(key, std::string_view(value)); }
   Event& set(std::string_view key, bool value);
   Event& set(std::string_view key, std::int64_t value);
+  // A JSON array of strings (the TLSA records of a DANE decision, say).
+  Event& set(std::string_view key, const std::vector<std::string>& values);
   const nlohmann::ordered_json& json() const { return json_; }
 
  private:

@@ -3,7 +3,8 @@
 // satisfies the domain's TLS policy (design.md, "Outbound" steps 2-3).
 //
 // The next hops come from a static route or the MX records (dns::plan_mx: preference order, random among
-// equals, implicit MX, null MX); each host's addresses are tried in turn, and on each connection an
+// equals, implicit MX, null MX); each host's addresses (and, at the DANE levels, its TLSA records:
+// MxHostLookup) give the host its own policy, its addresses are tried in turn, and on each connection an
 // MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
 // answers the RCPT with the 4xx the link hands it. Every TLS decision about an MX is audited.
 #include <uv.h>
@@ -21,6 +22,7 @@
 #include "proxy/audit/audit_log.h"
 #include "proxy/net/connection.h"
 #include "proxy/outbound/mx_dialogue.h"
+#include "proxy/outbound/mx_host_lookup.h"
 #include "proxy/outbound/outbound_settings.h"
 #include "proxy/smtp/reply_parser.h"
 #include "proxy/uv/timer.h"
@@ -75,14 +77,17 @@ class MxLink {
   struct Hop {
     std::string host;
     std::uint16_t port;
+    bool route = false;   // a static route: the operator named it, no MX record did
   };
 
   void on_mta_sts(mta_sts::Lookup lookup);
   void find_next_hops();
   void on_mx(dns::MxResult result);
   void next_host();
-  void on_addresses(dns::AddressResult result);
+  void on_host(MxHostFacts facts);
+  void refuse_host(const policy::EffectivePolicy& host_policy, const policy::Verdict& verdict);
   void next_address();
+  bssl::UniquePtr<SSL> new_ssl(const DialogueAction& action) const;
   void connect(bool plaintext_retry);
   void act(const DialogueAction& action);
   void after_event();
@@ -96,13 +101,17 @@ class MxLink {
   LinkContext ctx_;
   Hooks hooks_;
   std::string domain_;
-  policy::EffectivePolicy policy_;
+  policy::EffectivePolicy policy_;          // the domain's
+  policy::EffectivePolicy host_policy_;     // the current host's (policy_ with its DANE facts)
+  bool mx_authenticated_ = false;           // the MX answer was DNSSEC-validated (RFC 7672 §2.2.1)
   dns::Query query_;
+  MxHostLookup host_lookup_;
   mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;
   std::size_t next_hop_ = 0;
   std::string mx_host_;
   std::uint16_t port_ = 25;
+  bool route_ = false;
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_address_ = 0;
   sockaddr_storage address_{};
