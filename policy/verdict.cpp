@@ -115,7 +115,8 @@ std::optional<Verdict> dane_refusal_before_connecting(const EffectivePolicy& pol
   // its own: DANE then authenticates the wrong server, which `dane` accepts as better than nothing
   // (RFC 7672 §2.2.1) and `dane-only` does not (as Postfix's dane-only does not).
   if (only && !dane.mx_secure) {
-    return refusal(policy, ResultType::DaneRequired, "the MX records of " + policy.domain + " are not DNSSEC-validated");
+    return refusal(policy, ResultType::DaneRequired,
+                   mx + " comes from MX records of " + policy.domain + " that are not DNSSEC-validated");
   }
   if (only && dane.status == DaneStatus::Unusable) {
     return refusal(policy, ResultType::DaneRequired, "none of the TLSA records of " + mx + " is usable for SMTP");

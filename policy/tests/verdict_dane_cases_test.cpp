@@ -165,7 +165,7 @@ TEST(DaneText, SaysWhatWasWrong) {
   EXPECT_EQ(decide(dane_policy(TlsLevel::Dane, DaneStatus::Failed), connected(Match::None)).detail,
             "the TLSA lookup for mx1.example.org failed (DNS or DNSSEC validation)");
   EXPECT_EQ(decide(dane_policy(TlsLevel::DaneOnly, DaneStatus::Usable, false), connected(Match::None)).detail,
-            "the MX records of example.org are not DNSSEC-validated");
+            "mx1.example.org comes from MX records of example.org that are not DNSSEC-validated");
   EXPECT_EQ(decide(dane_policy(TlsLevel::DaneOnly, DaneStatus::NoRecords), connected(Match::None)).detail,
             "mx1.example.org publishes no TLSA records");
 }
