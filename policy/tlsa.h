@@ -33,8 +33,8 @@ struct TlsaRecord {
 };
 
 // Why SMTP cannot use this record, "" when it can (RFC 7672 §3.1: DANE-TA and DANE-EE only, PKIX-TA and
-// PKIX-EE are unusable; RFC 6698 §7 and RFC 7671 §4: unknown selectors and matching types are unusable,
-// and so is a digest of the wrong length, which no certificate can ever match).
+// PKIX-EE are unusable; selectors and matching types RFC 6698 §2.1 does not define are unusable, and so
+// is a digest of the wrong length, which no certificate can ever match).
 std::string_view unusable_because(const TlsaRecord& record);
 bool usable_for_smtp(const TlsaRecord& record);
 // The usable records of an RRset, in its order.

@@ -60,7 +60,7 @@ std::optional<std::vector<std::pair<int, int>>> check_chain_to(X509* anchor, STA
     return std::vector<std::pair<int, int>>{{X509_V_ERR_UNSPECIFIED, 0}};
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  // The anchor need not be self-signed: a DANE-TA record may name an intermediate (RFC 7671 §5.2.2).
+  // The anchor need not be self-signed: a DANE-TA record may name an intermediate (RFC 7671 §5.2).
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   bool first = true;
   for (const std::string& name : names) {

@@ -107,12 +107,16 @@ TEST(ExampleConfiguration, UsesTheModelDefaultsForEveryDefaultedKey) {
   EXPECT_EQ(c.outbound.allow, (std::vector<std::string>{"127.0.0.1/32", "::1/128"}));
   EXPECT_EQ(c.outbound.port, d.outbound.port);
   EXPECT_EQ(c.outbound.ca_file, d.outbound.ca_file);
-  EXPECT_EQ(c.policy.default_level, d.policy.default_level);
+  // The one value the example chooses over the built-in default: `dane` is recommended, `may` is what a
+  // file without [policy] gets.
+  EXPECT_EQ(c.policy.default_level, TlsLevel::Dane);
+  EXPECT_EQ(d.policy.default_level, TlsLevel::May);
   EXPECT_EQ(c.mta_sts.enabled, d.mta_sts.enabled);
   EXPECT_EQ(c.mta_sts.cache_file, d.mta_sts.cache_file);
   EXPECT_EQ(c.mta_sts.ca_file, d.mta_sts.ca_file);
   EXPECT_EQ(c.mta_sts.https_port, d.mta_sts.https_port);
   EXPECT_TRUE(c.dns.servers.empty());
+  EXPECT_FALSE(c.dns.trust_ad);
   EXPECT_EQ(c.audit.path, d.audit.path);
 }
 

@@ -170,7 +170,7 @@ TEST_F(DaneCheck, TrustAnchorIsNeverTheLeafItself) {
 }
 
 TEST_F(DaneCheck, TrustAnchorMustBePresented) {
-  // RFC 7671 §5.2.2 lets a client find a "2 1 x" key elsewhere; mxguard only looks at the chain sent.
+  // RFC 7671 §5.2.3 lets a client use a "2 1 x" key the server does not send; mxguard only looks at the chain sent.
   EXPECT_EQ(check({record_for(ca_, 2, 1, 1)}, {&leaf_}).match, Match::None);
 }
 
