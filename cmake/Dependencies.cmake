@@ -8,6 +8,8 @@ find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(Threads REQUIRED)
+# zlib (zlib1g-dev): `mxguard audit` reads gzip-compressed audit files and writes TLS-RPT's .json.gz.
+find_package(ZLIB REQUIRED)
 # libcurl for mxguard-fetch only: the GnuTLS build (libcurl4-gnutls-dev), so that no process ever holds both
 # OpenSSL and BoringSSL (dependencies.md). libcurl.so is libcurl-gnutls.so there; tests/ checks the result.
 find_package(CURL REQUIRED)

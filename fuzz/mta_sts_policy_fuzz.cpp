@@ -19,13 +19,6 @@ using namespace mxguard::mta_sts;
 
 namespace {
 
-bool printable(std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 // Every LF that is not already part of a CRLF becomes CRLF.
 std::string to_crlf(std::string_view body) {
   std::string out;
@@ -102,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_policy(*p, body);
   } else {
     const std::string& problem = std::get<std::string>(parsed);
-    FUZZ_CHECK(!problem.empty() && printable(problem));
+    FUZZ_CHECK(!problem.empty() && printable_ascii(problem));
   }
   check_lines(body);
   check_content_type(body.substr(0, body.find('\n')));

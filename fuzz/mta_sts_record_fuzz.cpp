@@ -16,13 +16,6 @@ using namespace mxguard::mta_sts;
 
 namespace {
 
-bool printable(std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 bool is_id(std::string_view id) {
   if (id.empty() || id.size() > 32) return false;
   for (char c : id) {
@@ -45,7 +38,7 @@ std::vector<std::string> split(std::string_view input, char separator) {
 void check_record(const std::string& record) {
   auto parsed = parse_txt_record(record);
   if (auto* problem = std::get_if<std::string>(&parsed)) {
-    FUZZ_CHECK(!problem->empty() && printable(*problem));
+    FUZZ_CHECK(!problem->empty() && printable_ascii(*problem));
     return;
   }
   const std::string& id = std::get<TxtRecord>(parsed).id;
@@ -81,7 +74,7 @@ Discovery discover_records(dns::Status status, std::vector<std::string> records)
 }
 
 void check_discovery(const Discovery& d) {
-  FUZZ_CHECK(printable(d.detail));
+  FUZZ_CHECK(printable_ascii(d.detail));
   FUZZ_CHECK((d.kind == Discovery::Kind::Published) == !d.id.empty());
   if (d.kind == Discovery::Kind::Published) FUZZ_CHECK(is_id(d.id) && d.detail.empty());
   if (d.kind == Discovery::Kind::Invalid || d.kind == Discovery::Kind::Temporary) FUZZ_CHECK(!d.detail.empty());

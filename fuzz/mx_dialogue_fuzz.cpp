@@ -72,10 +72,6 @@ outbound::TlsFacts facts_from(std::string_view b, std::string_view mx_host, bool
   return f;
 }
 
-bool printable(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-}
-
 // What the driver has seen, to hold the dialogue to its word.
 struct Model {
   policy::EffectivePolicy policy;
@@ -127,7 +123,7 @@ void check_action(Model& m, const MxDialogue& d, DialogueState before, const Dia
 void check_state(Model& m, const MxDialogue& d) {
   const policy::Observation& o = d.observation();
   FUZZ_CHECK(o.mx_host == d.mx_host());
-  FUZZ_CHECK(printable(d.failure_text()));
+  FUZZ_CHECK(printable_ascii(d.failure_text()));
   if (d.verdict()) FUZZ_CHECK(*d.verdict() == policy::decide(m.policy, o));
   if (o.injected_after_starttls || o.handshake != policy::Observation::Handshake::NotAttempted) {
     FUZZ_CHECK(m.plaintext_retry ||

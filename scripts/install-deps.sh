@@ -11,10 +11,14 @@ PACKAGES=(
   libclang-rt-14-dev
   # tests: real peers and clients (swaks --tls needs Net::SSLeay, a Recommends that is not installed by default)
   python3 postfix swaks libnet-ssleay-perl openssl ca-certificates iproute2 procps
+  # the transparent modes' tests: the firewall rules of deploy/firewall/, loaded in network namespaces
+  nftables iptables
   # the resolver tests' DNS server: unbound (validating), ldnsutils to sign its zones
   unbound ldnsutils
   # the MTA-STS fetcher tests' web server (bench/run.sh adds libnginx-mod-mail to the same nginx)
   nginx
+  # the HTML audit report rendered in a real browser (tests/integration/test_audit_tool.py), with a font
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -54,6 +54,7 @@ std::string_view to_string(BackendProtocol p) {
     case BackendProtocol::ProxyV1: return "proxy-v1";
     case BackendProtocol::ProxyV2: return "proxy-v2";
     case BackendProtocol::Xclient: return "xclient";
+    case BackendProtocol::Tproxy: return "tproxy";
   }
   return "unknown";
 }

@@ -19,7 +19,9 @@ struct Endpoint {
   std::string text;   // the original spelling, for logs
 };
 
-enum class BackendProtocol { Plain, ProxyV1, ProxyV2, Xclient };
+// How the backend learns the client's address: not at all, a PROXY header, an XCLIENT command, or the
+// connection itself comes from the client's address (tproxy: IP_TRANSPARENT, needs CAP_NET_ADMIN).
+enum class BackendProtocol { Plain, ProxyV1, ProxyV2, Xclient, Tproxy };
 using mxguard::BareNewlines;   // base/bare_newlines.h: the same enum the content filter takes
 // The levels and their spellings are the policy's (policy/tls_level.h); the alias keeps config:: spellings working.
 using TlsLevel = policy::TlsLevel;

@@ -12,6 +12,7 @@
 #include <string>
 #include <variant>
 
+#include "base/log_text.h"
 #include "policy/config/cross_checks.h"
 #include "policy/config/key_table.h"
 
@@ -88,7 +89,8 @@ LoadResult parse_config(std::string_view text, std::string_view path) {
     return build(document, path);
   } catch (const toml::parse_error& e) {
     return ConfigError{std::string(path), static_cast<int>(e.source().begin.line), "",
-                       "invalid TOML: " + lower_first(std::string(e.description()))};
+                       // toml++ quotes the bytes it saw, which may be a newline or a control byte.
+                       "invalid TOML: " + lower_first(log_text::sanitize(e.description(), 512))};
   } catch (const std::exception& e) {
     // Only allocation failures can get here; the promise is that nothing escapes.
     return ConfigError{std::string(path), 0, "", std::string("cannot load: ") + e.what()};

@@ -183,18 +183,8 @@ void check_across_keys(const Config& config, const Section& root, Diagnostics& d
   if (diag.ok()) check_routes(config, root, diag);
 }
 
-// Transparent mode is accepted so that deployments can be written for it, but the session does not read
-// the original destination yet: it looks up the recipient domain's MX itself, as in relay mode. The
-// operator must know that before redirecting port 25 to mxguard.
-void warn_transparent_mode(const Config& c, const Section& root, Diagnostics& diag) {
-  if (c.outbound.listen.empty() || c.outbound.mode != "transparent") return;
-  root.view("outbound").warn("mode", "\"transparent\": the original destination (SO_ORIGINAL_DST) is not used "
-                                     "yet; mxguard looks up each recipient domain's MX itself, as in relay mode");
-}
-
 void warn_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
   warn_plain_backend(config, root, diag);
-  warn_transparent_mode(config, root, diag);
   warn_tls_mode_against_port(config, root, diag);
   warn_lapsed_exceptions(config, root, diag);
   warn_dane_without_trusted_ad(config, root, diag);

@@ -45,6 +45,9 @@ audit::Event fetch_event(const mta_sts::FetchReport& report) {
     std::string mx;
     for (const std::string& m : report.policy->mx) mx += (mx.empty() ? "" : " ") + m;
     e.set("mx", mx);
+    // TLS-RPT's policy-string (RFC 8460 §4.4) is the policy itself: mxguard audit --tlsrpt finds it here
+    // by domain and id.
+    e.set("policy_lines", mta_sts::policy_lines(report.policy->text));
   } else {
     e.verdict(audit::Verdict::Failed)
         .reason(mta_sts::result_type(report.result))

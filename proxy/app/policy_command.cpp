@@ -57,7 +57,7 @@ void describe_entry(std::string& out, const config::Config& config, const policy
 
 // Lines of "key: value" for `domain` (a domain name, normalised) on the UTC day `today`.
 std::string policy_report(const config::Config& config, const std::string& domain, std::chrono::year_month_day today,
-                          bool refresh) {
+                          bool refresh, bool connect) {
   policy::Resolution resolution = policy::resolve_policy(domain, config.policy, today);
   policy::EffectivePolicy effective = resolution.policy;
   StsReport sts;
@@ -89,20 +89,25 @@ std::string policy_report(const config::Config& config, const std::string& domai
   std::optional<config::Endpoint> route = policy::static_route(effective.domain, config.outbound);
   if (route) {
     line(out, "next hop", route->text + " ([outbound.route]; MX records are not used)");
+  } else if (config.outbound.mode == "transparent") {
+    // The address is known only per connection (SO_ORIGINAL_DST); the MX hosts below are what names it
+    // (proxy/outbound/destination_name.h), and where a connection that was not redirected goes.
+    line(out, "next hop", "the address each redirected connection was going to (transparent mode), named after the "
+                          "MX host of " + effective.domain + " that has it, else the address itself; a connection "
+                          "that was not redirected: the MX hosts of " + effective.domain + ", port " +
+                          std::to_string(config.outbound.port));
   } else {
-    // Transparent mode does not read the original destination yet (check-config warns): say what happens.
-    line(out, "next hop", "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port) +
-                              (config.outbound.mode == "transparent"
-                                   ? " (transparent mode: the original destination is not used yet)"
-                                   : ""));
+    line(out, "next hop", "the MX hosts of " + effective.domain + ", port " + std::to_string(config.outbound.port));
   }
-  out += describe_next_hops(config, effective, route);
+  std::vector<ProbeTarget> targets;
+  out += describe_next_hops(config, effective, route, connect ? &targets : nullptr);
+  if (connect) out += probe_next_hops(config, effective, targets);
   return out;
 }
 
 }  // namespace
 
-int policy_command(const std::string& domain, const std::string& config_path, bool refresh) {
+int policy_command(const std::string& domain, const std::string& config_path, bool refresh, bool connect) {
   std::string name = policy::normalize_domain(domain);
   std::string why = policy::looks_like_address_literal(name) ? "it looks like an IP address"
                                                               : policy::domain_syntax_problem(name);
@@ -116,7 +121,7 @@ int policy_command(const std::string& domain, const std::string& config_path, bo
     return 2;
   }
   const config::Config& config = std::get<config::Config>(loaded);
-  std::fputs(policy_report(config, name, today_utc(), refresh).c_str(), stdout);
+  std::fputs(policy_report(config, name, today_utc(), refresh, connect).c_str(), stdout);
   // The warnings are mostly about other keys and domains (this domain's lapsed entry is in the report);
   // check-config is where they are read.
   if (!config.warnings.empty()) {

@@ -45,7 +45,7 @@ bool resolver_ad_trusted(const dns::Resolver& resolver, const config::Config& co
 }  // namespace
 
 std::string describe_next_hops(const config::Config& config, const policy::EffectivePolicy& policy,
-                               const std::optional<config::Endpoint>& route) {
+                               const std::optional<config::Endpoint>& route, std::vector<ProbeTarget>* targets) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::vector<dns::Server> servers;
@@ -120,12 +120,22 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
     for (const auto& hop : hops) {
       out += "mx " + std::to_string(++n) + ": " + hop.host + " port " + std::to_string(hop.port) + ": " +
              address_list(hop.addresses);
-      if (!policy::mx_allowed(policy, hop.host)) {
-        out += "  SKIPPED: not allowed by the mx patterns\n";
-        continue;
+      const bool allowed = policy::mx_allowed(policy, hop.host);
+      out += allowed ? "\n" : "  SKIPPED: not allowed by the mx patterns\n";
+      const policy::DaneLookup lookup = dane_lookup(hop, ad_trusted, mx_authenticated);
+      if (allowed) out += describe_host_dane(n, hop, policy, lookup);
+      if (targets) {
+        // The probe holds each host to its own policy, DANE facts included, as a session would.
+        ProbeTarget t{hop.host, {}, policy::policy_for_host(policy, policy::dane_facts(lookup))};
+        if (hop.addresses.status == dns::Status::Ok) {
+          for (sockaddr_storage a : hop.addresses.addresses) {
+            if (a.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(hop.port);
+            if (a.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(a).sin6_port = htons(hop.port);
+            t.addresses.push_back(a);
+          }
+        }
+        targets->push_back(std::move(t));
       }
-      out += "\n";
-      out += describe_host_dane(n, hop, policy, dane_lookup(hop, ad_trusted, mx_authenticated));
     }
     queries.clear();
   }

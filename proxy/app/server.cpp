@@ -13,9 +13,11 @@
 
 #include "base/utc_day.h"
 #include "policy/config/config_loader.h"
+#include "proxy/app/descriptor_budget.h"
 #include "proxy/app/listen_sockets.h"
 #include "proxy/app/runtime.h"
 #include "proxy/app/settings_builder.h"
+#include "proxy/app/tproxy_capability.h"
 #include "proxy/app/worker.h"
 #include "proxy/audit/audit_log.h"
 #include "policy/engine/lapses.h"
@@ -61,6 +63,7 @@ class Server {
     watch_signal(sigint_, SIGINT);
     watch_lapses();
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+    if (auto missing = tproxy_capability_warning(config_)) spdlog::warn("{}: {}", path_, *missing);
     auto runtime = build_runtime(config_);
     if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("{}", *error);
@@ -81,6 +84,13 @@ class Server {
     }
 
     unsigned workers = worker_count(config_);
+    {
+      // Inbound and outbound share the process's descriptors; the larger max_connections is the ask.
+      std::size_t asked = std::max(config_.inbound.limits.max_connections, config_.outbound.limits.max_connections);
+      std::string note;
+      limiter_.set_descriptor_cap(raise_descriptor_limit(workers, asked, note));
+      if (!note.empty()) spdlog::warn("{}", note);
+    }
     std::vector<ListenerPlan> plans = plan_listeners(config_);
     std::vector<config::Endpoint> endpoints;
     for (const auto& p : plans) endpoints.push_back(p.endpoint);
@@ -208,8 +218,12 @@ class Server {
     if (sts_cache_) {
       // `mxguard mta-sts purge` edits the file; the running cache takes it over here.
       sts_cache_->reload();
-      if (next.mta_sts.cache_file != config_.mta_sts.cache_file || next.mta_sts.enabled != config_.mta_sts.enabled) {
-        spdlog::warn("reload: mta_sts.enabled and mta_sts.cache_file take effect only at restart");
+      const config::MtaSts& a = next.mta_sts;
+      const config::MtaSts& b = config_.mta_sts;
+      if (a.enabled != b.enabled || a.cache_file != b.cache_file || a.ca_file != b.ca_file ||
+          a.https_port != b.https_port || a.fetcher != b.fetcher || a.fetch_timeout != b.fetch_timeout) {
+        // The workers' agents and fetcher children are made once, at start.
+        spdlog::warn("reload: the [mta_sts] keys take effect only at restart");
       }
     }
     apply_log_level(next.server.log_level);
@@ -272,6 +286,10 @@ int check_config(const std::string& config_path) {
                   "fetched (mail to domains without a cached policy goes as if they published none)\n",
                   config_path.c_str(), fetcher.c_str());
     }
+  }
+  if (auto note = tproxy_note(config)) std::printf("%s: note: %s\n", config_path.c_str(), note->c_str());
+  if (auto missing = tproxy_capability_warning(config)) {
+    std::printf("%s: warning: %s\n", config_path.c_str(), missing->c_str());
   }
   if (config.inbound.certificates.empty()) {
     std::printf("%s: note: no [[inbound.certificate]]: a self-signed certificate will be generated in %s\n",

@@ -86,8 +86,19 @@ void Worker::start() {
     int rc = uv_tcp_open(listener->handle.get(), planned.fd);
     if (rc == 0) {
       rc = uv_listen(listener->handle.stream(), 1024, [](uv_stream_t* server, int status) {
-        if (status != 0) return;
         auto* self = static_cast<Worker*>(server->data);
+        if (status != 0) {
+          // libuv already closed the connection it could not take (its EMFILE reserve descriptor); the
+          // listener stays armed. Once per streak, not per connection: a flood must not fill the log.
+          if (!self->accept_failing_) {
+            spdlog::error("worker {}: accept failed: {} (out of file descriptors? sessions go on; new "
+                          "connections are closed until descriptors are free)", self->index_, uv_strerror(status));
+          }
+          self->accept_failing_ = true;
+          return;
+        }
+        if (self->accept_failing_) spdlog::info("worker {}: accepting again", self->index_);
+        self->accept_failing_ = false;
         for (auto& l : self->listeners_) {
           if (l->handle.stream() == server) self->on_connection(*l);
         }

@@ -86,6 +86,7 @@ class Worker {
   std::uint64_t next_session_ = 0;
   std::uint32_t id_prefix_ = 0;
   bool stopping_ = false;
+  bool accept_failing_ = false;   // the last accept failed (logged once per streak)
 };
 
 }  // namespace mxguard::app

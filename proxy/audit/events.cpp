@@ -1,5 +1,7 @@
 #include "proxy/audit/events.h"
 
+#include <array>
+
 namespace mxguard::audit {
 
 std::string_view to_string(Direction d) {
@@ -20,6 +22,7 @@ std::string_view to_string(EventKind e) {
     case EventKind::TlsPolicy: return "tls-policy";
     case EventKind::ExceptionLapsed: return "exception-lapsed";
     case EventKind::MtaStsFetch: return "mta-sts-fetch";
+    case EventKind::TlsReportRelayed: return "tls-report-relayed";
   }
   return "?";
 }
@@ -38,5 +41,28 @@ std::string_view to_string(Verdict v) {
   }
   return "?";
 }
+
+namespace {
+// Every value of each enum, so that reading goes through the one spelling to_string() gives.
+constexpr std::array kDirections{Direction::Inbound, Direction::Outbound};
+constexpr std::array kEventKinds{EventKind::Starttls,        EventKind::PlaintextInjection, EventKind::DowngradeAttempt,
+                                 EventKind::ReplyUndelivered, EventKind::SessionRefused,     EventKind::TlsPolicy,
+                                 EventKind::ExceptionLapsed,  EventKind::MtaStsFetch,        EventKind::TlsReportRelayed};
+constexpr std::array kVerdicts{Verdict::Established, Verdict::Failed,         Verdict::Skipped,
+                               Verdict::Discarded,   Verdict::Refused,        Verdict::Delivered,
+                               Verdict::AllowedTesting, Verdict::Lapsed,      Verdict::Fetched};
+
+template <typename T, std::size_t N>
+std::optional<T> lookup(const std::array<T, N>& values, std::string_view text) {
+  for (T v : values) {
+    if (to_string(v) == text) return v;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<Direction> direction_from(std::string_view text) { return lookup(kDirections, text); }
+std::optional<EventKind> event_kind_from(std::string_view text) { return lookup(kEventKinds, text); }
+std::optional<Verdict> verdict_from(std::string_view text) { return lookup(kVerdicts, text); }
 
 }  // namespace mxguard::audit

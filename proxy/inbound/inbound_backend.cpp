@@ -8,6 +8,7 @@
 #include "base/ascii.h"
 #include "base/log_text.h"
 #include "proxy/inbound/inbound_session.h"
+#include "proxy/net/transparent_source.h"
 #include "proxy/smtp/ehlo_rewriter.h"
 #include "proxy/smtp/proxy_header.h"
 
@@ -76,8 +77,17 @@ void InboundSession::resolve_backend() {
 void InboundSession::connect_next_address() {
   // A name that resolves to an address the backend does not listen on (::1 first, say) must not fail
   // the session while another of its addresses works: each is tried in turn, like Postfix's smtp client.
+  const bool tproxy = settings_.inbound.backend_protocol == config::BackendProtocol::Tproxy;
+  std::optional<sockaddr_storage> source = tproxy ? net::transparent_source_for(client_peer()) : std::nullopt;
   while (next_address_ < backend_addresses_.size()) {
     const sockaddr_storage& addr = backend_addresses_[next_address_++];
+    if (tproxy && (!source || source->ss_family != addr.ss_family)) {
+      // A connection cannot come from an IPv6 address to an IPv4 one: the backend needs an address of
+      // the client's family (a name with both, or one backend per family).
+      last_connect_error_ = smtp::address_text(addr) + ": tproxy connects from the client's address " +
+                            smtp::address_text(client_peer()) + ", which is of the other address family";
+      continue;
+    }
     if (backend_) {
       close_far();
       retired_backends_.push_back(std::move(backend_));   // its close callback is still to come
@@ -85,12 +95,16 @@ void InboundSession::connect_next_address() {
     backend_ = std::make_unique<net::Connection>(env().loop, events());
     track_handle();
     set_far(backend_.get());
-    int rc = backend_->connect(reinterpret_cast<const sockaddr*>(&addr));
+    int rc = tproxy ? backend_->connect_from(*source, reinterpret_cast<const sockaddr*>(&addr))
+                    : backend_->connect(reinterpret_cast<const sockaddr*>(&addr));
     if (rc == 0) {
       arm_timer();
       return;
     }
     last_connect_error_ = smtp::address_text(addr) + ": " + uv_strerror(rc);
+    if (tproxy && rc == UV_EPERM) {
+      last_connect_error_ += " (tproxy: binding to the client's address needs CAP_NET_ADMIN; see check-config)";
+    }
   }
   backend_unavailable("cannot connect to backend " + settings_.inbound.backend.text +
                       (last_connect_error_.empty() ? "" : " (" + last_connect_error_ + ")"));

@@ -1,8 +1,11 @@
 #include "proxy/net/connection.h"
 
+#include <unistd.h>
+
 #include <array>
 
 #include "proxy/net/original_destination.h"
+#include "proxy/net/transparent_source.h"
 
 namespace mxguard::net {
 
@@ -70,6 +73,18 @@ int Connection::connect(const sockaddr* addr) {
   });
   if (rc == 0) req.release();   // owned by libuv until the callback
   return rc;
+}
+
+int Connection::connect_from(const sockaddr_storage& source, const sockaddr* addr) {
+  if (!tcp_.initialized()) return UV_EINVAL;
+  int fd = open_transparent_socket(source);
+  if (fd < 0) return fd;
+  int rc = uv_tcp_open(tcp_.get(), fd);   // from here the handle owns the descriptor
+  if (rc != 0) {
+    ::close(fd);
+    return rc;
+  }
+  return connect(addr);
 }
 
 void Connection::learn_addresses() {

@@ -54,6 +54,9 @@ class Connection {
   // Caps the kernel's send buffer for this socket (Linux doubles the value and stops auto-tuning it).
   void limit_send_buffer(int bytes);
   int connect(const sockaddr* addr);      // result arrives in on_connected
+  // The same from a foreign `source` address (transparent_source.h: IP_TRANSPARENT, bound before the
+  // connect). A libuv error code at once (UV_EPERM without CAP_NET_ADMIN) or the result in on_connected.
+  int connect_from(const sockaddr_storage& source, const sockaddr* addr);
 
   void start_reading();
   void stop_reading();

@@ -3,10 +3,9 @@
 namespace mxguard::outbound {
 
 audit::Event tls_policy_event(std::string_view session, std::string_view peer, std::string_view domain,
-                              std::string_view mx, const policy::EffectivePolicy& host_policy) {
+                              const policy::EffectivePolicy& host_policy) {
   audit::Event event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, session, peer);
   event.set("domain", domain)
-      .set("mx", mx)
       .set("policy", policy::to_string(host_policy.level))
       .set("policy_source", policy::to_string(host_policy.source));
   const policy::DaneFacts& dane = host_policy.dane;

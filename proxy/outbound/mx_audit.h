@@ -11,9 +11,10 @@
 
 namespace mxguard::outbound {
 
-// domain, mx, policy (the level the host was held to), policy_source, dane and tlsa where they apply.
-// The caller adds mx_address, tls_version and cipher, verdict, reason, detail and exception.
+// domain, policy (the level the host was held to), policy_source, dane and tlsa where they apply. The
+// caller adds mx, mx_address, tls_version and cipher, verdict, reason, detail, exception and what TLS-RPT
+// needs besides (policy_id, transaction, sending_ip, plaintext_retry).
 audit::Event tls_policy_event(std::string_view session, std::string_view peer, std::string_view domain,
-                              std::string_view mx, const policy::EffectivePolicy& host_policy);
+                              const policy::EffectivePolicy& host_policy);
 
 }  // namespace mxguard::outbound

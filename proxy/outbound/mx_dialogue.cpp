@@ -155,6 +155,14 @@ std::string_view to_string(DialogueState state) {
   return "unknown";
 }
 
+tls::DaneExpectation dane_expectation(const policy::EffectivePolicy& host_policy, const std::string& mx_host) {
+  tls::DaneExpectation expectation{policy::usable_records(host_policy.dane.records), {mx_host}};
+  if (host_policy.dane.mx_secure && !same_host(host_policy.domain, mx_host)) {
+    expectation.reference_names.push_back(host_policy.domain);
+  }
+  return expectation;
+}
+
 TlsFacts tls_facts(const tls::Engine& engine) {
   TlsFacts facts;
   // Before the handshake is done BoringSSL's version and cipher are not the negotiated ones (there may be

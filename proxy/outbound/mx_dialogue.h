@@ -72,6 +72,11 @@ struct TlsFacts {
 // The facts of an engine whose handshake finished or failed.
 TlsFacts tls_facts(const tls::Engine& engine);
 
+// What the DANE check of a connection to `mx_host` expects under the host's policy (DialogueAction::dane):
+// the policy's usable TLSA records and, as the names a DANE-TA chain may carry (RFC 7672 §3.2.2), the MX
+// host and, when the MX records were validated (or the host is a static route), the recipient domain.
+tls::DaneExpectation dane_expectation(const policy::EffectivePolicy& host_policy, const std::string& mx_host);
+
 // What the remote offered in its last EHLO reply (RFC 5321 §4.1.1.1; keywords are case-insensitive).
 // After TLS this is the second EHLO's only: nothing learned in plaintext survives (RFC 3207 §4.2).
 struct Capabilities {

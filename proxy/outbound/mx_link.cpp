@@ -30,6 +30,7 @@ MxLink::MxLink(LinkContext context, Hooks hooks)
 
 MxLink::~MxLink() {
   sts_lookup_.cancel();
+  namer_.cancel();
   query_.cancel();
   host_lookup_.cancel();
   retire_connection();
@@ -52,6 +53,10 @@ void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
 void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
   if (lookup.policy) {
     policy_ = policy::with_mta_sts(std::move(policy_), mta_sts::view(lookup.policy->policy));
+    // The policy decides for the domain, or (at `dane`) for its hosts without DANE.
+    bool used = policy_.source == policy::PolicySource::MtaSts ||
+                (policy_.without_dane && policy_.without_dane->source == policy::PolicySource::MtaSts);
+    if (used) sts_policy_id_ = lookup.policy->id;
     spdlog::debug("[{}] outbound {}: MTA-STS policy id {} mode {}: level {} from {}", ctx_.session_id, domain_,
                   lookup.policy->id, mta_sts::to_string(lookup.policy->policy.mode), policy::to_string(policy_.level),
                   policy::to_string(policy_.source));
@@ -64,10 +69,17 @@ void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
 void MxLink::find_next_hops() {
   if (std::optional<config::Endpoint> route = policy::static_route(domain_, ctx_.settings->outbound)) {
     // A static next hop (like Postfix's transport map): the domain's policy still applies to that host.
-    // The operator named it, so for DANE it is as good as a validated MX record.
-    mx_authenticated_ = true;
-    hops_.push_back({route->host, route->port, true});
+    // It wins over the original destination too: the operator named the host for this domain, so for
+    // DANE it is as good as a validated MX record.
+    hops_.push_back({route->host, route->port, std::nullopt, /*mx_authenticated=*/true});
     next_host();
+    return;
+  }
+  if (ctx_.original_destination) {
+    // Transparent mode: the legacy MTA chose the host itself; mxguard goes where it was going and only
+    // needs the name that address goes by (destination_name.h says why it is looked up in DNS).
+    namer_.start(ctx_.services.resolver, policy_, *ctx_.original_destination,
+                 [this](DestinationName name) { on_destination_named(std::move(name)); });
     return;
   }
   if (!ctx_.services.resolver) {
@@ -95,8 +107,24 @@ void MxLink::on_mx(dns::MxResult result) {
     case dns::MxPlan::Kind::ImplicitMx:
       break;
   }
-  mx_authenticated_ = plan.authenticated_data && ctx_.services.ad_trusted;
-  for (const std::string& host : plan.hosts) hops_.push_back({host, ctx_.settings->outbound.port, false});
+  const bool mx_authenticated = plan.authenticated_data && ctx_.services.ad_trusted;
+  for (const std::string& host : plan.hosts) {
+    hops_.push_back({host, ctx_.settings->outbound.port, std::nullopt, mx_authenticated});
+  }
+  next_host();
+}
+
+void MxLink::on_destination_named(DestinationName name) {
+  const sockaddr_storage& destination = *ctx_.original_destination;
+  if (name.kind == DestinationName::Kind::Unknown) {
+    // Never judged on a guess: the policy needs the name, and the lookup that would tell it failed.
+    fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, domain_ + ": " + name.note), name.note);
+    return;
+  }
+  spdlog::info("[{}] outbound {}: original destination {} is {} ({})", ctx_.session_id, domain_, with_port(destination),
+               name.host, log_text::sanitize(name.note));
+  hops_.push_back({name.host, static_cast<std::uint16_t>(smtp::address_port(destination)), destination,
+                   name.mx_authenticated && ctx_.services.ad_trusted});
   next_host();
 }
 
@@ -114,9 +142,17 @@ void MxLink::next_host() {
     }
     mx_host_ = hop.host;
     port_ = hop.port;
-    route_ = hop.route;
     addresses_.clear();
     next_address_ = 0;
+    mx_authenticated_ = hop.mx_authenticated;
+    fixed_address_ = hop.address;
+    if (hop.address && policy_.level < policy::TlsLevel::Dane) {
+      // The original destination, below the DANE levels: nothing to look up, the domain's policy holds.
+      host_policy_ = policy_;
+      addresses_.push_back(*hop.address);
+      next_address();
+      return;
+    }
     // May answer at once (an address literal, no resolver), which may come back here for the next host.
     host_lookup_.start(MxHost{mx_host_, port_, mx_authenticated_}, policy_,
                        [this](MxHostFacts facts) { on_host(std::move(facts)); });
@@ -157,7 +193,9 @@ void MxLink::on_host(MxHostFacts facts) {
       return;
     }
   }
-  addresses_ = std::move(facts.addresses.addresses);
+  // The original destination (transparent mode) is where the legacy MTA was going: the lookup only gave
+  // the host's DANE facts.
+  addresses_ = fixed_address_ ? std::vector<sockaddr_storage>{*fixed_address_} : std::move(facts.addresses.addresses);
   next_address();
 }
 
@@ -166,8 +204,8 @@ void MxLink::refuse_host(const policy::EffectivePolicy& host_policy, const polic
   last_refusal_ = verdict;
   last_refusal_text_ = policy::reply_text(host_policy, verdict);
   if (!ctx_.audit) return;
-  audit::Event event = tls_policy_event(ctx_.session_id, ctx_.peer, domain_, mx_host_, host_policy);
-  event.verdict(audit::Verdict::Refused).reason(policy::to_string(verdict.reason)).set("detail", verdict.detail);
+  audit::Event event = policy_event(host_policy);
+  event.set("mx", mx_host_).verdict(audit::Verdict::Refused).reason(policy::to_string(verdict.reason)).set("detail", verdict.detail);
   if (host_policy.exception_reason) event.set("exception", *host_policy.exception_reason);
   ctx_.audit->write(event);
 }
@@ -257,14 +295,11 @@ void MxLink::act(const DialogueAction& action) {
 }
 
 // SNI is the MX host name in every case (RFC 7672 §8.1 for DANE); under DANE the chain is checked against
-// the host's usable TLSA records, with the MX host and, behind a validated MX answer, the recipient domain
-// as the names a DANE-TA chain may carry (RFC 7672 §3.2.2).
+// the host's usable TLSA records (dane_expectation).
 bssl::UniquePtr<SSL> MxLink::new_ssl(const DialogueAction& action) const {
   if (!ctx_.settings->tls) return nullptr;
   if (!action.dane) return ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate);
-  tls::DaneExpectation expectation{policy::usable_records(host_policy_.dane.records), {mx_host_}};
-  if (mx_authenticated_ && !route_ && domain_ != mx_host_) expectation.reference_names.push_back(domain_);
-  return ctx_.settings->tls->new_dane_ssl(mx_host_, std::move(expectation));
+  return ctx_.settings->tls->new_dane_ssl(mx_host_, dane_expectation(dialogue_->policy(), mx_host_));
 }
 
 void MxLink::after_event() {
@@ -327,8 +362,13 @@ void MxLink::audit_attempt() {
                policy::to_string(held.source), audit::to_string(outcome),
                reason.empty() ? "" : " (" + reason + ": " + log_text::sanitize(dialogue_->failure_text()) + ")");
   if (!ctx_.audit) return;
-  audit::Event event = tls_policy_event(ctx_.session_id, ctx_.peer, domain_, mx_host_, held);
-  event.set("mx_address", with_port(address_));
+  audit::Event event = policy_event(held);
+  event.set("mx", mx_host_).set("mx_address", with_port(address_));
+  // TLS-RPT's sending-mta-ip: the address this connection left from.
+  if (connection_ && connection_->local().ss_family != 0) event.set("sending_ip", smtp::address_text(connection_->local()));
+  // The retry after a failed TLS attempt is one more connection for the same failure: the report counts
+  // the attempt, not the retry.
+  if (dialogue_->plaintext_retry()) event.set("plaintext_retry", true);
   if (!tls_version.empty()) {
     event.set("tls_version", tls_version).set("cipher", dialogue_->tls()->cipher);
   }
@@ -342,6 +382,15 @@ void MxLink::audit_attempt() {
   }
   if (held.exception_reason) event.set("exception", *held.exception_reason);
   ctx_.audit->write(event);
+}
+
+// The fields every tls-policy event of this link has, from the policy the host was held to (mx_audit.h):
+// the MTA-STS policy's id only when that policy is what decided (TLS-RPT's policy-string for "sts").
+audit::Event MxLink::policy_event(const policy::EffectivePolicy& held) const {
+  audit::Event event = tls_policy_event(ctx_.session_id, ctx_.peer, domain_, held);
+  if (!sts_policy_id_.empty() && held.source == policy::PolicySource::MtaSts) event.set("policy_id", sts_policy_id_);
+  if (ctx_.transaction > 0) event.set("transaction", ctx_.transaction);
+  return event;
 }
 
 void MxLink::attempt_over(bool) {
@@ -369,6 +418,7 @@ void MxLink::close() {
   done_ = true;
   query_.cancel();
   host_lookup_.cancel();
+  namer_.cancel();
   timer_->stop();
   if (connection_ && ready_) {
     connection_->write("QUIT\r\n");

@@ -2,11 +2,13 @@
 // The outbound session's far side: from a recipient domain to one connection to one of its MX hosts that
 // satisfies the domain's TLS policy (design.md, "Outbound" steps 2-3).
 //
-// The next hops come from a static route or the MX records (dns::plan_mx: preference order, random among
-// equals, implicit MX, null MX); each host's addresses (and, at the DANE levels, its TLSA records:
-// MxHostLookup) give the host its own policy, its addresses are tried in turn, and on each connection an
-// MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
-// answers the RCPT with the 4xx the link hands it. Every TLS decision about an MX is audited.
+// The next hops come from a static route, the original destination of a redirected connection
+// (transparent mode: one address, named by DestinationNamer), or the MX records (dns::plan_mx: preference
+// order, random among equals, implicit MX, null MX); each host's addresses (and, at the DANE levels, its
+// TLSA records: MxHostLookup) give the host its own policy, its addresses (or the original destination)
+// are tried in turn, and on each connection an MxDialogue decides. A policy refusal on one MX moves on to
+// the next; when none is left, the session answers the RCPT with the 4xx the link hands it. Every TLS
+// decision about an MX is audited.
 #include <uv.h>
 
 #include <functional>
@@ -21,6 +23,7 @@
 #include "policy/verdict.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/net/connection.h"
+#include "proxy/outbound/destination_namer.h"
 #include "proxy/outbound/mx_dialogue.h"
 #include "proxy/outbound/mx_host_lookup.h"
 #include "proxy/outbound/outbound_settings.h"
@@ -38,6 +41,11 @@ struct LinkContext {
   audit::Log* audit = nullptr;
   std::string session_id;
   std::string peer;                                     // the legacy MTA, for the audit log
+  std::int64_t transaction = 0;                         // the session's transaction number (1, 2, ...), audited
+  // Transparent mode: where the legacy MTA's connection was going before the firewall redirected it to
+  // mxguard. Set: that address is the one next hop (unless a static route names the domain). Unset (relay
+  // mode, or a connection that was not redirected): the MX hosts.
+  std::optional<sockaddr_storage> original_destination;
   net::ConnectionEvents* events = nullptr;              // the session: far-side events come back through it
   std::function<void()> track_handle;                   // a handle the session must wait for
   std::function<void()> handle_closed;                  // ... and its close callback
@@ -77,11 +85,13 @@ class MxLink {
   struct Hop {
     std::string host;
     std::uint16_t port;
-    bool route = false;   // a static route: the operator named it, no MX record did
+    std::optional<sockaddr_storage> address;   // known already (the original destination): not looked up
+    bool mx_authenticated = false;   // named by a DNSSEC-validated MX answer, or by the operator (a route)
   };
 
   void on_mta_sts(mta_sts::Lookup lookup);
   void find_next_hops();
+  void on_destination_named(DestinationName name);
   void on_mx(dns::MxResult result);
   void next_host();
   void on_host(MxHostFacts facts);
@@ -97,21 +107,25 @@ class MxLink {
   void arm(std::chrono::seconds timeout);
   void on_timeout();
   void audit_attempt();
+  // A tls-policy event with the fields every one has: domain, mx, policy, its source, the transaction.
+  audit::Event policy_event(const policy::EffectivePolicy& held) const;
 
   LinkContext ctx_;
   Hooks hooks_;
   std::string domain_;
   policy::EffectivePolicy policy_;          // the domain's
   policy::EffectivePolicy host_policy_;     // the current host's (policy_ with its DANE facts)
-  bool mx_authenticated_ = false;           // the MX answer was DNSSEC-validated (RFC 7672 §2.2.1)
+  bool mx_authenticated_ = false;           // the current host's MX answer was DNSSEC-validated (RFC 7672 §2.2.1)
+  std::optional<sockaddr_storage> fixed_address_;   // the current host's original destination (transparent mode)
+  std::string sts_policy_id_;   // the MTA-STS policy's id when policy_ (or its without_dane) came from it
   dns::Query query_;
+  DestinationNamer namer_;
   MxHostLookup host_lookup_;
   mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;
   std::size_t next_hop_ = 0;
   std::string mx_host_;
   std::uint16_t port_ = 25;
-  bool route_ = false;
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_address_ = 0;
   sockaddr_storage address_{};

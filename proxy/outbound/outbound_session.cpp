@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "base/log_text.h"
+#include "proxy/smtp/proxy_header.h"
 
 namespace mxguard::outbound {
 
@@ -54,6 +55,21 @@ void OutboundSession::on_accepted() {
     }
     reply(ReplyId::AccessDenied, {}, /*closes=*/true);
     return;
+  }
+  if (settings_.outbound.mode == "transparent") {
+    original_destination_ = client().original_destination();
+    if (original_destination_) {
+      spdlog::debug("[{}] transparent: {} was connecting to {}", id(), peer_text(),
+                    smtp::address_text(*original_destination_) + ":" +
+                        std::to_string(smtp::address_port(*original_destination_)));
+    } else {
+      // Not redirected: the legacy MTA connected to the listener itself (as its relay host, or a test
+      // with swaks). There is no destination to go to, and relay mode's MX lookup is what such a client
+      // asks for; the policy is the same either way, and the allow list still guards the listener.
+      spdlog::info("[{}] transparent: the connection from {} was not redirected (no original destination): "
+                   "delivering as in relay mode, to the recipient domain's MX hosts",
+                   id(), peer_text());
+    }
   }
   mark_greeted();
   enter_phase(session::Phase::Command);

@@ -21,6 +21,7 @@
 #include "proxy/session/session_core.h"
 #include "proxy/session/verb_table.h"
 #include "proxy/smtp/command.h"
+#include "proxy/smtp/tls_report_detector.h"
 
 namespace mxguard::outbound {
 
@@ -69,6 +70,7 @@ class OutboundSession : public session::SessionCore {
   void on_opening_timeout() override {}
   bssl::UniquePtr<SSL> new_client_tls() override { return nullptr; }
   void on_content_end(smtp::DataError error, std::uint64_t message_bytes) override;
+  void on_content_relayed(std::string_view bytes) override { report_detector_.feed(bytes); }
   void abort_far_content() override;
   bool can_take_commands() const override { return !parked_; }
   void abandon_far_side() override { close_link(); }
@@ -86,10 +88,14 @@ class OutboundSession : public session::SessionCore {
   void end_transaction();
   void log_delivery(const smtp::Reply& reply);
   void unpark_if_answered();
+  void audit_report_relayed(const smtp::Reply& reply);
 
   std::shared_ptr<const OutboundSettings> settings_holder_;
   const OutboundSettings& settings_;
   LoopServices services_;
+  // Transparent mode: where the legacy MTA was connecting before the firewall redirected it here (read
+  // once at accept; unset for a connection that was not redirected).
+  std::optional<sockaddr_storage> original_destination_;
   std::unique_ptr<MxLink> link_;
   // Closed links: their connections' close callbacks are still to come (QUIT being flushed), so they
   // live as long as the session does.
@@ -106,6 +112,8 @@ class OutboundSession : public session::SessionCore {
   std::size_t recipients_ = 0;
   std::size_t accepted_recipients_ = 0;
   std::uint64_t message_bytes_ = 0;
+  std::int64_t transactions_ = 0;         // links opened in this session: the audit's `transaction` number
+  smtp::TlsReportDetector report_detector_;   // this transaction's message: a TLS report? (RFC 8460 §5.3)
   bool mail_given_ = false;               // MAIL accepted (locally) in this transaction
   bool upstream_mail_pending_ = false;    // our MAIL FROM's reply is still to come upstream
   bool upstream_mail_failed_ = false;

@@ -58,6 +58,8 @@ void OutboundSession::open_link(const std::string& domain) {
   context.audit = env().audit;
   context.session_id = id();
   context.peer = peer_text();
+  context.transaction = ++transactions_;
+  context.original_destination = original_destination_;
   context.events = &events();
   context.track_handle = [this] { track_handle(); };
   context.handle_closed = [this] { handle_closed(); };
@@ -236,6 +238,7 @@ void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {
     case Expect::DataEnd:
       replies().answer_first_awaited(reply);
       log_delivery(reply);
+      if (report_detector_.is_report()) audit_report_relayed(reply);
       end_transaction();
       break;
   }
@@ -249,6 +252,22 @@ void OutboundSession::log_delivery(const smtp::Reply& reply) {
                mail_from_, accepted_recipients_, message_bytes_, domain_, link_->mx_host(),
                link_->dialogue() && link_->dialogue()->tls_active() ? link_->dialogue()->tls()->version : "plaintext",
                reply.code, log_text::sanitize(reply.lines.empty() ? "" : reply.lines.front()));
+}
+
+void OutboundSession::audit_report_relayed(const smtp::Reply& reply) {
+  // The tls-policy events of this transaction were written at RCPT, before anyone could know the
+  // message was a TLS report: this event names the transaction so that `mxguard audit --tlsrpt` leaves
+  // them out (RFC 8460 §5.3, no report about the sessions that carried reports).
+  spdlog::info("[{}] outbound message to {} is a TLS report for {}", id(), domain_,
+               log_text::sanitize(report_detector_.report_domain()));
+  if (!env().audit) return;
+  env().audit->write(audit::Event(audit::EventKind::TlsReportRelayed, audit::Direction::Outbound, id(), peer_text())
+                         .set("domain", domain_)
+                         .set("mx", link_->mx_host())
+                         .set("transaction", transactions_)
+                         .set("report_domain", log_text::sanitize(report_detector_.report_domain()))
+                         .set("reply", static_cast<std::int64_t>(reply.code))
+                         .verdict(reply.code / 100 == 2 ? audit::Verdict::Delivered : audit::Verdict::Refused));
 }
 
 void OutboundSession::close_link() {
@@ -273,6 +292,7 @@ void OutboundSession::end_transaction() {
   recipients_ = 0;
   accepted_recipients_ = 0;
   message_bytes_ = 0;
+  report_detector_ = smtp::TlsReportDetector();
   mail_given_ = false;
   upstream_mail_pending_ = false;
   upstream_mail_failed_ = false;

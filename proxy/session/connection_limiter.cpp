@@ -6,6 +6,7 @@ ConnectionLimiter::Verdict ConnectionLimiter::acquire(const std::string& address
                                                       std::size_t max_per_address) {
   std::lock_guard lock(mutex_);
   if (max_total != 0 && total_ >= max_total) return Verdict::TooManyTotal;
+  if (descriptor_cap_ != 0 && total_ >= descriptor_cap_) return Verdict::TooFewDescriptors;
   std::size_t& count = per_address_[address];
   if (max_per_address != 0 && count >= max_per_address) {
     if (count == 0) per_address_.erase(address);

@@ -91,8 +91,13 @@ void SessionCore::start(uv_stream_t* listener) {
     auto verdict = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
                                          limits().max_connections_per_ip);
     if (verdict != ConnectionLimiter::Verdict::Admitted) {
-      spdlog::warn("[{}] refused: too many connections{}", id(),
-                   verdict == ConnectionLimiter::Verdict::TooManyFromAddress ? " from this address" : "");
+      if (verdict == ConnectionLimiter::Verdict::TooFewDescriptors) {
+        spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
+                     "raise LimitNOFILE or ulimit -n)", id());
+      } else {
+        spdlog::warn("[{}] refused: too many connections{}", id(),
+                     verdict == ConnectionLimiter::Verdict::TooManyFromAddress ? " from this address" : "");
+      }
       reply(ReplyId::TooManyConnections, {}, /*closes=*/true);
       return;
     }

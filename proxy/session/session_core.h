@@ -99,6 +99,8 @@ class SessionCore : protected net::ConnectionEvents {
   // The content's end was read (error: what the filter refused, or None). The direction awaits the far
   // side's verdict or refuses the message.
   virtual void on_content_end(smtp::DataError error, std::uint64_t message_bytes) = 0;
+  // Content on its way to the far side, as the filter passed it (outbound looks for a TLS report in it).
+  virtual void on_content_relayed(std::string_view bytes) {}
   // The content filter refused part of a message that is already on its way: the far side must discard it.
   virtual void abort_far_content() = 0;
   virtual bool can_take_commands() const { return true; }   // e.g. not while an AUTH reply is owed

@@ -100,6 +100,7 @@ void SessionCore::process_data_input() {
   smtp::DataFeed feed = data_filter_->feed(client_in_, out);
   client_in_.erase(0, feed.consumed);
   if (!data_filter_->failed()) {
+    on_content_relayed(out);
     if (far_) far_->write(out);
   } else if (!had_failed) {
     // Part of the message already went out: only dropping the connection makes the far side discard it.

@@ -64,19 +64,6 @@ class MtaStsTestCase(OutboundTestCase):
                           "ca_file": self.sts_ca, "https_port": web_port, "fetch_timeout": 10}
         return self.start_outbound(cfg)
 
-    def rcpt(self, rcpt):
-        c = self.connect_outbound()
-        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
-        return c, c.command(f"RCPT TO:<{rcpt}>")
-
-    def deliver(self, rcpt):
-        c, r = self.rcpt(rcpt)
-        self.assertReply(r, 250)
-        self.assertReply(c.command("DATA"), 354)
-        c.send(MSG + b".\r\n")
-        self.assertReply(c.read_reply(), 250)
-        self.assertReply(c.command("QUIT"), 221)
-
     def refused(self, rcpt, enhanced, mx_host, words=()):
         c, r = self.rcpt(rcpt)
         domain = rcpt.split("@", 1)[1]
@@ -291,7 +278,7 @@ class CacheLifetime(MtaStsTestCase):
             f.write(policy(mode="enforce", domain="change.test"))
         port = dns.port
         dns.stop()
-        self.start_dns_on(port, sts_zone("change.test", "127.0.0.2", txt_id="two"))
+        self.start_dns(sts_zone("change.test", "127.0.0.2", txt_id="two"), port=port)
         self.ob.signal(signal.SIGHUP)   # forget when the TXT record was last looked at (cache reload)
         self.wait_log_line("reload done")
         self.deliver("bob@change.test")
@@ -356,20 +343,6 @@ class CacheLifetime(MtaStsTestCase):
             if int(fields[1]) == ob.proc.pid and comm.startswith("mxguard-fetch"):
                 return int(entry)
         return None
-
-    def start_dns_on(self, port, *zones):
-        from fixtures.dns_server import DnsServer
-        workdir = os.path.join(self.tmp, f"dns-{port}-{time.monotonic_ns()}")
-        os.makedirs(workdir)
-        paths = []
-        for origin, text in zones:
-            path = os.path.join(workdir, f"{origin}.zone")
-            with open(path, "w") as f:
-                f.write(text)
-            paths.append(path)
-        self.dns = DnsServer(paths, workdir=workdir, port=port).start()
-        self.addCleanup(self.dns.stop)
-        return self.dns
 
 
 if __name__ == "__main__":

@@ -28,18 +28,8 @@ class DnsTestCase(OutboundTestCase):
     def start(self, dns=None, **kwargs):
         return self.start_outbound(self.outbound_config(dns or self.class_dns, **kwargs))
 
-    def rcpt(self, rcpt):
-        c = self.connect_outbound()
-        self.assertReply(c.command("MAIL FROM:<alice@sender.test>"), 250)
-        return c, c.command(f"RCPT TO:<{rcpt}>")
-
     def deliver(self, rcpt):
-        c, r = self.rcpt(rcpt)
-        self.assertReply(r, 250)
-        self.assertReply(c.command("DATA"), 354)
-        c.send(MSG + b".\r\n")
-        self.assertReply(c.read_reply(), 250)
-        self.assertReply(c.command("QUIT"), 221)
+        super().deliver(rcpt, MSG)
 
 
 class MxLookup(DnsTestCase):
@@ -106,10 +96,10 @@ class MxLookup(DnsTestCase):
 class PolicyCommand(DnsTestCase):
     """`mxguard policy DOMAIN --config FILE`: the decision before mail depends on it (exit 0)."""
 
-    def policy(self, domain, **config):
+    def policy(self, domain, *options, **config):
         cfg = self.outbound_config(self.class_dns, **config)
         path = Mxguard(self.tmp, cfg, name="policy-cli").config_path   # writes the file, starts nothing
-        r = run_cli("policy", domain, "--config", path)
+        r = run_cli("policy", domain, "--config", path, *options)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return r.stdout
 
@@ -140,6 +130,28 @@ class PolicyCommand(DnsTestCase):
         self.assertIn("default", out)
         self.assertIn(LAPSED.isoformat(), out, "the lapsed exception should still be shown with its date")
         self.assertRegex(out.lower(), r"laps|expired", out)
+
+    def test_connect_shows_what_each_mx_offers_and_sends_no_mail(self):
+        good = self.start_scripted_mx("127.0.0.3", hostname="mxa.example.test", leaf=self.leaf("mxa.example.test"))
+        bad = self.start_scripted_mx("127.0.0.4", hostname="mxb.example.test", leaf=self.untrusted_leaf("mxb.example.test"))
+        out = self.policy("example.test", "--connect", domains={"example.test": {"level": "verify"}})
+        first, second = out.split(f"connect 2: mxb.example.test 127.0.0.4:{self.mx_port}")
+        self.assertIn(f"connect 1: mxa.example.test 127.0.0.3:{self.mx_port}", first)
+        for words in ("starttls: offered", "tls: TLSv1.3", "CN mxa.example.test; names mxa.example.test",
+                      "chain: trusted", "name: matches mxa.example.test", "verdict: would deliver over TLS"):
+            self.assertIn(words, first, out)
+        self.assertIn("chain: NOT trusted", second, out)
+        self.assertIn("verdict: would REFUSE", second, out)
+        for mx in (good, bad):
+            self.assertEqual([l for l in mx.commands() if l.split(b" ", 1)[0].upper() in (b"MAIL", b"RCPT", b"DATA")],
+                             [], f"the probe sent an envelope to {mx.host}")
+
+    def test_connect_to_a_host_without_starttls_and_to_nothing(self):
+        self.start_scripted_mx("127.0.0.6", hostname="mx.fallback.test")   # plaintext only; 127.0.0.3 refuses
+        out = self.policy("fallback.test", "--connect", default="encrypt")
+        self.assertIn("connect: failed", out)
+        self.assertIn("starttls: not offered", out)
+        self.assertIn("verdict: would REFUSE", out)
 
 
 if __name__ == "__main__":

@@ -145,11 +145,15 @@ class PolicyCommand(IntegrationTestCase):
         self.assertIn("451 4.4.3", fields["mx lookup"], out)
         self.assertNotIn("mx 1", fields, out)
 
-    def test_transparent_mode_says_the_original_destination_is_not_used_yet(self):
+    def test_transparent_mode_names_the_original_destination_as_next_hop(self):
         path = self.write(self.config_text(outbound='mode = "transparent"\n'))
         fields, _ = self.report("example.org", path)
         self.assertEqual(fields["next hop"],
-                         "the MX hosts of example.org, port 25 (transparent mode: the original destination is not used yet)")
+                         "the address each redirected connection was going to (transparent mode), named after the "
+                         "MX host of example.org that has it, else the address itself; a connection that was not "
+                         "redirected: the MX hosts of example.org, port 25")
+        r = self.run_policy("example.org", path)
+        self.assertNotIn("warning", r.stderr, "transparent mode is no longer a warning")
 
     def test_relay_port_is_shown(self):
         path = self.write(self.config_text(outbound="port = 2525\n"))

@@ -305,7 +305,7 @@ TEST(ErrorFormat, MatchesTheDocumentedExampleExactly) {
   ConfigError e = expect_error("[server]\nworkers = 1\n\n[inbound]\nlisten = [\"0.0.0.0:25\"]\nbackend = \"127.0.0.1:2525\"\n"
                                "backend_protocol = \"haproxy\"\n");
   EXPECT_EQ(e.to_string(),
-            "mxguard.toml:7: inbound.backend_protocol: \"haproxy\" is not one of plain, proxy-v1, proxy-v2, xclient");
+            "mxguard.toml:7: inbound.backend_protocol: \"haproxy\" is not one of plain, proxy-v1, proxy-v2, xclient, tproxy");
 }
 
 TEST(ErrorFormat, TomlSyntaxErrorsCarryTheLine) {
@@ -314,6 +314,13 @@ TEST(ErrorFormat, TomlSyntaxErrorsCarryTheLine) {
   EXPECT_EQ(e.line, 3);
   EXPECT_TRUE(e.key.empty());
   EXPECT_TRUE(contains(e.message, "invalid TOML")) << e.message;
+}
+
+// Found by fuzz/config_fuzz.cpp: toml++ quotes the bytes it saw, and "fal\n" put a newline in the message.
+TEST(ErrorFormat, TomlSyntaxErrorsQuoteNoControlBytes) {
+  ConfigError e = expect_error(std::string(kMinimal) + "[inbound]\nrequire_tls = fal\n\x1b[2J\n");
+  EXPECT_TRUE(contains(e.message, "invalid TOML")) << e.message;
+  for (char c : e.to_string()) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << int(c) << " in " << e.to_string();
 }
 
 TEST(ErrorFormat, RedefinedTableIsASyntaxError) {
@@ -715,7 +722,7 @@ TEST_P(BackendProtocolSpelling, RoundTripsThroughToString) {
 
 INSTANTIATE_TEST_SUITE_P(All, BackendProtocolSpelling,
                          ::testing::Values(BackendProtocol::Plain, BackendProtocol::ProxyV1, BackendProtocol::ProxyV2,
-                                           BackendProtocol::Xclient));
+                                           BackendProtocol::Xclient, BackendProtocol::Tproxy));
 
 TEST(Enums, ToStringUsesTheFileSpellings) {
   EXPECT_EQ(to_string(BackendProtocol::ProxyV2), "proxy-v2");
@@ -726,7 +733,7 @@ TEST(Enums, ToStringUsesTheFileSpellings) {
 
 TEST(Enums, SpellingsAreCaseSensitive) {
   ConfigError e = expect_error(std::string(kMinimal) + "backend_protocol = \"PROXY-V2\"\n");
-  EXPECT_EQ(e.message, "\"PROXY-V2\" is not one of plain, proxy-v1, proxy-v2, xclient");
+  EXPECT_EQ(e.message, "\"PROXY-V2\" is not one of plain, proxy-v1, proxy-v2, xclient, tproxy");
 }
 
 TEST(Enums, BareNewlines) {
@@ -965,9 +972,16 @@ TEST(Warnings, PlainByDefaultWarnsToo) {
 }
 
 TEST(Warnings, ProxyProtocolsAndXclientDoNotWarn) {
-  for (const char* protocol : {"proxy-v1", "proxy-v2", "xclient"}) {
+  for (const char* protocol : {"proxy-v1", "proxy-v2", "xclient", "tproxy"}) {
     EXPECT_TRUE(expect_ok(std::string(kMinimal) + "backend_protocol = \"" + protocol + "\"\n").warnings.empty()) << protocol;
   }
+}
+
+TEST(Warnings, TransparentOutboundModeIsNotAWarning) {
+  // It reads the original destination now; there is nothing left to warn about.
+  EXPECT_TRUE(expect_ok(std::string(kMinimal) +
+                        "backend_protocol = \"proxy-v2\"\n[outbound]\nlisten = [\"127.0.0.1:10025\"]\nmode = \"transparent\"\n")
+                  .warnings.empty());
 }
 
 TEST(Warnings, DisabledInboundDoesNotWarnAboutItsBackend) {
