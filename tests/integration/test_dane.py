@@ -124,6 +124,9 @@ class DaneEndEntity(DaneTestCase):
                             tls=True)
         self.assertEqual(e["tlsa"], [record], e)
         self.assertEqual(e["tlsa_match"], record, e)
+        # `mxguard audit` reads DANE decisions like any other (TLS-RPT's policy-type tlsa is built from them).
+        r = run_cli("audit", self.ob.audit_path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_dane_only_delivers_with_dane(self):
         mx = self.start_scripted_mx("127.0.0.2", hostname="mx.match.test", leaf=self.ee_leaf)
