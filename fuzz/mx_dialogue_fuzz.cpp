@@ -4,8 +4,9 @@
 // dialogue is never Ready with a policy that is not satisfied; every verdict is policy::decide over the
 // observation; only our four commands are ever written; nothing happens after a close or a final state.
 //
-// Input: byte 0 the policy (level in the low 4 bits, 0x10 testing, 0x60 mx patterns), byte 1 the rest
-// of the set-up (plaintext retry, HELO name, limits, MX name spelling), then events separated by 0x01.
+// Input: byte 0 the policy (level in the low 4 bits, 0x10 testing, 0x60 mx patterns, 0x80 MX records
+// DNSSEC-validated), byte 1 the rest of the set-up (plaintext retry, HELO name, limits, MX name spelling,
+// the DANE status in the top three bits), then events separated by 0x01.
 // An event's first byte says what it is: 'B' bytes from the remote (the rest of the event), 'b' the same
 // bytes one at a time, 'R' on_tls_ready / 'F' on_tls_failed with facts read from the next bytes, 'C'
 // on_closed, 'T' on_timeout; any other first byte makes the whole event remote bytes. The seeds in
@@ -64,6 +65,10 @@ outbound::TlsFacts facts_from(std::string_view b, std::string_view mx_host, bool
   }
   f.failure = static_cast<tls::FailureKind>(at(b, 4) % 8);
   f.failure_reason = "handshake: something";
+  if (at(b, 5) & 1) {   // checked against TLSA records, with some outcome
+    v.dane = tls::DaneExpectation{};
+    v.dane_match = static_cast<tls::DaneResult::Match>((at(b, 5) >> 1) % 3);
+  }
   return f;
 }
 
@@ -105,10 +110,12 @@ void check_action(Model& m, const MxDialogue& d, DialogueState before, const Dia
     FUZZ_CHECK(before == DialogueState::StarttlsReply && d.state() == DialogueState::Handshake);
     FUZZ_CHECK(!m.commands.empty() && m.commands.back() == "STARTTLS\r\n");
     FUZZ_CHECK(a.write.empty() && !a.close);
-    FUZZ_CHECK(a.verify_certificate == (policy::requires_authentication(m.policy.level) && !m.policy.testing));
+    const policy::CertificateCheck check = policy::certificate_check(m.policy);
+    FUZZ_CHECK(a.verify_certificate == (check != policy::CertificateCheck::Recorded));
+    FUZZ_CHECK(a.dane == (check == policy::CertificateCheck::Dane));
     m.verify = a.verify_certificate;
   } else {
-    FUZZ_CHECK(!a.verify_certificate);
+    FUZZ_CHECK(!a.verify_certificate && !a.dane);
   }
   if (a.close) m.closed = true;
 }
@@ -142,14 +149,25 @@ void check_state(Model& m, const MxDialogue& d) {
       if (d.tls_active()) {
         FUZZ_CHECK(o.handshake == policy::Observation::Handshake::Succeeded && m.ehlo_after_tls);
       }
-      if (!m.policy.testing) {
-        FUZZ_CHECK(policy::mx_allowed(m.policy, d.mx_host()));
-        if (policy::requires_tls(m.policy.level)) {
+      // The policy the connection is held to: `dane` where DANE does not cover the host is the other one.
+      const policy::EffectivePolicy held = policy::applicable_policy(m.policy);
+      FUZZ_CHECK(!policy::decide_without_connecting(m.policy, d.mx_host()) || (held.testing && held.level < policy::TlsLevel::Dane));
+      // Testing mode lets refusals through, but DANE has none.
+      if (!(held.testing && held.level < policy::TlsLevel::Dane)) {
+        FUZZ_CHECK(policy::mx_allowed(held, d.mx_host()));
+        if (policy::requires_tls(held.level)) {
           FUZZ_CHECK(d.tls_active() && v.outcome == policy::Outcome::DeliverTls);
           FUZZ_CHECK(policy::meets_minimum_tls_version(o.tls_version) && !o.injected_after_starttls);
         }
-        if (policy::requires_authentication(m.policy.level)) {
-          FUZZ_CHECK(o.chain_trusted && o.host_matches && o.cert_problem == policy::Observation::CertProblem::None);
+        const bool chain_and_name_ok =
+            o.chain_trusted && o.host_matches && o.cert_problem == policy::Observation::CertProblem::None;
+        switch (policy::certificate_check(held)) {
+          case policy::CertificateCheck::WebPki: FUZZ_CHECK(chain_and_name_ok); break;
+          case policy::CertificateCheck::Dane:
+            FUZZ_CHECK(o.dane_match == policy::Observation::DaneMatch::EndEntity ||
+                       (o.dane_match == policy::Observation::DaneMatch::TrustAnchor && chain_and_name_ok));
+            break;
+          case policy::CertificateCheck::Recorded: break;
         }
       }
       break;
@@ -188,6 +206,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   m.policy.level = static_cast<policy::TlsLevel>((p0 & 0x0f) % 7);
   m.policy.source = policy::PolicySource::Config;
   m.policy.testing = (p0 & 0x10) != 0;
+  m.policy.dane.mx_secure = (p0 & 0x80) != 0;
+  m.policy.dane.status = static_cast<policy::DaneStatus>((p1 >> 5) % 6);
   switch ((p0 >> 5) & 3) {
     case 1: m.policy.mx_patterns = {"*.example.org"}; break;
     case 2: m.policy.mx_patterns = {"mx.other.test"}; break;

@@ -2,7 +2,7 @@
 # Builds the fuzz targets with clang and runs each for SECONDS (default 30); exits non-zero if any target
 # crashes or breaks an invariant. Usage: fuzz/run.sh [SECONDS] [TARGET...]
 #   TARGET: data_filter reply_parser line_reader command ehlo_rewriter proxy_header client_hello mx_dialogue
-#           mta_sts_record mta_sts_policy mta_sts_cache fetch_protocol config tlsrpt_record http_request (default: all)
+#           mta_sts_record mta_sts_policy mta_sts_cache fetch_protocol config tlsrpt_record http_request tlsa_answer (default: all)
 #   BUILD_DIR=dir  build directory (default: build-fuzz at the repository root)
 #   NO_BUILD=1     run the targets already built in BUILD_DIR
 set -euo pipefail
@@ -12,7 +12,7 @@ shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(data_filter reply_parser line_reader command ehlo_rewriter proxy_header client_hello mx_dialogue
-           mta_sts_record mta_sts_policy mta_sts_cache fetch_protocol config tlsrpt_record http_request)
+           mta_sts_record mta_sts_policy mta_sts_cache fetch_protocol config tlsrpt_record http_request tlsa_answer)
 fi
 build=${BUILD_DIR:-$root/build-fuzz}
 

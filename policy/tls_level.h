@@ -17,8 +17,9 @@ enum class TlsLevel {
   Dane,      // RFC 7672: DANE authentication where usable TLSA records exist
   DaneOnly,  // RFC 7672, and no delivery without usable TLSA records
 };
-// For `dane`, the predicates below describe the level where usable TLSA records exist; what it falls back
-// to without them is decided together with DANE support.
+// For `dane` and `dane-only`, the predicates below describe the levels where usable TLSA records exist.
+// Where DANE does not apply to an MX host, `dane` is the domain's other policy (its MTA-STS policy, else
+// `may`: policy::non_dane_policy) and `dane-only` refuses; policy::decide knows the details.
 
 struct TlsLevelName {
   TlsLevel level;

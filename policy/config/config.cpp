@@ -1,5 +1,6 @@
 #include "policy/config/config.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace mxguard::config {
@@ -20,6 +21,12 @@ Limits default_outbound_limits() {
   // five (which is what a queueing client may wait; mxguard has none).
   limits.greeting_timeout = std::chrono::seconds(60);
   return limits;
+}
+
+bool uses_dane(const Policy& policy) {
+  if (policy.default_level >= TlsLevel::Dane) return true;
+  return std::any_of(policy.domains.begin(), policy.domains.end(),
+                     [](const auto& entry) { return entry.second.level >= TlsLevel::Dane; });
 }
 
 bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today) {

@@ -134,6 +134,10 @@ struct MtaSts {
 
 struct Dns {
   std::vector<Endpoint> servers;
+  // Believe the AD bit (DNSSEC validated, RFC 4035 §3.2.3) of servers that are not on loopback. DANE rests
+  // on it, and an AD bit that crossed a network can be forged by anyone on the path; a loopback resolver
+  // (the usual validating unbound next to the MTA) is always believed.
+  bool trust_ad = false;
 };
 
 struct Audit {
@@ -156,6 +160,9 @@ struct Config {
   Metrics metrics;
   std::vector<std::string> warnings;   // non-fatal findings (e.g. backend_protocol = "plain"), for the log
 };
+
+// Whether the default or any entry is a DANE level (dane, dane-only): then the AD bit matters.
+bool uses_dane(const Policy& policy);
 
 // Whether `entry` no longer applies on `today` (UTC): its expiry day is behind us.
 bool lapsed(const DomainPolicy& entry, std::chrono::year_month_day today);

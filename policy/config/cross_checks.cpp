@@ -1,10 +1,12 @@
 #include "policy/config/cross_checks.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/utc_day.h"
 #include "base/ascii.h"
 #include "policy/names.h"
+#include "policy/net/cidr.h"
 
 namespace mxguard::config {
 namespace {
@@ -155,6 +157,24 @@ void warn_lapsed_exceptions(const Config& c, const Section& root, Diagnostics& d
   }
 }
 
+// DANE believes only an AD bit that did not cross a network (or that the operator vouches for): with a
+// remote resolver and trust_ad = false it never applies, which the operator should hear now rather than
+// find in the audit log. (With servers = [] the resolver's servers come from /etc/resolv.conf, which the
+// workers check when they start.)
+void warn_dane_without_trusted_ad(const Config& c, const Section& root, Diagnostics& diag) {
+  if (c.outbound.listen.empty() || !uses_dane(c.policy) || c.dns.trust_ad) return;
+  for (std::size_t i = 0; i < c.dns.servers.size(); ++i) {
+    auto address = policy::parse_ip(c.dns.servers[i].host);
+    if (address && policy::is_loopback(*address)) continue;
+    diag.warn(root.view("dns").line("servers"), index_key("dns.servers", i),
+              quoted(c.dns.servers[i].text) + " is not on loopback and trust_ad is false: its AD bit is not believed, "
+                                              "so DANE never applies (dane acts as the domain's other policy, "
+                                              "dane-only refuses); run a validating resolver on loopback or set "
+                                              "trust_ad = true");
+    return;
+  }
+}
+
 }  // namespace
 
 void check_across_keys(const Config& config, const Section& root, Diagnostics& diag) {
@@ -167,6 +187,7 @@ void warn_across_keys(const Config& config, const Section& root, Diagnostics& di
   warn_plain_backend(config, root, diag);
   warn_tls_mode_against_port(config, root, diag);
   warn_lapsed_exceptions(config, root, diag);
+  warn_dane_without_trusted_ad(config, root, diag);
 }
 
 }  // namespace mxguard::config

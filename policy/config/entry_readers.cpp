@@ -188,29 +188,33 @@ void read_routes(const Section& outbound, std::vector<std::pair<std::string, End
 
 namespace {
 
-std::string level_names(TlsLevel strictest) {
+bool is_allowed(std::span<const TlsLevel> allowed, TlsLevel level) {
+  return std::find(allowed.begin(), allowed.end(), level) != allowed.end();
+}
+
+std::string level_names(std::span<const TlsLevel> allowed) {
   std::vector<std::string_view> names;
   for (const policy::TlsLevelName& entry : policy::tls_level_names()) {
-    if (entry.level <= strictest) names.push_back(entry.name);
+    if (is_allowed(allowed, entry.level)) names.push_back(entry.name);
   }
   return one_of(names);
 }
 
 }  // namespace
 
-// Levels stricter than `strictest` are refused like unknown words; DANE's get a note that they are
-// understood but not available in this version.
-void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest, bool required) {
-  if (required && !s.has(k)) return s.error(k, "required: one of " + level_names(strictest));
+// Levels outside `allowed` are refused like unknown words; real levels get the note why not here.
+void read_level(const Section& s, std::string_view k, TlsLevel& out, std::span<const TlsLevel> allowed,
+                std::string_view why_not, bool required) {
+  if (required && !s.has(k)) return s.error(k, "required: one of " + level_names(allowed));
   const std::string* v = s.string(k);
   if (v == nullptr) return;
   std::optional<TlsLevel> level = policy::parse_tls_level(*v);
-  if (level && *level <= strictest) {
+  if (level && is_allowed(allowed, *level)) {
     out = *level;
     return;
   }
-  std::string message = quoted(*v) + " is not one of " + level_names(strictest);
-  if (level && *level >= TlsLevel::Dane) message += " (DANE, RFC 7672, is not supported by this version)";
+  std::string message = quoted(*v) + " is not one of " + level_names(allowed);
+  if (level && !why_not.empty()) message += " (" + std::string(why_not) + ")";
   s.error(k, message);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Readers for the keys that need more than one typed read: defaults taken from the machine, arrays of
 // tables, tables whose keys are domain names, and levels with their policy-specific limits.
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,8 +28,10 @@ void read_domains(const Section& policy, std::vector<std::pair<std::string, Doma
 // [outbound.route]: "domain" = "host:port" pairs, in file order.
 void read_routes(const Section& outbound, std::vector<std::pair<std::string, Endpoint>>& out);
 
-// A TLS level no stricter than `strictest`; "required" when `required` and absent.
-void read_level(const Section& s, std::string_view k, TlsLevel& out, TlsLevel strictest, bool required);
+// A TLS level out of `allowed` (in the order of the levels); "required" when `required` and absent. A real
+// level that is not allowed here is refused with `why_not` appended (the reason it makes no sense there).
+void read_level(const Section& s, std::string_view k, TlsLevel& out, std::span<const TlsLevel> allowed,
+                std::string_view why_not, bool required);
 
 // Free text that ends up in log lines and audit events: control characters (a newline would start a
 // forged log line) are refused.

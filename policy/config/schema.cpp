@@ -9,10 +9,15 @@
 namespace mxguard::config {
 namespace {
 
-// The default applies to every domain without an entry, most of which publish no MTA-STS policy: an
-// "mta-sts" default would refuse them all. A domain entry may demand MTA-STS of its own domain.
-constexpr TlsLevel kStrictestDefaultLevel = TlsLevel::Verify;
-constexpr TlsLevel kStrictestDomainLevel = TlsLevel::MtaSts;
+// The default applies to every domain without an entry, most of which publish no MTA-STS policy and no
+// TLSA records: an "mta-sts" or "dane-only" default would refuse them all. `dane` is the recommended
+// default: DANE where the domain publishes it, its MTA-STS policy or opportunistic TLS where not. A domain
+// entry may demand MTA-STS or DANE of its own domain.
+constexpr TlsLevel kDefaultLevels[] = {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::Dane};
+constexpr TlsLevel kDomainLevels[] = {TlsLevel::None,   TlsLevel::May,  TlsLevel::Encrypt, TlsLevel::Verify,
+                                      TlsLevel::MtaSts, TlsLevel::Dane, TlsLevel::DaneOnly};
+constexpr std::string_view kNotADefault =
+    "it would refuse every domain that publishes no such policy: use it in a [policy.domain] entry";
 
 template <class T>
 Key<T> required_path(std::string_view name, std::string T::*field, std::string_view what) {
@@ -137,7 +142,7 @@ const KeyTable<DomainPolicy>& domain_policy_keys() {
   static const KeyTable<DomainPolicy> keys = {
       // Required: the table exists to pin a level.
       custom<DomainPolicy>("level", KeyKind::Value,
-                           [](const Section& s, DomainPolicy& p) { read_level(s, "level", p.level, kStrictestDomainLevel, true); }),
+                           [](const Section& s, DomainPolicy& p) { read_level(s, "level", p.level, kDomainLevels, "", true); }),
       string_list("mx", &DomainPolicy::mx, check_mx_pattern),
       custom<DomainPolicy>("expires", KeyKind::Value, [](const Section& s, DomainPolicy& p) { s.read_date("expires", p.expires); }),
       custom<DomainPolicy>("reason", KeyKind::Value, [](const Section& s, DomainPolicy& p) { read_log_text(s, "reason", p.reason); }),
@@ -148,7 +153,7 @@ const KeyTable<DomainPolicy>& domain_policy_keys() {
 const KeyTable<Policy>& policy_keys() {
   static const KeyTable<Policy> keys = {
       custom<Policy>("default", KeyKind::Value,
-                     [](const Section& s, Policy& p) { read_level(s, "default", p.default_level, kStrictestDefaultLevel, false); },
+                     [](const Section& s, Policy& p) { read_level(s, "default", p.default_level, kDefaultLevels, kNotADefault, false); },
                      [](const Policy& p) { return quoted(to_string(p.default_level)); }),
       with_entries(custom<Policy>("domain", KeyKind::NamedTables,
                                   [](const Section& s, Policy& p) { read_domains(s, p.domains, domain_policy_keys()); }),
@@ -173,6 +178,8 @@ const KeyTable<Dns>& dns_keys() {
   static const KeyTable<Dns> keys = {
       // The resolver cannot use itself to find its servers: addresses only.
       endpoint_list("servers", &Dns::servers, HostKind::AddressOnly),
+      // DANE rests on the AD bit; off loopback, the path to the resolver can forge it.
+      boolean("trust_ad", &Dns::trust_ad),
   };
   return keys;
 }

@@ -40,13 +40,7 @@ namespace {
 constexpr int kNoError = 0;
 constexpr int kNxDomain = 3;
 
-// What the message says before its records are read. `records` is true when the answer is a NOERROR
-// whose answer section decides between Ok and NoData.
-struct Verdict {
-  Status status = Status::Temporary;
-  bool ad = false;
-  bool records = false;
-};
+using Verdict = detail::HeaderVerdict;
 
 Status status_of_ares_error(int ares_status) {
   switch (ares_status) {
@@ -60,20 +54,6 @@ Status status_of_ares_error(int ares_status) {
     case ARES_EFORMERR: return Status::Malformed;
     default: return Status::Temporary;
   }
-}
-
-Verdict examine(int ares_status, std::span<const unsigned char> answer) {
-  if (ares_status != ARES_SUCCESS) return {status_of_ares_error(ares_status)};
-  auto h = parse_header(answer);
-  if (!h || !h->response || h->qdcount != 1) return {Status::Malformed};
-  // c-ares retries a truncated UDP answer over TCP; one that is still truncated holds a partial set,
-  // which must not pass for the whole set.
-  if (h->truncated) return {Status::Temporary};
-  if (h->rcode == kNxDomain) return {Status::NxDomain, h->authenticated};
-  // SERVFAIL, REFUSED and NOTIMP never get here (c-ares turns them into a failed try), FORMERR means
-  // the server could not read our question: nothing is known about the name either way.
-  if (h->rcode != kNoError) return {Status::Temporary};
-  return {Status::Ok, h->authenticated, true};
 }
 
 // The parse helpers' codes: ENODATA (no answer section) and a SUCCESS with no record of the type (an
@@ -101,6 +81,26 @@ struct AresDataFree {
 };
 
 }  // namespace
+
+namespace detail {
+
+HeaderVerdict examine(int ares_status, std::span<const unsigned char> answer) {
+  if (ares_status != ARES_SUCCESS) return {status_of_ares_error(ares_status)};
+  auto h = parse_header(answer);
+  if (!h || !h->response || h->qdcount != 1) return {Status::Malformed};
+  // c-ares retries a truncated UDP answer over TCP; one that is still truncated holds a partial set,
+  // which must not pass for the whole set.
+  if (h->truncated) return {Status::Temporary};
+  if (h->rcode == kNxDomain) return {Status::NxDomain, h->authenticated};
+  // SERVFAIL, REFUSED and NOTIMP never get here (c-ares turns them into a failed try), FORMERR means
+  // the server could not read our question: nothing is known about the name either way.
+  if (h->rcode != kNoError) return {Status::Temporary};
+  return {Status::Ok, h->authenticated, true};
+}
+
+}  // namespace detail
+
+using detail::examine;
 
 MxResult parse_mx_answer(int ares_status, std::span<const unsigned char> answer) {
   Verdict v = examine(ares_status, answer);

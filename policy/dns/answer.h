@@ -26,6 +26,18 @@ struct Header {
 
 std::optional<Header> parse_header(std::span<const unsigned char> message);
 
+namespace detail {
+// What a message says before its records are read, shared by every parser (answer.cpp, tlsa_answer.cpp):
+// a failed exchange, an unreadable or truncated header, NXDOMAIN or another RCODE decide alone; `records`
+// is true for a NOERROR whose answer section decides between Ok and NoData. `ad` is the header's AD bit.
+struct HeaderVerdict {
+  Status status = Status::Temporary;
+  bool ad = false;
+  bool records = false;
+};
+HeaderVerdict examine(int ares_status, std::span<const unsigned char> answer);
+}  // namespace detail
+
 // `ares_status` is the status an ares_send callback received; `answer` the buffer it received (empty
 // unless the status is ARES_SUCCESS).
 MxResult parse_mx_answer(int ares_status, std::span<const unsigned char> answer);

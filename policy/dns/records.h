@@ -1,6 +1,6 @@
 #pragma once
-// What a DNS lookup tells mxguard, as plain values. The resolver produces them; mx_plan and (later) the
-// MTA-STS, TLS-RPT and DANE code consume them without any I/O, so they are tested with literal values.
+// What a DNS lookup tells mxguard, as plain values. The resolver produces them; mx_plan, the engine and the
+// MTA-STS and DANE code consume them without any I/O, so they are tested with literal values.
 //
 // The one rule every consumer relies on: a lookup that could not be completed (SERVFAIL, timeout,
 // REFUSED, an unreachable server, an unreadable answer) is never reported as "no such record". Treating
@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "policy/tlsa.h"
 
 namespace mxguard::dns {
 
@@ -56,6 +58,15 @@ struct TxtResult {
   // nothing in between (RFC 7208 §3.3 and RFC 8461 §3.1 both read multi-string records that way).
   // Bytes are kept as they are: the record parsers decide what is valid.
   std::vector<std::string> records;
+  bool authenticated_data = false;
+};
+
+// TLSA records of "_<port>._tcp.<host>" (RFC 6698 §3), for DANE. NoData and NxDomain both mean "no
+// records"; with the AD bit that is an authenticated denial, which DANE needs to tell apart from an
+// answer that was merely not signed (RFC 7672 §2.2).
+struct TlsaResult {
+  Status status = Status::Temporary;
+  std::vector<policy::TlsaRecord> records;   // non-empty exactly when status == Ok; in the answer's order
   bool authenticated_data = false;
 };
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "policy/dns/answer.h"
+#include "policy/dns/tlsa_answer.h"
 
 namespace mxguard::dns {
 
@@ -18,6 +19,7 @@ constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
+constexpr int kTypeTlsa = 52;
 // The EDNS payload size of DNS flag day 2020: no IP fragmentation on common paths.
 constexpr int kEdnsPayload = 1232;
 // c-ares asks one server over one UDP socket. Answers to a burst of queries (many sessions reaching
@@ -160,6 +162,16 @@ Query Resolver::query_txt(std::string_view name, TxtCallback callback) {
   send(name, kTypeTxt, [this, pending](int status, std::span<const unsigned char> answer) {
     if (!pending->waiting()) return;
     post([pending, result = parse_txt_answer(status, answer)]() mutable { pending->deliver(std::move(result)); });
+  });
+  return Query(pending);
+}
+
+Query Resolver::query_tlsa(std::string_view host, std::uint16_t port, TlsaCallback callback) {
+  if (destroying_) return {};
+  auto pending = std::make_shared<detail::Pending<TlsaResult>>(std::move(callback));
+  send(policy::tlsa_owner_name(host, port), kTypeTlsa, [this, pending](int status, std::span<const unsigned char> answer) {
+    if (!pending->waiting()) return;
+    post([pending, result = parse_tlsa_answer(status, answer)]() mutable { pending->deliver(std::move(result)); });
   });
   return Query(pending);
 }

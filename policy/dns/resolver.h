@@ -1,5 +1,5 @@
 #pragma once
-// The DNS resolver of one worker loop: MX, A+AAAA and TXT lookups on a c-ares channel that libuv drives
+// The DNS resolver of one worker loop: MX, A+AAAA, TXT and TLSA lookups on a c-ares channel that libuv drives
 // (one uv_poll per socket c-ares opens, one uv_timer for c-ares's retransmission timeouts). Everything
 // runs on the loop's thread; a Resolver must be created, used and destroyed there.
 //
@@ -123,6 +123,7 @@ class Resolver {
   using MxCallback = std::function<void(MxResult)>;
   using AddressCallback = std::function<void(AddressResult)>;
   using TxtCallback = std::function<void(TxtResult)>;
+  using TlsaCallback = std::function<void(TlsaResult)>;
 
   // `servers` empty: the name servers of /etc/resolv.conf (c-ares falls back to 127.0.0.1:53 without
   // one). Fails, with a message naming the problem, on an address that is not an IP literal, on options
@@ -142,6 +143,9 @@ class Resolver {
   Query query_addresses(std::string_view host, AddressCallback callback);
   // TXT records of `name`; CNAMEs are followed by the recursive server.
   Query query_txt(std::string_view name, TxtCallback callback);
+  // TLSA records of an SMTP server (DANE, RFC 7672 §2.2.3): "_<port>._tcp.<host>", the port being the one
+  // connected to (25 on the internet). The answer is read by parse_tlsa_answer.
+  Query query_tlsa(std::string_view host, std::uint16_t port, TlsaCallback callback);
 
   // Names are asked as given (a trailing dot is optional). A name that is empty, longer than 253
   // characters, has an empty label or a label over 63, or contains bytes outside printable ASCII, a

@@ -33,11 +33,18 @@ struct StsPolicyView {
 // - testing, over `encrypt` or `verify`: `configured` unchanged. decide() in testing mode lets every
 //   refusal through, so taking the testing policy would deliver in plaintext or to an unverified MX
 //   what the operator's default refuses: testing mode must never lower protection (RFC 8461 §5).
-// - A configured level above `mta-sts` (DANE) is left unchanged: DANE takes precedence where it applies.
+// - `dane` (a default or an entry): the level stays, and what the rules above make of `may` becomes its
+//   without_dane, the policy of MX hosts DANE does not cover. DANE takes precedence where it applies
+//   (RFC 8461 §2), MTA-STS where it does not (RFC 7672 §2.2: "pre-DANE" policy).
+// - `dane-only` is left unchanged: without DANE it refuses, so MTA-STS has nothing to add.
 // Not decided here: an entry at `mta-sts` for a domain with no usable policy comes back unchanged, so
 // decide() holds it to `verify` and the entry's own mx patterns (if any). Whether it should rather be
 // refused ("sts-policy-fetch-error") depends on what the cache knows (no policy published, or a fetch
 // that failed) and belongs with the cache.
 EffectivePolicy with_mta_sts(EffectivePolicy configured, const std::optional<StsPolicyView>& sts);
+
+// Whether the domain's MTA-STS policy can change `configured` at all, so that it is worth waiting for:
+// not for an entry that pins a level (it decides alone), nor for `dane-only`.
+bool wants_mta_sts(const EffectivePolicy& configured);
 
 }  // namespace mxguard::policy

@@ -39,6 +39,13 @@ std::optional<IpAddress> unmapped_ipv4(const IpAddress& address) {
   return v4;
 }
 
+bool is_loopback(const IpAddress& address) {
+  if (auto v4 = unmapped_ipv4(address)) return v4->bytes[0] == 127;
+  if (address.family == IpFamily::V4) return address.bytes[0] == 127;
+  static constexpr std::array<std::uint8_t, 16> kLoopback6 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return address.bytes == kLoopback6;
+}
+
 CidrParse parse_cidr(std::string_view text) {
   CidrParse out;
   std::size_t slash = text.find('/');

@@ -26,6 +26,9 @@ std::optional<IpAddress> parse_ip(std::string_view text);
 // a dual-stack socket shows an IPv4 peer; std::nullopt for every other address.
 std::optional<IpAddress> unmapped_ipv4(const IpAddress& address);
 
+// 127.0.0.0/8, ::1, and 127.0.0.0/8 in its IPv4-mapped form: the machine itself.
+bool is_loopback(const IpAddress& address);
+
 struct Cidr {
   IpAddress network;     // with every bit after the prefix cleared
   unsigned prefix = 0;   // 0..32 or 0..128

@@ -187,9 +187,9 @@ INSTANTIATE_TEST_SUITE_P(
                return p;
              }(),
              good_but(elsewhere), Outcome::Refuse, ResultType::ValidationFailure, 451, "4.7.5"},
-        Case{"DaneIsRefusedUntilItIsSupported", policy(TlsLevel::Dane), good(), Outcome::Refuse,
-             ResultType::DaneRequired, 451, "4.7.5"},
-        Case{"DaneOnlyIsRefusedUntilItIsSupported", policy(TlsLevel::DaneOnly), good(), Outcome::Refuse,
+        // verdict_dane_cases_test.cpp has the DANE cases; this one is the guard against a caller that
+        // forgot to look DANE up.
+        Case{"DaneWithoutDaneFactsFailsClosed", policy(TlsLevel::Dane), good(), Outcome::Refuse,
              ResultType::DaneRequired, 451, "4.7.5"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -225,6 +225,7 @@ TEST(VerdictVocabulary, PolicySourcesAndOutcomes) {
   EXPECT_EQ(to_string(PolicySource::Default), "default");
   EXPECT_EQ(to_string(PolicySource::Config), "config");
   EXPECT_EQ(to_string(PolicySource::MtaSts), "mta-sts");
+  EXPECT_EQ(to_string(PolicySource::Dane), "dane");
   EXPECT_EQ(to_string(Outcome::DeliverTls), "deliver-tls");
   EXPECT_EQ(to_string(Outcome::DeliverPlaintext), "deliver-plaintext");
   EXPECT_EQ(to_string(Outcome::AllowedTesting), "allowed-testing");

@@ -62,8 +62,8 @@ std::string policy_report(const config::Config& config, const std::string& domai
   policy::EffectivePolicy effective = resolution.policy;
   StsReport sts;
   if (config.mta_sts.enabled) sts = refresh ? refresh_sts_policy(config, domain) : cached_sts_policy(config, domain);
-  // The same rule as the outbound path (mx_link.cpp): a pinned level decides alone.
-  bool pinned = effective.source == policy::PolicySource::Config && effective.level != policy::TlsLevel::MtaSts;
+  // The same rule as the outbound path (mx_link.cpp): a pinned level decides alone, dane-only needs DANE.
+  bool pinned = !policy::wants_mta_sts(effective);
   if (sts.policy && !pinned) effective = policy::with_mta_sts(std::move(effective), mta_sts::view(sts.policy->policy));
   std::string out;
   line(out, "domain", effective.domain);
@@ -72,6 +72,15 @@ std::string policy_report(const config::Config& config, const std::string& domai
                           (pinned && sts.policy ? " (the entry wins over the domain's MTA-STS policy)" : ""));
   describe_entry(out, config, resolution);
   line(out, "mx patterns", effective.mx_patterns.empty() ? "any" : joined(effective.mx_patterns));
+  if (effective.level == policy::TlsLevel::Dane) {
+    policy::EffectivePolicy other = policy::non_dane_policy(effective);
+    line(out, "without dane", std::string(policy::to_string(other.level)) + " from " +
+                                  std::string(policy::to_string(other.source)) +
+                                  (other.testing ? " (testing)" : "") +
+                                  " (MX hosts without DNSSEC-validated TLSA records)");
+  } else if (effective.level == policy::TlsLevel::DaneOnly) {
+    line(out, "without dane", "refused (451 4.7.5 dane-required)");
+  }
   if (config.mta_sts.enabled) {
     out += sts.text;
   } else {

@@ -5,19 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "policy/dns/ad_trust.h"
 #include "policy/dns/mx_plan.h"
 #include "policy/dns/resolver.h"
 #include "proxy/app/policy_command.h"
+#include "proxy/app/policy_command_dane.h"
 #include "proxy/smtp/proxy_header.h"
 
 namespace mxguard::app {
 
 namespace {
-struct Hop {
-  std::string host;
-  std::uint16_t port = 25;
-  dns::AddressResult addresses;
-};
+using Hop = HostDns;
 
 std::string address_list(const dns::AddressResult& result) {
   if (result.status != dns::Status::Ok) return "(no address: " + std::string(dns::to_string(result.status)) + ")";
@@ -27,6 +25,22 @@ std::string address_list(const dns::AddressResult& result) {
     out += smtp::address_text(a);
   }
   return out;
+}
+
+// Whose AD bit DANE would believe, as the workers decide it (worker.cpp).
+bool resolver_ad_trusted(const dns::Resolver& resolver, const config::Config& config, std::string& out) {
+  std::vector<std::string> addresses;
+  std::string list;
+  for (const dns::Server& s : resolver.servers()) {
+    addresses.push_back(s.address);
+    list += (list.empty() ? "" : ", ") + s.address;
+  }
+  bool trusted = dns::ad_bit_trusted(addresses, config.dns.trust_ad);
+  out += "dnssec:      the AD bit of " + (list.empty() ? std::string("no server") : list) +
+         (trusted ? (config.dns.trust_ad ? " is believed ([dns] trust_ad)" : " is believed (loopback)")
+                  : " is NOT believed (not on loopback, [dns] trust_ad = false): DANE never applies") +
+         "\n";
+  return trusted;
 }
 }  // namespace
 
@@ -45,11 +59,13 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
     }
     std::unique_ptr<dns::Resolver> resolver = std::move(std::get<std::unique_ptr<dns::Resolver>>(made));
 
+    const bool ad_trusted = resolver_ad_trusted(*resolver, config, out);
     std::vector<Hop> hops;
     std::vector<dns::Query> queries;
     dns::MxPlan plan;
+    bool mx_authenticated = true;   // a static route is the operator's word
     if (route) {
-      hops.push_back({route->host, route->port, {}});
+      hops.push_back({route->host, route->port, {}, std::nullopt});
     } else {
       queries.push_back(resolver->query_mx(policy.domain, [&](dns::MxResult r) {
         plan = dns::plan_mx(r, policy.domain, dns::system_random_index());
@@ -73,7 +89,15 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
           out += "mx lookup: failed for now (" + plan.reason + "); mail would wait with 451 4.4.3\n";
           break;
       }
-      for (const auto& h : plan.hosts) hops.push_back({h, config.outbound.port, {}});
+      mx_authenticated = ad_trusted && plan.authenticated_data;
+      if (plan.kind == dns::MxPlan::Kind::Hosts || plan.kind == dns::MxPlan::Kind::ImplicitMx) {
+        out += std::string("mx dnssec:   ") + (mx_authenticated ? "the MX answer is DNSSEC-validated"
+                                                                : "the MX answer is not DNSSEC-validated (RFC 7672 "
+                                                                  "§2.2.1: DANE still applies to hosts with validated "
+                                                                  "TLSA records, except at dane-only)") +
+               "\n";
+      }
+      for (const auto& h : plan.hosts) hops.push_back({h, config.outbound.port, {}, std::nullopt});
     }
     for (auto& hop : hops) {
       sockaddr_storage literal{};
@@ -86,14 +110,23 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
       queries.push_back(resolver->query_addresses(hop.host, [&hop](dns::AddressResult r) { hop.addresses = std::move(r); }));
     }
     uv_run(&loop, UV_RUN_DEFAULT);
+    // TLSA records behind validated addresses, whatever the level: the operator sees what DANE would do.
+    for (auto& hop : hops) {
+      if (!ad_trusted || hop.addresses.status != dns::Status::Ok || !hop.addresses.authenticated_data) continue;
+      queries.push_back(resolver->query_tlsa(hop.host, hop.port, [&hop](dns::TlsaResult r) { hop.tlsa = std::move(r); }));
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
     int n = 0;
     for (const auto& hop : hops) {
       out += "mx " + std::to_string(++n) + ": " + hop.host + " port " + std::to_string(hop.port) + ": " +
              address_list(hop.addresses);
-      if (!policy::mx_allowed(policy, hop.host)) out += "  SKIPPED: not allowed by the mx patterns";
-      out += "\n";
+      const bool allowed = policy::mx_allowed(policy, hop.host);
+      out += allowed ? "\n" : "  SKIPPED: not allowed by the mx patterns\n";
+      const policy::DaneLookup lookup = dane_lookup(hop, ad_trusted, mx_authenticated);
+      if (allowed) out += describe_host_dane(n, hop, policy, lookup);
       if (targets) {
-        ProbeTarget t{hop.host, {}};
+        // The probe holds each host to its own policy, DANE facts included, as a session would.
+        ProbeTarget t{hop.host, {}, policy::policy_for_host(policy, policy::dane_facts(lookup))};
         if (hop.addresses.status == dns::Status::Ok) {
           for (sockaddr_storage a : hop.addresses.addresses) {
             if (a.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(hop.port);

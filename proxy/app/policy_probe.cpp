@@ -72,8 +72,12 @@ class Probe : public net::ConnectionEvents {
     if (closing_) return;
     if (!action.write.empty()) connection_.write(action.write);
     if (action.start_tls) {
-      bssl::UniquePtr<SSL> ssl = tls_ ? tls_->new_ssl(dialogue_.mx_host(), dialogue_.mx_host(), action.verify_certificate)
-                                      : nullptr;
+      bssl::UniquePtr<SSL> ssl;
+      if (tls_ && action.dane) {
+        ssl = tls_->new_dane_ssl(dialogue_.mx_host(), outbound::dane_expectation(dialogue_.policy(), dialogue_.mx_host()));
+      } else if (tls_) {
+        ssl = tls_->new_ssl(dialogue_.mx_host(), dialogue_.mx_host(), action.verify_certificate);
+      }
       if (!ssl || !connection_.start_tls(std::move(ssl))) {
         outbound::TlsFacts facts;
         facts.failure = tls::FailureKind::Local;
@@ -180,7 +184,7 @@ std::string probe_next_hops(const config::Config& config, const policy::Effectiv
     for (const sockaddr_storage& address : target.addresses) {
       out += "connect " + std::to_string(n) + ": " + target.host + " " + with_port(address) + "\n";
       {
-        Probe probe(&loop, tls.get(), MxDialogue(policy, target.host, config.server.hostname), timeout_seconds);
+        Probe probe(&loop, tls.get(), MxDialogue(target.policy, target.host, config.server.hostname), timeout_seconds);
         probe.start(address);
         while (!probe.done() && uv_run(&loop, UV_RUN_ONCE) != 0) {
         }

@@ -16,6 +16,7 @@ namespace mxguard::app {
 struct ProbeTarget {
   std::string host;                        // the MX host (or route host): SNI and the name checked
   std::vector<sockaddr_storage> addresses; // with the port set
+  policy::EffectivePolicy policy;          // the host's policy (policy::policy_for_host: its DANE facts)
 };
 
 // One line block per address, in order, ending in '\n'. Each address gets at most `timeout_seconds`.

@@ -18,6 +18,7 @@ struct Runtime {
   std::shared_ptr<const inbound::InboundSettings> inbound;     // null: inbound disabled
   std::shared_ptr<const outbound::OutboundSettings> outbound;  // null: no outbound listener
   std::vector<config::Endpoint> dns_servers;                   // [dns] servers (empty: /etc/resolv.conf)
+  bool dns_trust_ad = false;                                   // [dns] trust_ad
   std::shared_ptr<const MtaStsSettings> mta_sts;               // null: no outbound, or [mta_sts] disabled
 };
 

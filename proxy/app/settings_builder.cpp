@@ -44,6 +44,7 @@ std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const co
   if (auto* error = std::get_if<std::string>(&inbound)) return *error;
   runtime->inbound = std::get<std::shared_ptr<const inbound::InboundSettings>>(std::move(inbound));
   runtime->dns_servers = config.dns.servers;
+  runtime->dns_trust_ad = config.dns.trust_ad;
   if (!config.outbound.listen.empty()) {
     auto outbound = std::make_shared<outbound::OutboundSettings>();
     outbound->outbound = config.outbound;

@@ -1,5 +1,7 @@
 #include "proxy/app/worker.h"
 
+#include "policy/dns/ad_trust.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -31,6 +33,28 @@ Worker::~Worker() {
   uv_loop_close(&loop_);
 }
 
+// Whether DANE can believe the resolver's AD bit: the servers it really asks (those of /etc/resolv.conf
+// when [dns] servers is empty) are all on loopback, or the operator said so. Said once, by worker 0.
+bool Worker::ad_trusted(const dns::Resolver& resolver) const {
+  std::vector<std::string> addresses;
+  for (const dns::Server& s : resolver.servers()) addresses.push_back(s.address);
+  bool trusted = dns::ad_bit_trusted(addresses, runtime_->dns_trust_ad);
+  bool dane = runtime_->outbound && config::uses_dane(runtime_->outbound->policy);
+  if (index_ == 0 && dane) {
+    std::string list;
+    for (const std::string& a : addresses) list += (list.empty() ? "" : ", ") + a;
+    if (trusted) {
+      spdlog::info("DNS: the AD bit of {} is believed ({}): DANE applies where TLSA records are validated", list,
+                   runtime_->dns_trust_ad ? "[dns] trust_ad" : "loopback");
+    } else {
+      spdlog::warn("DNS: {} is not on loopback and [dns] trust_ad is false: its AD bit is not believed, so DANE "
+                   "never applies (dane acts as the domain's other policy, dane-only refuses)",
+                   list.empty() ? "no server" : list);
+    }
+  }
+  return trusted;
+}
+
 void Worker::start() {
   wakeup_ = std::make_unique<uv::Handle<uv_async_t>>();
   if (uv_async_init(&loop_, wakeup_->get(), [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain_posted(); }) == 0) {
@@ -46,6 +70,7 @@ void Worker::start() {
   } else {
     resolver_ = std::move(std::get<std::unique_ptr<dns::Resolver>>(resolver));
     services_.outbound.resolver = resolver_.get();
+    services_.outbound.ad_trusted = ad_trusted(*resolver_);
   }
   if (runtime_->mta_sts && sts_cache_) {
     // Worker 0 alone refreshes policies before they expire: the cache is shared, one refresher is enough.

@@ -61,6 +61,7 @@ class Worker {
   };
 
   void run();
+  bool ad_trusted(const dns::Resolver& resolver) const;
   void drain_posted();
   void on_connection(Listening& listener);
   void begin_stop(std::chrono::seconds grace, bool tell_sessions);

@@ -29,7 +29,7 @@ class Event {
   Event& set(std::string_view key, const std::string& value) { return set(key, std::string_view(value)); }
   Event& set(std::string_view key, bool value);
   Event& set(std::string_view key, std::int64_t value);
-  // A list of strings (an MTA-STS policy's lines for TLS-RPT's policy-string).
+  // A JSON array of strings (an MTA-STS policy's lines, a DANE decision's TLSA records: TLS-RPT's policy-string).
   Event& set(std::string_view key, const std::vector<std::string>& values);
   const nlohmann::ordered_json& json() const { return json_; }
 

@@ -56,12 +56,14 @@ DestinationName name_destination(const policy::EffectivePolicy& policy, const so
   // not make the mail fail on the one the domain's policy does not list.
   for (const HostAddresses& host : looked_up) {
     if (names_destination(policy, destination, host)) {
-      return {DestinationName::Kind::MxHost, host.host, "MX host of " + policy.domain + " with address " + address};
+      return {DestinationName::Kind::MxHost, host.host, "MX host of " + policy.domain + " with address " + address,
+              plan.authenticated_data};
     }
   }
   for (const HostAddresses& host : looked_up) {
     if (has_address(host, destination)) {
-      return {DestinationName::Kind::MxHost, host.host, "MX host of " + policy.domain + " with address " + address};
+      return {DestinationName::Kind::MxHost, host.host, "MX host of " + policy.domain + " with address " + address,
+              plan.authenticated_data};
     }
   }
   bool temporary = plan.kind == dns::MxPlan::Kind::Temporary ||
@@ -79,9 +81,9 @@ DestinationName name_destination(const policy::EffectivePolicy& policy, const so
       break;
   }
   if (temporary && policy_needs_name(policy)) {
-    return {DestinationName::Kind::Unknown, address, "cannot tell the name of " + address + " now: " + why};
+    return {DestinationName::Kind::Unknown, address, "cannot tell the name of " + address + " now: " + why, false};
   }
-  return {DestinationName::Kind::Address, address, why + ": using the address itself"};
+  return {DestinationName::Kind::Address, address, why + ": using the address itself", false};
 }
 
 }  // namespace mxguard::outbound

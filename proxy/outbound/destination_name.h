@@ -41,6 +41,7 @@ struct DestinationName {
   Kind kind = Kind::Address;
   std::string host;
   std::string note;   // how the name was found, or why there is none (log, reply text)
+  bool mx_authenticated = false;   // MxHost: the MX answer had the AD bit (DANE, RFC 7672 §2.2.1)
 };
 
 // One MX host of the plan and what the lookup of its addresses said.

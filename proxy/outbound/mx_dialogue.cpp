@@ -64,6 +64,18 @@ policy::Observation::CertProblem observed_problem(const tls::CertVerification& v
   return policy::Observation::CertProblem::None;
 }
 
+// What the DANE check found; NotChecked unless the chain was checked against TLSA records at all.
+policy::Observation::DaneMatch dane_match(const tls::CertVerification& v) {
+  using M = policy::Observation::DaneMatch;
+  if (!v.performed || !v.dane) return M::NotChecked;
+  switch (v.dane_match) {
+    case tls::DaneResult::Match::EndEntity: return M::EndEntity;
+    case tls::DaneResult::Match::TrustAnchor: return M::TrustAnchor;
+    case tls::DaneResult::Match::None: break;
+  }
+  return M::None;
+}
+
 // A reply as one log-safe line: "554 5.7.1 go away" (lines of a multi-line reply joined by spaces).
 std::string describe(const smtp::Reply& reply) {
   std::string text = std::to_string(reply.code);
@@ -143,6 +155,14 @@ std::string_view to_string(DialogueState state) {
   return "unknown";
 }
 
+tls::DaneExpectation dane_expectation(const policy::EffectivePolicy& host_policy, const std::string& mx_host) {
+  tls::DaneExpectation expectation{policy::usable_records(host_policy.dane.records), {mx_host}};
+  if (host_policy.dane.mx_secure && !same_host(host_policy.domain, mx_host)) {
+    expectation.reference_names.push_back(host_policy.domain);
+  }
+  return expectation;
+}
+
 TlsFacts tls_facts(const tls::Engine& engine) {
   TlsFacts facts;
   // Before the handshake is done BoringSSL's version and cipher are not the negotiated ones (there may be
@@ -160,7 +180,9 @@ TlsFacts tls_facts(const tls::Engine& engine) {
 
 MxDialogue::MxDialogue(policy::EffectivePolicy policy, std::string mx_host, std::string helo_name, bool plaintext_retry,
                        DialogueLimits limits)
-    : policy_(std::move(policy)),
+    // A `dane` policy on a host DANE does not cover is the domain's other policy for everything this
+    // connection does (STARTTLS, the certificate check, a plaintext retry).
+    : policy_(policy::applicable_policy(policy)),
       mx_host_(std::move(mx_host)),
       helo_name_(std::move(helo_name)),
       plaintext_retry_(plaintext_retry),
@@ -257,10 +279,10 @@ DialogueAction MxDialogue::on_greeting(const smtp::Reply& reply) {
                                         "\" cannot be sent",
                 true);
   }
-  // The driver checks the policy's mx patterns before it connects; checking again here means a driver
-  // that forgot (or a route that names another host) still cannot send a byte of mail to an MX the
-  // policy does not allow. A testing policy only reports it and goes on.
-  if (!policy::mx_allowed(policy_, mx_host_)) {
+  // The driver checks the policy's mx patterns and DANE facts before it connects; checking again here
+  // means a driver that forgot (or a route that names another host) still cannot send a byte of mail to
+  // an MX the policy does not allow. A testing policy only reports it and goes on.
+  if (policy::decide_without_connecting(policy_, mx_host_)) {
     if (auto refused = decide_or_refuse(true)) return *refused;
   }
   state_ = DialogueState::Ehlo;
@@ -331,11 +353,13 @@ DialogueAction MxDialogue::on_starttls_reply(const smtp::Reply& reply, std::size
     handshake_started_ = true;
     DialogueAction action;
     action.start_tls = true;
-    // Verify and stricter fail the handshake on a certificate problem. A testing policy (MTA-STS
-    // "mode: testing") must not: RFC 8461 §5 has the sender deliver as it would without the policy, so
-    // the problem is only recorded and reported, and the mail goes over TLS rather than in plaintext
-    // after a handshake the check killed.
-    action.verify_certificate = policy::requires_authentication(policy_.level) && !policy_.testing;
+    // Verify, mta-sts and DANE with usable TLSA records fail the handshake on a certificate problem. A
+    // testing policy (MTA-STS "mode: testing") must not: RFC 8461 §5 has the sender deliver as it would
+    // without the policy, so the problem is only recorded and reported, and the mail goes over TLS
+    // rather than in plaintext after a handshake the check killed.
+    const policy::CertificateCheck check = policy::certificate_check(policy_);
+    action.verify_certificate = check != policy::CertificateCheck::Recorded;
+    action.dane = check == policy::CertificateCheck::Dane;
     return action;
   }
   // 454 (RFC 3207: TLS not available now), a 5xx, anything but 220: STARTTLS refused, no handshake. The
@@ -478,6 +502,7 @@ void MxDialogue::record_tls(const TlsFacts& facts, Handshake handshake) {
   // The verifier checked the name the driver gave new_ssl; it only counts if that is this MX.
   observation_.host_matches = v.host_matches() && same_host(v.expected_host, mx_host_);
   observation_.cert_problem = observed_problem(v);
+  observation_.dane_match = dane_match(v);
 }
 
 std::string MxDialogue::failure_text() const {

@@ -43,9 +43,12 @@ namespace mxguard::outbound {
 // then close if `close` (after the written bytes have left: Connection::close_after_flush).
 struct DialogueAction {
   std::string write;               // bytes to send (plaintext; the driver's Connection encrypts once TLS is on)
-  bool start_tls = false;          // Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate))
-  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake (verify and
-                                   // above, unless the policy is in MTA-STS testing mode)
+  bool start_tls = false;          // Connection::start_tls(client_ctx->new_ssl(mx_host, mx_host, verify_certificate)),
+                                   // or with `dane` client_ctx->new_dane_ssl(mx_host, the policy's TLSA records)
+  bool verify_certificate = false; // for start_tls: a certificate problem fails the handshake
+                                   // (policy::certificate_check is WebPki or Dane)
+  bool dane = false;               // for start_tls: check the certificate against the policy's TLSA records
+                                   // (RFC 7672 §3) instead of the WebPKI
   bool close = false;              // drop the connection (after sending `write`, e.g. QUIT)
 
   bool empty() const { return write.empty() && !start_tls && !close; }
@@ -79,6 +82,11 @@ struct TlsFacts {
 // The facts of an engine whose handshake finished or failed.
 TlsFacts tls_facts(const tls::Engine& engine);
 
+// What the DANE check of a connection to `mx_host` expects under the host's policy (DialogueAction::dane):
+// the policy's usable TLSA records and, as the names a DANE-TA chain may carry (RFC 7672 §3.2.2), the MX
+// host and, when the MX records were validated (or the host is a static route), the recipient domain.
+tls::DaneExpectation dane_expectation(const policy::EffectivePolicy& host_policy, const std::string& mx_host);
+
 // What the remote offered in its last EHLO reply (RFC 5321 §4.1.1.1; keywords are case-insensitive).
 // After TLS this is the second EHLO's only: nothing learned in plaintext survives (RFC 3207 §4.2).
 struct Capabilities {
@@ -104,7 +112,8 @@ struct DialogueLimits {
 
 class MxDialogue {
  public:
-  // `policy`: the recipient domain's effective policy. `mx_host`: the name connected to (an MX name, a
+  // `policy`: the effective policy of this MX host (policy::policy_for_host at the DANE levels; held as
+  // policy::applicable_policy of it). `mx_host`: the name connected to (an MX name, a
   // route's host or the transparent destination), used for the policy's mx patterns and the certificate.
   // `helo_name`: our EHLO/HELO argument ([server] hostname); a name with spaces or control bytes is never
   // sent (the dialogue fails at the greeting). `plaintext_retry`: this connection is the retry after a

@@ -6,6 +6,7 @@
 #include "policy/engine/mta_sts_overlay.h"
 #include "policy/engine/route.h"
 #include "proxy/outbound/mx_observer.h"
+#include "proxy/outbound/mx_audit.h"
 #include "proxy/smtp/proxy_header.h"
 #include "proxy/smtp/reply_table.h"
 
@@ -14,11 +15,6 @@ namespace mxguard::outbound {
 using smtp::ReplyId;
 
 namespace {
-void set_port(sockaddr_storage& addr, std::uint16_t port) {
-  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
-  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
-}
-
 std::string with_port(const sockaddr_storage& addr) {
   std::string host = smtp::address_text(addr);
   if (addr.ss_family == AF_INET6) host = "[" + host + "]";
@@ -26,7 +22,10 @@ std::string with_port(const sockaddr_storage& addr) {
 }
 }  // namespace
 
-MxLink::MxLink(LinkContext context, Hooks hooks) : ctx_(std::move(context)), hooks_(std::move(hooks)) {
+MxLink::MxLink(LinkContext context, Hooks hooks)
+    : ctx_(std::move(context)),
+      hooks_(std::move(hooks)),
+      host_lookup_(ctx_.services.resolver, ctx_.services.ad_trusted) {
   timer_ = std::make_unique<uv::Timer>(ctx_.loop, [this] { on_timeout(); });
 }
 
@@ -34,6 +33,7 @@ MxLink::~MxLink() {
   sts_lookup_.cancel();
   namer_.cancel();
   query_.cancel();
+  host_lookup_.cancel();
   retire_connection();
 }
 
@@ -42,10 +42,9 @@ std::string MxLink::mx_address() const { return connection_ || ready_ ? with_por
 void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
   domain_ = domain;
   policy_ = std::move(policy);
-  // An operator's entry that pins a level decides alone (mta_sts_overlay.h): its domain's MTA-STS policy
-  // is not needed, and the mail does not wait for it.
-  bool pinned = policy_.source == policy::PolicySource::Config && policy_.level != policy::TlsLevel::MtaSts;
-  if (ctx_.services.sts && !pinned) {
+  // An operator's entry that pins a level decides alone (mta_sts_overlay.h), and dane-only needs DANE:
+  // the domain's MTA-STS policy is not needed then, and the mail does not wait for it.
+  if (ctx_.services.sts && policy::wants_mta_sts(policy_)) {
     sts_lookup_ = ctx_.services.sts->lookup(domain_, [this](mta_sts::Lookup l) { on_mta_sts(std::move(l)); });
     return;
   }
@@ -55,7 +54,10 @@ void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
 void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
   if (lookup.policy) {
     policy_ = policy::with_mta_sts(std::move(policy_), mta_sts::view(lookup.policy->policy));
-    if (policy_.source == policy::PolicySource::MtaSts) sts_policy_id_ = lookup.policy->id;
+    // The policy decides for the domain, or (at `dane`) for its hosts without DANE.
+    bool used = policy_.source == policy::PolicySource::MtaSts ||
+                (policy_.without_dane && policy_.without_dane->source == policy::PolicySource::MtaSts);
+    if (used) sts_policy_id_ = lookup.policy->id;
     spdlog::debug("[{}] outbound {}: MTA-STS policy id {} mode {}: level {} from {}", ctx_.session_id, domain_,
                   lookup.policy->id, mta_sts::to_string(lookup.policy->policy.mode), policy::to_string(policy_.level),
                   policy::to_string(policy_.source));
@@ -68,8 +70,9 @@ void MxLink::on_mta_sts(mta_sts::Lookup lookup) {
 void MxLink::find_next_hops() {
   if (std::optional<config::Endpoint> route = policy::static_route(domain_, ctx_.settings->outbound)) {
     // A static next hop (like Postfix's transport map): the domain's policy still applies to that host.
-    // It wins over the original destination too: the operator named the host for this domain.
-    hops_.push_back({route->host, route->port, std::nullopt});
+    // It wins over the original destination too: the operator named the host for this domain, so for
+    // DANE it is as good as a validated MX record.
+    hops_.push_back({route->host, route->port, std::nullopt, /*mx_authenticated=*/true});
     next_host();
     return;
   }
@@ -105,7 +108,10 @@ void MxLink::on_mx(dns::MxResult result) {
     case dns::MxPlan::Kind::ImplicitMx:
       break;
   }
-  for (const std::string& host : plan.hosts) hops_.push_back({host, ctx_.settings->outbound.port, std::nullopt});
+  const bool mx_authenticated = plan.authenticated_data && ctx_.services.ad_trusted;
+  for (const std::string& host : plan.hosts) {
+    hops_.push_back({host, ctx_.settings->outbound.port, std::nullopt, mx_authenticated});
+  }
   next_host();
 }
 
@@ -118,7 +124,8 @@ void MxLink::on_destination_named(DestinationName name) {
   }
   spdlog::info("[{}] outbound {}: original destination {} is {} ({})", ctx_.session_id, domain_, with_port(destination),
                name.host, log_text::sanitize(name.note));
-  hops_.push_back({name.host, static_cast<std::uint16_t>(smtp::address_port(destination)), destination});
+  hops_.push_back({name.host, static_cast<std::uint16_t>(smtp::address_port(destination)), destination,
+                   name.mx_authenticated && ctx_.services.ad_trusted});
   next_host();
 }
 
@@ -130,42 +137,26 @@ void MxLink::next_host() {
       spdlog::warn("[{}] outbound {}: MX {} is not allowed by the policy's mx patterns: skipped", ctx_.session_id,
                    domain_, hop.host);
       skipped_.push_back(hop.host);
-      policy::Observation seen;
-      seen.mx_host = hop.host;
-      last_refusal_ = policy::decide(policy_, seen);
-      last_refusal_text_ = policy::reply_text(policy_, *last_refusal_);
-      if (ctx_.audit) {
-        audit::Event event = policy_event();
-        event.set("mx", hop.host).verdict(audit::Verdict::Refused).reason(policy::to_string(last_refusal_->reason));
-        ctx_.audit->write(event);
-      }
-      decided(audit::Verdict::Refused, last_refusal_->reason);
+      mx_host_ = hop.host;
+      refuse_host(policy_, *policy::decide_without_connecting(policy_, hop.host));
       continue;
     }
     mx_host_ = hop.host;
     port_ = hop.port;
     addresses_.clear();
     next_address_ = 0;
-    if (hop.address) {
+    mx_authenticated_ = hop.mx_authenticated;
+    fixed_address_ = hop.address;
+    if (hop.address && policy_.level < policy::TlsLevel::Dane) {
+      // The original destination, below the DANE levels: nothing to look up, the domain's policy holds.
+      host_policy_ = policy_;
       addresses_.push_back(*hop.address);
       next_address();
       return;
     }
-    sockaddr_storage literal{};
-    if (uv_ip4_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&literal)) == 0 ||
-        uv_ip6_addr(mx_host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&literal)) == 0) {
-      // A route to an address literal: nothing to look up (the certificate is checked for that address).
-      addresses_.push_back(literal);
-      next_address();
-      return;
-    }
-    query_ = ctx_.services.resolver
-                 ? ctx_.services.resolver->query_addresses(mx_host_, [this](dns::AddressResult r) { on_addresses(std::move(r)); })
-                 : dns::Query{};
-    if (!ctx_.services.resolver) {
-      last_failure_ = "no DNS resolver for " + mx_host_;
-      continue;
-    }
+    // May answer at once (an address literal, no resolver), which may come back here for the next host.
+    host_lookup_.start(MxHost{mx_host_, port_, mx_authenticated_}, policy_,
+                       [this](MxHostFacts facts) { on_host(std::move(facts)); });
     return;
   }
   // No MX left. A policy refusal anywhere is what the legacy MTA must hear: it names what to fix.
@@ -180,15 +171,45 @@ void MxLink::next_host() {
   fail_all(smtp::make_reply(ReplyId::NoMxReachable, {}, domain_ + ": " + why), why);
 }
 
-void MxLink::on_addresses(dns::AddressResult result) {
-  if (result.status != dns::Status::Ok) {
-    last_failure_ = "no address for " + mx_host_ + " (" + std::string(dns::to_string(result.status)) + ")";
+void MxLink::on_host(MxHostFacts facts) {
+  if (done_) return;
+  if (facts.addresses.status != dns::Status::Ok) {
+    last_failure_ = "no address for " + mx_host_ + " (" + std::string(dns::to_string(facts.addresses.status)) + ")";
     next_host();
     return;
   }
-  addresses_ = std::move(result.addresses);
-  for (auto& a : addresses_) set_port(a, port_);
+  host_policy_ = std::move(facts.policy);
+  if (!facts.tlsa_name.empty()) {
+    spdlog::debug("[{}] outbound {}: {} TLSA {}: {}", ctx_.session_id, domain_, mx_host_, facts.tlsa_name,
+                  policy::to_string(host_policy_.dane.status));
+  }
+  // What the host's DNS facts decide alone (a failed TLSA lookup, dane-only without DANE, an MX the
+  // MTA-STS fallback does not list) is decided before connecting: nothing is sent to that host.
+  if (auto refused = policy::decide_without_connecting(host_policy_, mx_host_)) {
+    if (refused->outcome == policy::Outcome::Refuse) {
+      spdlog::warn("[{}] outbound {}: {}: {}", ctx_.session_id, domain_, mx_host_,
+                   log_text::sanitize(policy::reply_text(host_policy_, *refused)));
+      refuse_host(host_policy_, *refused);
+      next_host();
+      return;
+    }
+  }
+  // The original destination (transparent mode) is where the legacy MTA was going: the lookup only gave
+  // the host's DANE facts.
+  addresses_ = fixed_address_ ? std::vector<sockaddr_storage>{*fixed_address_} : std::move(facts.addresses.addresses);
   next_address();
+}
+
+// A host refused without a connection: audited, remembered for the final reply.
+void MxLink::refuse_host(const policy::EffectivePolicy& host_policy, const policy::Verdict& verdict) {
+  last_refusal_ = verdict;
+  last_refusal_text_ = policy::reply_text(host_policy, verdict);
+  decided(host_policy, audit::Verdict::Refused, verdict.reason);
+  if (!ctx_.audit) return;
+  audit::Event event = policy_event(host_policy);
+  event.set("mx", mx_host_).verdict(audit::Verdict::Refused).reason(policy::to_string(verdict.reason)).set("detail", verdict.detail);
+  if (host_policy.exception_reason) event.set("exception", *host_policy.exception_reason);
+  ctx_.audit->write(event);
 }
 
 void MxLink::next_address() {
@@ -207,7 +228,7 @@ void MxLink::connect(bool plaintext_retry) {
   handshake_started_ns_ = handshake_ns_ = 0;
   handshake_timed_out_ = false;
   armed_for_ = DialogueState::Greeting;
-  dialogue_.emplace(policy_, mx_host_, ctx_.settings->hostname, plaintext_retry,
+  dialogue_.emplace(host_policy_, mx_host_, ctx_.settings->hostname, plaintext_retry,
                     DialogueLimits{.max_reply_line = ctx_.settings->outbound.limits.max_reply_line});
   connection_ = std::make_unique<net::Connection>(ctx_.loop, *ctx_.events);
   ctx_.track_handle();
@@ -267,8 +288,7 @@ void MxLink::act(const DialogueAction& action) {
   if (!connection_) return;
   if (!action.write.empty()) connection_->write(action.write);
   if (action.start_tls) {
-    bssl::UniquePtr<SSL> ssl = ctx_.settings->tls ? ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate)
-                                                  : nullptr;
+    bssl::UniquePtr<SSL> ssl = new_ssl(action);
     if (!ssl || !connection_->start_tls(std::move(ssl))) {
       TlsFacts facts;
       facts.failure = tls::FailureKind::Local;
@@ -280,6 +300,14 @@ void MxLink::act(const DialogueAction& action) {
     arm(ctx_.settings->outbound.limits.tls_handshake_timeout);
   }
   if (action.close) connection_->close_after_flush([handle_closed = ctx_.handle_closed] { handle_closed(); });
+}
+
+// SNI is the MX host name in every case (RFC 7672 §8.1 for DANE); under DANE the chain is checked against
+// the host's usable TLSA records (dane_expectation).
+bssl::UniquePtr<SSL> MxLink::new_ssl(const DialogueAction& action) const {
+  if (!ctx_.settings->tls) return nullptr;
+  if (!action.dane) return ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate);
+  return ctx_.settings->tls->new_dane_ssl(mx_host_, dane_expectation(dialogue_->policy(), mx_host_));
 }
 
 void MxLink::after_event() {
@@ -330,6 +358,7 @@ void MxLink::after_event() {
 
 void MxLink::audit_attempt() {
   const policy::Verdict* verdict = dialogue_->verdict() ? &*dialogue_->verdict() : nullptr;
+  const policy::EffectivePolicy& held = dialogue_->policy();   // the host's policy, as the connection was held to it
   audit::Verdict outcome = audit::Verdict::Delivered;
   if (!verdict || verdict->outcome == policy::Outcome::Refuse) outcome = audit::Verdict::Refused;
   else if (verdict->outcome == policy::Outcome::AllowedTesting) outcome = audit::Verdict::AllowedTesting;
@@ -337,14 +366,14 @@ void MxLink::audit_attempt() {
   std::string tls_version = dialogue_->tls() && dialogue_->tls_active() ? dialogue_->tls()->version : "";
   std::string reason = verdict ? std::string(policy::to_string(verdict->reason)) : std::string();
   // A plaintext retry's "failed" is not a decision about the mail: the retry's own connection makes it.
-  if (outcome != audit::Verdict::Failed) decided(outcome, verdict ? verdict->reason : policy::ResultType::None);
+  if (outcome != audit::Verdict::Failed) decided(held, outcome, verdict ? verdict->reason : policy::ResultType::None);
   // The postmaster's line: one per delivery attempt, naming domain, MX, TLS and verdict.
   spdlog::info("[{}] outbound {} via {} {}: {}, policy {} ({}): {}{}", ctx_.session_id, domain_, mx_host_,
-               with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(policy_.level),
-               policy::to_string(policy_.source), audit::to_string(outcome),
+               with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(held.level),
+               policy::to_string(held.source), audit::to_string(outcome),
                reason.empty() ? "" : " (" + reason + ": " + log_text::sanitize(dialogue_->failure_text()) + ")");
   if (!ctx_.audit) return;
-  audit::Event event = policy_event();
+  audit::Event event = policy_event(held);
   event.set("mx", mx_host_).set("mx_address", with_port(address_));
   // TLS-RPT's sending-mta-ip: the address this connection left from.
   if (connection_ && connection_->local().ss_family != 0) event.set("sending_ip", smtp::address_text(connection_->local()));
@@ -354,27 +383,29 @@ void MxLink::audit_attempt() {
   if (!tls_version.empty()) {
     event.set("tls_version", tls_version).set("cipher", dialogue_->tls()->cipher);
   }
+  if (dialogue_->tls() && !dialogue_->tls()->verification.dane_record.empty()) {
+    event.set("tlsa_match", dialogue_->tls()->verification.dane_record);   // which record authenticated it
+  }
   event.verdict(outcome);
   if (!reason.empty()) event.reason(reason);
   if (!dialogue_->failure_text().empty() && outcome != audit::Verdict::Delivered) {
     event.set("detail", dialogue_->failure_text());
   }
-  if (policy_.exception_reason) event.set("exception", *policy_.exception_reason);
+  if (held.exception_reason) event.set("exception", *held.exception_reason);
   ctx_.audit->write(event);
 }
 
-audit::Event MxLink::policy_event() const {
-  audit::Event event(audit::EventKind::TlsPolicy, audit::Direction::Outbound, ctx_.session_id, ctx_.peer);
-  event.set("domain", domain_)
-      .set("policy", policy::to_string(policy_.level))
-      .set("policy_source", policy::to_string(policy_.source));
-  if (!sts_policy_id_.empty()) event.set("policy_id", sts_policy_id_);
+// The fields every tls-policy event of this link has, from the policy the host was held to (mx_audit.h):
+// the MTA-STS policy's id only when that policy is what decided (TLS-RPT's policy-string for "sts").
+audit::Event MxLink::policy_event(const policy::EffectivePolicy& held) const {
+  audit::Event event = tls_policy_event(ctx_.session_id, ctx_.peer, domain_, held);
+  if (!sts_policy_id_.empty() && held.source == policy::PolicySource::MtaSts) event.set("policy_id", sts_policy_id_);
   if (ctx_.transaction > 0) event.set("transaction", ctx_.transaction);
   return event;
 }
 
-void MxLink::decided(audit::Verdict verdict, policy::ResultType reason) {
-  if (ctx_.services.observer) ctx_.services.observer->on_mx_decision({&policy_, verdict, reason});
+void MxLink::decided(const policy::EffectivePolicy& held, audit::Verdict verdict, policy::ResultType reason) {
+  if (ctx_.services.observer) ctx_.services.observer->on_mx_decision({&held, verdict, reason});
 }
 
 void MxLink::report_connection() {
@@ -422,6 +453,7 @@ void MxLink::close() {
   report_connection();   // a dialogue the session's end cut short
   done_ = true;
   query_.cancel();
+  host_lookup_.cancel();
   namer_.cancel();
   timer_->stop();
   if (connection_ && ready_) {

@@ -4,9 +4,11 @@
 //
 // The next hops come from a static route, the original destination of a redirected connection
 // (transparent mode: one address, named by DestinationNamer), or the MX records (dns::plan_mx: preference
-// order, random among equals, implicit MX, null MX); each host's addresses are tried in turn, and on each
-// connection an MxDialogue decides. A policy refusal on one MX moves on to the next; when none is left, the session
-// answers the RCPT with the 4xx the link hands it. Every TLS decision about an MX is audited.
+// order, random among equals, implicit MX, null MX); each host's addresses (and, at the DANE levels, its
+// TLSA records: MxHostLookup) give the host its own policy, its addresses (or the original destination)
+// are tried in turn, and on each connection an MxDialogue decides. A policy refusal on one MX moves on to
+// the next; when none is left, the session answers the RCPT with the 4xx the link hands it. Every TLS
+// decision about an MX is audited.
 #include <uv.h>
 
 #include <functional>
@@ -23,6 +25,7 @@
 #include "proxy/net/connection.h"
 #include "proxy/outbound/destination_namer.h"
 #include "proxy/outbound/mx_dialogue.h"
+#include "proxy/outbound/mx_host_lookup.h"
 #include "proxy/outbound/outbound_settings.h"
 #include "proxy/smtp/reply_parser.h"
 #include "proxy/uv/timer.h"
@@ -83,6 +86,7 @@ class MxLink {
     std::string host;
     std::uint16_t port;
     std::optional<sockaddr_storage> address;   // known already (the original destination): not looked up
+    bool mx_authenticated = false;   // named by a DNSSEC-validated MX answer, or by the operator (a route)
   };
 
   void on_mta_sts(mta_sts::Lookup lookup);
@@ -90,8 +94,10 @@ class MxLink {
   void on_destination_named(DestinationName name);
   void on_mx(dns::MxResult result);
   void next_host();
-  void on_addresses(dns::AddressResult result);
+  void on_host(MxHostFacts facts);
+  void refuse_host(const policy::EffectivePolicy& host_policy, const policy::Verdict& verdict);
   void next_address();
+  bssl::UniquePtr<SSL> new_ssl(const DialogueAction& action) const;
   void connect(bool plaintext_retry);
   void act(const DialogueAction& action);
   void after_event();
@@ -102,18 +108,22 @@ class MxLink {
   void on_timeout();
   void audit_attempt();
   // A tls-policy event with the fields every one has: domain, mx, policy, its source, the transaction.
-  audit::Event policy_event() const;
+  audit::Event policy_event(const policy::EffectivePolicy& held) const;
   // For the link's observer (LoopServices::observer): a TLS decision, and a connection's dialogue once over.
-  void decided(audit::Verdict verdict, policy::ResultType reason);
+  void decided(const policy::EffectivePolicy& held, audit::Verdict verdict, policy::ResultType reason);
   void report_connection();
 
   LinkContext ctx_;
   Hooks hooks_;
   std::string domain_;
-  policy::EffectivePolicy policy_;
-  std::string sts_policy_id_;   // the MTA-STS policy's id when it is what policy_ came from (TLS-RPT policy-string)
+  policy::EffectivePolicy policy_;          // the domain's
+  policy::EffectivePolicy host_policy_;     // the current host's (policy_ with its DANE facts)
+  bool mx_authenticated_ = false;           // the current host's MX answer was DNSSEC-validated (RFC 7672 §2.2.1)
+  std::optional<sockaddr_storage> fixed_address_;   // the current host's original destination (transparent mode)
+  std::string sts_policy_id_;   // the MTA-STS policy's id when policy_ (or its without_dane) came from it
   dns::Query query_;
   DestinationNamer namer_;
+  MxHostLookup host_lookup_;
   mta_sts::LookupTicket sts_lookup_;
   std::vector<Hop> hops_;
   std::size_t next_hop_ = 0;

@@ -34,6 +34,9 @@ struct LoopServices {
   dns::Resolver* resolver = nullptr;   // the loop's one resolver ([dns] servers)
   mta_sts::Agent* sts = nullptr;       // the loop's MTA-STS agent; null when [mta_sts] is disabled
   MxObserver* observer = nullptr;      // told of every MX decision and connection (the metrics); may be null
+  // The resolver's AD bit is believed (dns/ad_trust.h: loopback servers, or [dns] trust_ad): without it
+  // no answer counts as DNSSEC-validated and DANE never applies.
+  bool ad_trusted = false;
 };
 
 }  // namespace mxguard::outbound

@@ -52,10 +52,9 @@ std::variant<std::shared_ptr<const ClientContext>, std::string> ClientContext::c
   return std::shared_ptr<const ClientContext>(std::move(self));
 }
 
-bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_view verify_host, bool verify) const {
+bssl::UniquePtr<SSL> ClientContext::client_ssl(std::string_view sni) const {
   sni = without_root_dot(sni);
-  verify_host = without_root_dot(verify_host);
-  if (sni.find('\0') != sni.npos || verify_host.find('\0') != verify_host.npos) return nullptr;
+  if (sni.find('\0') != sni.npos) return nullptr;
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
   if (!ssl) return nullptr;
   SSL_set_connect_state(ssl.get());
@@ -63,6 +62,14 @@ bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_vi
     ERR_clear_error();
     return nullptr;
   }
+  return ssl;
+}
+
+bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_view verify_host, bool verify) const {
+  verify_host = without_root_dot(verify_host);
+  if (verify_host.find('\0') != verify_host.npos) return nullptr;
+  bssl::UniquePtr<SSL> ssl = client_ssl(sni);
+  if (!ssl) return nullptr;
   if (!verify_host.empty()) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
     // An address (a transparent-mode destination without a name) is matched against IP SANs. A name goes
@@ -77,6 +84,20 @@ bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_vi
     }
   }
   if (!attach_verification(ssl.get(), verify, verify_host)) return nullptr;
+  return ssl;
+}
+
+bssl::UniquePtr<SSL> ClientContext::new_dane_ssl(std::string_view sni, DaneExpectation dane) const {
+  for (std::string& name : dane.reference_names) {
+    name = std::string(without_root_dot(name));
+    if (name.empty() || name.find('\0') != name.npos) return nullptr;
+  }
+  if (dane.reference_names.empty()) dane.reference_names.emplace_back(without_root_dot(sni));
+  bssl::UniquePtr<SSL> ssl = client_ssl(sni);
+  if (!ssl) return nullptr;
+  // The record's expected_host is the MX host, so that host_matches() means the same as under the WebPKI.
+  std::string host = dane.reference_names.front();
+  if (!attach_verification(ssl.get(), /*required=*/true, host, std::move(dane))) return nullptr;
   return ssl;
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <variant>
 
+#include "proxy/tls/dane_check.h"
+
 namespace mxguard::tls {
 
 class ClientContext {
@@ -28,11 +30,17 @@ class ClientContext {
   //           log still says what was wrong).
   // nullptr if the names cannot be used (empty labels, NUL bytes) or memory ran out.
   bssl::UniquePtr<SSL> new_ssl(std::string_view sni, std::string_view verify_host, bool verify) const;
+  // The same for DANE (RFC 7672 §3): the chain is checked against `dane`'s TLSA records instead of the CA
+  // file, and any problem fails the handshake. SNI is `sni`, the MX host name (RFC 7672 §8.1), so that a
+  // server with several certificates presents the one its TLSA records name.
+  bssl::UniquePtr<SSL> new_dane_ssl(std::string_view sni, DaneExpectation dane) const;
 
   const std::string& ca_file() const { return ca_file_; }
 
  private:
   ClientContext() = default;
+  // A client SSL sending `sni` (nothing for "" or an address); nullptr for an unusable name.
+  bssl::UniquePtr<SSL> client_ssl(std::string_view sni) const;
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::string ca_file_;
 };

@@ -25,16 +25,48 @@ CertVerification* record_of(X509_STORE_CTX* store) {
   return static_cast<CertVerification*>(SSL_get_ex_data(ssl, record_index()));
 }
 
-void note(CertVerification& v, int error, int depth) {
+void note(CertVerification& v, int error, int depth, const char* own_text = nullptr) {
   if (error == X509_V_OK) return;
   CertProblem problem = classify_x509_error(error);
   v.problems |= 1u << static_cast<unsigned>(problem);
   if (v.problem != CertProblem::None) return;
   v.problem = problem;
   v.x509_error = error;
-  const char* text = X509_verify_cert_error_string(error);
+  const char* text = own_text ? own_text : X509_verify_cert_error_string(error);
   v.x509_text = text ? text : "unknown verification error";
   v.error_depth = depth;
+}
+
+// The chain as the server sent it, leaf first, whatever order the store context holds it in.
+bssl::UniquePtr<STACK_OF(X509)> presented_chain(X509_STORE_CTX* store) {
+  bssl::UniquePtr<STACK_OF(X509)> chain(sk_X509_new_null());
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (!chain || !leaf || !sk_X509_push(chain.get(), leaf)) return nullptr;
+  X509_up_ref(leaf);
+  STACK_OF(X509)* untrusted = X509_STORE_CTX_get0_untrusted(store);
+  for (std::size_t i = 0; untrusted && i < sk_X509_num(untrusted); ++i) {
+    X509* cert = sk_X509_value(untrusted, i);
+    if (X509_cmp(cert, leaf) == 0) continue;
+    if (!sk_X509_push(chain.get(), cert)) return nullptr;
+    X509_up_ref(cert);
+  }
+  return chain;
+}
+
+// RFC 7672 §3 instead of the WebPKI: the records decide, the CA file plays no part.
+int verify_dane(X509_STORE_CTX* store, CertVerification& v) {
+  bssl::UniquePtr<STACK_OF(X509)> chain = presented_chain(store);
+  DaneResult result = chain ? check_dane(*v.dane, chain.get()) : DaneResult{};
+  v.dane_match = result.match;
+  v.dane_record = result.record;
+  v.dane_depth = result.depth;
+  if (result.match == DaneResult::Match::None) {
+    note(v, X509_V_ERR_CERT_UNTRUSTED, 0, "no TLSA record matches the certificate chain");
+  } else if (result.match == DaneResult::Match::TrustAnchor) {
+    for (const auto& [error, depth] : result.problems) note(v, error, depth);
+  }
+  X509_STORE_CTX_set_error(store, v.x509_error);
+  return (v.problems == 0 || !v.required) ? 1 : 0;
 }
 
 // Called by X509_verify_cert for each problem (ok == 0) and each certificate checked (ok == 1). Always
@@ -55,6 +87,7 @@ int on_chain(X509_STORE_CTX* store, void*) {
   const X509* leaf = X509_STORE_CTX_get0_cert(store);
   v->subject_cn = common_name(leaf);
   v->dns_names = dns_names(leaf);
+  if (v->dane) return verify_dane(store, *v);
   X509_STORE_CTX_set_verify_cb(store, on_certificate);
   int ret = X509_verify_cert(store);
   // Failures outside the per-certificate callback (an unusable parameter, memory) still must count.
@@ -118,11 +151,13 @@ std::string CertVerification::describe() const {
 
 void enable_verification(SSL_CTX* ctx) { SSL_CTX_set_cert_verify_callback(ctx, on_chain, nullptr); }
 
-bool attach_verification(SSL* ssl, bool required, std::string_view expected_host) {
+bool attach_verification(SSL* ssl, bool required, std::string_view expected_host,
+                         std::optional<DaneExpectation> dane) {
   if (record_index() < 0) return false;
   CertVerification fresh;
   fresh.required = required;
   fresh.expected_host = std::string(expected_host);
+  fresh.dane = std::move(dane);
   if (auto* existing = static_cast<CertVerification*>(SSL_get_ex_data(ssl, record_index()))) {
     *existing = std::move(fresh);   // replacing the pointer would leak the old record
   } else {

@@ -5,9 +5,12 @@
 // context that configured it to the Engine that reports it, and dies with it.
 #include <openssl/ssl.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "proxy/tls/dane_check.h"
 
 namespace mxguard::tls {
 
@@ -32,6 +35,13 @@ struct CertVerification {
   unsigned problems = 0;        // one bit per CertProblem found, not only the first
   std::string subject_cn;       // the leaf as presented, for logs and `policy --connect`
   std::vector<std::string> dns_names;
+  // DANE (RFC 7672): when set, the chain is checked against these TLSA records instead of the WebPKI
+  // (dane_check.h), and `problems` hold what that check found: none after a DANE-EE match, the chain's
+  // and the names' problems after a DANE-TA match, NotTrusted when no record matched.
+  std::optional<DaneExpectation> dane;
+  DaneResult::Match dane_match = DaneResult::Match::None;
+  std::string dane_record;      // the record that matched ("3 1 1 ab..."), for the log
+  int dane_depth = -1;          // which certificate it matched (0 = leaf)
 
   bool has(CertProblem p) const { return (problems & (1u << static_cast<unsigned>(p))) != 0; }
   // The chain leads to a trusted root, every certificate in it is valid now, and nothing else is wrong
@@ -50,8 +60,10 @@ struct CertVerification {
 // recorder: the whole chain is always checked to the end so every problem is seen; the handshake then
 // fails only if the record says verification is required.
 void enable_verification(SSL_CTX* ctx);
-// Gives `ssl` a fresh record; false only if memory ran out. Also turns on SSL_VERIFY_PEER.
-bool attach_verification(SSL* ssl, bool required, std::string_view expected_host);
+// Gives `ssl` a fresh record; false only if memory ran out. Also turns on SSL_VERIFY_PEER. With `dane`,
+// the chain is checked against its TLSA records only (the context's CA file plays no part).
+bool attach_verification(SSL* ssl, bool required, std::string_view expected_host,
+                         std::optional<DaneExpectation> dane = std::nullopt);
 // The record of `ssl`, nullptr when it has none (a server-side SSL).
 const CertVerification* find_verification(const SSL* ssl);
 

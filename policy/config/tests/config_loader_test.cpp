@@ -107,12 +107,16 @@ TEST(ExampleConfiguration, UsesTheModelDefaultsForEveryDefaultedKey) {
   EXPECT_EQ(c.outbound.allow, (std::vector<std::string>{"127.0.0.1/32", "::1/128"}));
   EXPECT_EQ(c.outbound.port, d.outbound.port);
   EXPECT_EQ(c.outbound.ca_file, d.outbound.ca_file);
-  EXPECT_EQ(c.policy.default_level, d.policy.default_level);
+  // The one value the example chooses over the built-in default: `dane` is recommended, `may` is what a
+  // file without [policy] gets.
+  EXPECT_EQ(c.policy.default_level, TlsLevel::Dane);
+  EXPECT_EQ(d.policy.default_level, TlsLevel::May);
   EXPECT_EQ(c.mta_sts.enabled, d.mta_sts.enabled);
   EXPECT_EQ(c.mta_sts.cache_file, d.mta_sts.cache_file);
   EXPECT_EQ(c.mta_sts.ca_file, d.mta_sts.ca_file);
   EXPECT_EQ(c.mta_sts.https_port, d.mta_sts.https_port);
   EXPECT_TRUE(c.dns.servers.empty());
+  EXPECT_FALSE(c.dns.trust_ad);
   EXPECT_EQ(c.audit.path, d.audit.path);
 }
 
@@ -758,7 +762,8 @@ TEST(Enums, PolicyDefaultLevels) {
   EXPECT_EQ(expect_ok(std::string(kMinimal) + "[policy]\ndefault = \"none\"\n").policy.default_level, TlsLevel::None);
   ConfigError e = expect_error(std::string(kMinimal) + "[policy]\ndefault = \"mta-sts\"\n");
   EXPECT_EQ(e.key, "policy.default");
-  EXPECT_EQ(e.message, "\"mta-sts\" is not one of none, may, encrypt, verify");
+  EXPECT_EQ(e.message, "\"mta-sts\" is not one of none, may, encrypt, verify, dane (it would refuse every domain that "
+                       "publishes no such policy: use it in a [policy.domain] entry)");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -799,7 +804,7 @@ TEST(Policy, ErrorsInADomainNameTheQuotedKey) {
   ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"strict\"\n");
   EXPECT_EQ(e.to_string(),
             "mxguard.toml:4: policy.domain.\"example.org\".level: \"strict\" is not one of none, may, encrypt, verify, "
-            "mta-sts");
+            "mta-sts, dane, dane-only");
 }
 
 TEST(Policy, DomainLevelIsRequired) {
@@ -854,18 +859,9 @@ TEST(Policy, MxPatternsMustNameHostsNotAddresses) {
   }
 }
 
-TEST(Policy, DaneLevelsAreUnderstoodButNotAvailableYet) {
-  ConfigError e = expect_error(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"dane-only\"\n");
-  EXPECT_EQ(e.to_string(),
-            "mxguard.toml:4: policy.domain.\"example.org\".level: \"dane-only\" is not one of none, may, encrypt, "
-            "verify, mta-sts (DANE, RFC 7672, is not supported by this version)");
-  ConfigError d = expect_error(std::string(kMinimal) + "[policy]\ndefault = \"dane\"\n");
-  EXPECT_EQ(d.key, "policy.default");
-  EXPECT_EQ(d.message, "\"dane\" is not one of none, may, encrypt, verify (DANE, RFC 7672, is not supported by this version)");
-}
-
 TEST(Policy, EveryLevelTheDomainTableAcceptsRoundTrips) {
-  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts}) {
+  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts,
+                         TlsLevel::Dane, TlsLevel::DaneOnly}) {
     Config c = expect_ok(std::string(kMinimal) + "[policy.domain.\"example.org\"]\nlevel = \"" +
                          std::string(to_string(level)) + "\"\n");
     ASSERT_EQ(c.policy.domains.size(), 1u);

@@ -9,7 +9,7 @@
 
 namespace mxguard::dns::testing_support {
 
-constexpr std::uint16_t kA = 1, kCname = 5, kMx = 15, kTxt = 16, kAaaa = 28;
+constexpr std::uint16_t kA = 1, kCname = 5, kMx = 15, kTxt = 16, kAaaa = 28, kTlsa = 52;
 
 class Message {
  public:
@@ -38,6 +38,12 @@ class Message {
     return rr(owner, kA, std::vector<unsigned char>(octets));
   }
   Message& aaaa(std::string_view owner, std::vector<unsigned char> octets) { return rr(owner, kAaaa, octets); }
+  Message& tlsa(std::string_view owner, unsigned char usage, unsigned char selector, unsigned char matching,
+                std::vector<unsigned char> data) {
+    std::vector<unsigned char> rdata = {usage, selector, matching};
+    rdata.insert(rdata.end(), data.begin(), data.end());
+    return rr(owner, kTlsa, rdata);
+  }
   Message& cname(std::string_view owner, std::string_view target) {
     std::vector<unsigned char> rdata;
     append_name(rdata, target);

@@ -155,6 +155,9 @@ class LoopTest : public testing::Test {
   TxtResult txt(std::string_view name) {
     return wait<TxtResult>([&](auto cb) { return resolver_->query_txt(name, cb); });
   }
+  TlsaResult tlsa(std::string_view host, std::uint16_t port) {
+    return wait<TlsaResult>([&](auto cb) { return resolver_->query_tlsa(host, port, cb); });
+  }
   AddressResult addresses(std::string_view name) {
     return wait<AddressResult>([&](auto cb) { return resolver_->query_addresses(name, cb); });
   }

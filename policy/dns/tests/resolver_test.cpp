@@ -154,6 +154,46 @@ TEST_F(ResolverLookup, ServfailIsTemporaryNeverNoData) {
   EXPECT_EQ(to_string(mx("nothing-here.bogus.test").status), "temporary");
 }
 
+TEST_F(ResolverLookup, TlsaRecordsOfASignedZoneAreAuthenticated) {
+  TlsaResult r = tlsa("mx1.mx.test", 25);
+  ASSERT_EQ(to_string(r.status), "ok");
+  EXPECT_TRUE(r.authenticated_data);
+  Strings got;
+  for (const auto& rec : r.records) got.push_back(policy::to_string(rec));
+  EXPECT_EQ(sorted(got), (Strings{"2 0 1 fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+                                  "3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}));
+  TlsaResult other_port = tlsa("mx1.mx.test.", 2525);
+  ASSERT_EQ(other_port.records.size(), 1u);
+  EXPECT_EQ(other_port.records[0].matching_type, 2);
+  EXPECT_EQ(other_port.records[0].data.size(), 64u);
+}
+
+TEST_F(ResolverLookup, TlsaDenialIsAuthenticated) {
+  TlsaResult r = tlsa("mx2.mx.test", 25);
+  EXPECT_EQ(to_string(r.status), "nxdomain");
+  EXPECT_TRUE(r.authenticated_data);
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST_F(ResolverLookup, TlsaThroughCname) {
+  TlsaResult r = tlsa("mx3.mx.test", 25);
+  ASSERT_EQ(to_string(r.status), "ok");
+  EXPECT_EQ(r.records.size(), 2u);
+  EXPECT_TRUE(r.authenticated_data);
+}
+
+TEST_F(ResolverLookup, TlsaOfAnUnsignedZoneIsNotAuthenticated) {
+  TlsaResult r = tlsa("mx.plain.test", 25);
+  ASSERT_EQ(to_string(r.status), "ok");
+  EXPECT_FALSE(r.authenticated_data);
+}
+
+TEST_F(ResolverLookup, BogusTlsaIsTemporaryNeverNoRecords) {
+  TlsaResult r = tlsa("mx.bogus.test", 25);
+  EXPECT_EQ(to_string(r.status), "temporary");
+  EXPECT_FALSE(r.authenticated_data);
+}
+
 TEST_F(ResolverLookup, RefusedIsTemporary) {
   EXPECT_EQ(to_string(mx("outside.example").status), "temporary");
   EXPECT_EQ(to_string(addresses("outside.example").status), "temporary");

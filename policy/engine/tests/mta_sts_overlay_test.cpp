@@ -97,9 +97,63 @@ INSTANTIATE_TEST_SUITE_P(
              TlsLevel::MtaSts, Config, kEntryMx, false},
         Case{"none for entry mta-sts", configured(TlsLevel::MtaSts, Config), sts(Mode::None), TlsLevel::MtaSts, Config, {}, false},
         Case{"no policy for entry mta-sts", configured(TlsLevel::MtaSts, Config), std::nullopt, TlsLevel::MtaSts, Config, {}, false},
-        // DANE is above MTA-STS and takes precedence where it applies
+        // DANE is above MTA-STS and takes precedence where it applies (without_dane: DaneFallback below)
         Case{"enforce vs default dane", configured(TlsLevel::Dane, Default), sts(Mode::Enforce), TlsLevel::Dane, Default, {}, false},
+        Case{"enforce vs entry dane", configured(TlsLevel::Dane, Config, kEntryMx), sts(Mode::Enforce), TlsLevel::Dane, Config,
+             kEntryMx, false},
         Case{"testing vs default dane-only", configured(TlsLevel::DaneOnly, Default), sts(Mode::Testing), TlsLevel::DaneOnly, Default, {}, false}));
+
+// `dane` keeps its level; the MTA-STS policy becomes what holds where DANE does not apply.
+struct FallbackCase {
+  const char* label;
+  EffectivePolicy in;
+  std::optional<StsPolicyView> view;
+  std::optional<NonDanePolicy> want;
+};
+
+void PrintTo(const FallbackCase& c, std::ostream* out) { *out << c.label; }
+
+class DaneFallback : public ::testing::TestWithParam<FallbackCase> {};
+
+TEST_P(DaneFallback, MtaStsIsThePolicyOfHostsWithoutDane) {
+  const FallbackCase& c = GetParam();
+  EffectivePolicy out = with_mta_sts(c.in, c.view);
+  EXPECT_EQ(out.level, c.in.level);
+  EXPECT_EQ(out.source, c.in.source);
+  EXPECT_EQ(out.mx_patterns, c.in.mx_patterns);
+  ASSERT_EQ(out.without_dane.has_value(), c.want.has_value());
+  if (!c.want) return;
+  EXPECT_EQ(out.without_dane->level, c.want->level);
+  EXPECT_EQ(out.without_dane->source, c.want->source);
+  EXPECT_EQ(out.without_dane->mx_patterns, c.want->mx_patterns);
+  EXPECT_EQ(out.without_dane->testing, c.want->testing);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DaneFallback,
+    ::testing::Values(
+        FallbackCase{"no policy", configured(TlsLevel::Dane, Default), std::nullopt, std::nullopt},
+        FallbackCase{"mode none", configured(TlsLevel::Dane, Default), sts(Mode::None), std::nullopt},
+        FallbackCase{"enforce without mx", configured(TlsLevel::Dane, Default), sts(Mode::Enforce, {}), std::nullopt},
+        FallbackCase{"enforce", configured(TlsLevel::Dane, Default), sts(Mode::Enforce),
+                     NonDanePolicy{TlsLevel::MtaSts, Sts, kStsMx, false}},
+        FallbackCase{"testing", configured(TlsLevel::Dane, Default), sts(Mode::Testing),
+                     NonDanePolicy{TlsLevel::MtaSts, Sts, kStsMx, true}},
+        FallbackCase{"an entry at dane takes the policy too", configured(TlsLevel::Dane, Config, kEntryMx), sts(Mode::Enforce),
+                     NonDanePolicy{TlsLevel::MtaSts, Sts, kStsMx, false}},
+        FallbackCase{"dane-only has no fallback", configured(TlsLevel::DaneOnly, Config), sts(Mode::Enforce), std::nullopt}));
+
+TEST(WantsMtaSts, EverythingButPinnedLevelsAndDaneOnly) {
+  for (TlsLevel l : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::MtaSts, TlsLevel::Dane}) {
+    EXPECT_TRUE(wants_mta_sts(configured(l, Default))) << to_string(l);
+  }
+  EXPECT_FALSE(wants_mta_sts(configured(TlsLevel::DaneOnly, Default)));
+  for (TlsLevel l : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Verify, TlsLevel::DaneOnly}) {
+    EXPECT_FALSE(wants_mta_sts(configured(l, Config))) << to_string(l);
+  }
+  EXPECT_TRUE(wants_mta_sts(configured(TlsLevel::MtaSts, Config)));
+  EXPECT_TRUE(wants_mta_sts(configured(TlsLevel::Dane, Config)));
+}
 
 // What the combination means for the decision itself: the rules above exist for these outcomes.
 Observation untrusted_certificate(const std::string& mx) {

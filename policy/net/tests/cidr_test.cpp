@@ -139,5 +139,14 @@ INSTANTIATE_TEST_SUITE_P(
                       // families never mix here: the mapped form is AllowList's business
                       ContainsCase{"0.0.0.0/0", "::ffff:127.0.0.1", false}, ContainsCase{"::/0", "127.0.0.1", false}));
 
+TEST(Loopback, TheMachineItselfOnly) {
+  for (const char* yes : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.53"}) {
+    EXPECT_TRUE(is_loopback(*parse_ip(yes))) << yes;
+  }
+  for (const char* no : {"128.0.0.1", "10.0.0.1", "::", "::2", "fe80::1", "::ffff:10.0.0.1", "0.0.0.0"}) {
+    EXPECT_FALSE(is_loopback(*parse_ip(no))) << no;
+  }
+}
+
 }  // namespace
 }  // namespace mxguard::policy

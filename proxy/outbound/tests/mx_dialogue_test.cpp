@@ -557,10 +557,11 @@ TEST(MxDialogue, EhloRefusedAfterTlsFailsTheMxAndKeepsTheTlsVerdict) {
   EXPECT_EQ(d.failure_text(), "mx1.example.org answered EHLO after TLS with 554 5.7.0 no");
 }
 
-TEST(MxDialogue, DaneIsRefusedAsNotSupportedAfterTheHandshake) {
+TEST(MxDialogue, DaneWithoutDaneFactsIsRefusedBeforeEhlo) {
+  // A driver that forgot to look the TLSA records up (mx_dialogue_dane_test.cpp has DANE proper).
   MxDialogue d = dialogue(TlsLevel::Dane);
-  up_to_handshake(d, true);
-  EXPECT_EQ(d.on_tls_ready(good_tls()), close_with(kQuitCommand));
+  EXPECT_EQ(d.on_bytes(kGreeting), close_with(kQuitCommand));
+  EXPECT_EQ(d.state(), DialogueState::Refused);
   EXPECT_EQ(d.verdict()->reason, ResultType::DaneRequired);
 }
 
