@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include "proxy/session/thresholds.h"
+
 namespace mxguard::app {
 
 Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
@@ -44,6 +46,7 @@ void Worker::start() {
     resolver_ = std::move(std::get<std::unique_ptr<dns::Resolver>>(resolver));
     services_.outbound.resolver = resolver_.get();
   }
+  turns_ = std::make_unique<session::TurnQueue>(&loop_, session::kQueuedTurnsPerIteration);
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
     listener->factory = std::move(planned.factory);
@@ -109,6 +112,7 @@ void Worker::on_connection(Listening& listener) {
   env.id = id;
   env.audit = audit_;
   env.limiter = limiter_;
+  env.turns = turns_.get();
   env.observers = {&audit_observer_};
   // The session reports its end only after its last handle closed; erasing it then is safe.
   env.on_finished = [this](session::SessionCore& done) {
@@ -155,6 +159,7 @@ void Worker::maybe_exit() {
   if (wakeup_) wakeup_->close();
   services_.outbound.resolver = nullptr;
   resolver_.reset();   // closes its handles on this loop, so uv_run can return
+  if (turns_) turns_->close();
 }
 
 }  // namespace mxguard::app

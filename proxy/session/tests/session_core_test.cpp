@@ -1,323 +1,9 @@
-// The session core's own logic, in one process: a minimal test direction with no far connection at all.
-// Its verb table answers some commands locally and leaves others awaited; the test plays the far side by
-// answering awaited entries through a public hook, in a turn of its own (as a far side's data would be).
-// The client is a plain non-blocking socket the test drives, over loopback TCP to a real listener on the
-// test's uv loop.
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// The session core's own logic (session_test_harness.h): pipelining, the error budget, owed replies and
+// half-close, the command deadline, the ways a session ends, opening and drain.
+#include "proxy/session/tests/session_test_harness.h"
 
-#include <cerrno>
-#include <csignal>
-#include <chrono>
-#include <fcntl.h>
-#include <functional>
-#include <memory>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "policy/config/config.h"
-#include "proxy/session/session_core.h"
-#include "proxy/uv/handle.h"
-
-namespace mxguard::session {
+namespace mxguard::session::test {
 namespace {
-
-using namespace std::chrono_literals;
-using smtp::ReplyId;
-using Clock = std::chrono::steady_clock;
-
-enum class Kind { Far = 1 };
-
-// The test direction. Its verbs (the first word of the line):
-//   FAR x   awaited: the test answers it through answer()
-//   NOOP    250 at once          BAD   500 5.5.2 at once      TEMP  452 4.5.3 at once
-//   QUIT    221, then the session closes (a closing reply)    CLOSE close_gracefully() at once
-//   FAIL    fail(FarSideError)   KILL  finish()               END   end_after_owed_replies(ShuttingDown)
-class TestSession : public SessionCore {
- public:
-  explicit TestSession(Environment env) : SessionCore(std::move(env), /*extra_handles=*/0) {}
-
-  // The far side answers the front awaited entries, one reply each, in one turn.
-  void answer(const std::vector<smtp::Reply>& far_replies) {
-    net::Corked hold(client());
-    for (const smtp::Reply& r : far_replies) {
-      ASSERT_FALSE(replies().empty());
-      ASSERT_TRUE(replies().front().awaited()) << "a ready reply was left at the queue's front";
-      replies().pop();
-      arm_timer();
-      relay(r);
-      // As the inbound direction does after each far-side reply: what is ready leaves, then the commands
-      // the reply made room for are read.
-      flush_replies();
-      if (phase() == Phase::Closing) return;
-      if (phase() == Phase::Command) process_client_input();
-    }
-  }
-  // The far side is set up: the greeting, and commands from then on (with hold_greeting).
-  void greet() {
-    net::Corked hold(client());
-    mark_greeted();
-    enter_phase(Phase::Command);
-    reply(smtp::Reply{220, {"mx.test ESMTP test"}});
-    process_client_input();
-  }
-  bool hold_greeting = false;     // set before start(): stay in Opening until greet()
-  int opening_timeouts = 0;
-  void answer_ok(const std::string& text) { answer({smtp::Reply{250, {text}}}); }
-
-  std::size_t awaited() const { return replies().awaited(); }
-  std::size_t owed() const { return replies().size(); }
-  std::uint64_t client_write_calls() const { return client().write_calls(); }
-  unsigned error_count() const { return errors(); }
-  std::vector<std::string> lines;   // every command line handle_line saw
-
- protected:
-  void on_accepted() override {
-    if (hold_greeting) {
-      arm_timer();   // the opening timeout
-      return;
-    }
-    mark_greeted();
-    enter_phase(Phase::Command);
-    reply(smtp::Reply{220, {"mx.test ESMTP test"}});
-  }
-  void handle_line(std::string_view line, bool forbidden_control) override {
-    lines.emplace_back(line);
-    // The core's own checks come first, as in every direction: control bytes, a draining server.
-    std::optional<smtp::Command> command = command_for(line, forbidden_control);
-    if (!command) return;
-    std::string verb(line.substr(0, line.find(' ')));
-    if (verb == "FAR") {
-      replies().push_awaited(Kind::Far);
-      arm_timer();
-    } else if (verb == "NOOP") {
-      reply(ReplyId::Ok);
-    } else if (verb == "BAD") {
-      reply(ReplyId::CommandNotRecognized);
-    } else if (verb == "TEMP") {
-      reply(ReplyId::TooManyRecipients);
-    } else if (verb == "QUIT") {
-      reply(ReplyId::Bye, {}, /*closes=*/true);
-    } else if (verb == "CLOSE") {
-      close_gracefully();
-    } else if (verb == "FAIL") {
-      fail(ReplyId::FarSideError, "test: fail");
-    } else if (verb == "KILL") {
-      finish();
-    } else if (verb == "END") {
-      end_after_owed_replies(ReplyId::ShuttingDown, "test: end after owed replies");
-    } else {
-      reply(ReplyId::CommandNotRecognized);
-    }
-  }
-  void on_far_data(std::string_view) override {}
-  void on_far_closed(const std::string&) override {}
-  std::chrono::seconds opening_timeout() const override { return 1s; }
-  void on_opening_timeout() override {
-    ++opening_timeouts;
-    fail(ReplyId::ServiceUnavailable, "test: opening timeout");
-  }
-  bssl::UniquePtr<SSL> new_client_tls() override { return nullptr; }
-  void on_content_end(smtp::DataError, std::uint64_t) override {}
-  void abort_far_content() override {}
-};
-
-// Counts what the core tells its observers.
-struct CountingObserver : SessionObserver {
-  int ends = 0;
-  int replies = 0;
-  void on_reply(const SessionCore&, const smtp::Reply&, ReplyOrigin) override { ++replies; }
-  void on_end(const SessionCore&) override { ++ends; }
-};
-
-// The client: a plain non-blocking socket.
-class Client {
- public:
-  ~Client() { close_fd(); }
-  bool connect_to(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return false;
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return false;   // the backlog takes it
-    return ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK) == 0;
-  }
-  void send(const std::string& bytes) {
-    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
-  }
-  void half_close() { ASSERT_EQ(::shutdown(fd_, SHUT_WR), 0); }
-  // Closes with a RST (SO_LINGER 0).
-  void reset() {
-    linger l{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close_fd();
-  }
-  // Reads what has arrived, without blocking.
-  void pump() {
-    if (fd_ < 0 || eof_) return;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        got_.append(buf, static_cast<std::size_t>(n));
-        ++reads_;
-      } else if (n == 0) {
-        eof_ = true;
-        return;
-      } else {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) reset_ = true, eof_ = true;
-        return;
-      }
-    }
-  }
-  int fd() const { return fd_; }
-  const std::string& got() const { return got_; }
-  bool eof() const { return eof_; }
-  bool saw_reset() const { return reset_; }
-  // Reply lines received so far.
-  std::vector<std::string> lines() const {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    for (std::size_t end; (end = got_.find("\r\n", at)) != std::string::npos; at = end + 2) {
-      out.push_back(got_.substr(at, end - at));
-    }
-    return out;
-  }
-  bool has_line_starting(std::string_view prefix) const {
-    for (const auto& l : lines()) {
-      if (l.rfind(prefix, 0) == 0) return true;
-    }
-    return false;
-  }
-  std::size_t line_count() const { return lines().size(); }
-
- private:
-  void close_fd() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_ = -1;
-  std::string got_;
-  int reads_ = 0;
-  bool eof_ = false;
-  bool reset_ = false;
-};
-
-int count_handles(uv_loop_t* loop) {
-  int n = 0;
-  uv_walk(loop, [](uv_handle_t*, void* arg) { ++*static_cast<int*>(arg); }, &n);
-  return n;
-}
-
-class SessionCoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::signal(SIGPIPE, SIG_IGN);   // as main() does: a write toward a client that is gone is an error, not a signal
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    loop_ok_ = true;
-    listener_ = std::make_unique<uv::Handle<uv_tcp_t>>();
-    ASSERT_EQ(uv_tcp_init(&loop_, listener_->get()), 0);
-    listener_->mark_initialized();
-    listener_->get()->data = this;
-    sockaddr_in addr{};
-    ASSERT_EQ(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
-    ASSERT_EQ(uv_tcp_bind(listener_->get(), reinterpret_cast<sockaddr*>(&addr), 0), 0);
-    ASSERT_EQ(uv_listen(listener_->stream(), 8, &SessionCoreTest::on_connection), 0);
-    int len = sizeof addr;
-    ASSERT_EQ(uv_tcp_getsockname(listener_->get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-    limits_.max_errors = 10;
-    limits_.command_timeout = 5s;
-    limits_.reply_timeout = 5s;
-  }
-
-  void TearDown() override {
-    if (!loop_ok_) return;
-    client_.reset();
-    if (session_) run_until([&] { return session_ == nullptr; }, 12s);   // the closing grace is 10 s
-    EXPECT_EQ(session_, nullptr) << "the session never finished";
-    session_.reset();
-    listener_->close();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle outlived the session";
-  }
-
-  static void on_connection(uv_stream_t* listener, int status) {
-    auto* self = static_cast<SessionCoreTest*>(listener->data);
-    ASSERT_EQ(status, 0);
-    ASSERT_EQ(self->session_, nullptr) << "one session per test";
-    Environment env;
-    env.loop = &self->loop_;
-    env.id = "test";
-    env.hostname = "mx.test";
-    env.limits = &self->limits_;
-    env.observers = {&self->observer_};
-    env.on_finished = [self](SessionCore& done) {
-      ++self->finished_;
-      EXPECT_EQ(&done, self->session_.get());
-      EXPECT_EQ(self->observer_.ends, 1) << "observers hear of the end first, once";
-      // Every handle of the session is closed: only the listener is left on the loop.
-      EXPECT_EQ(count_handles(&self->loop_), self->listener_->closing() ? 0 : 1);
-      self->session_.reset();   // as the worker does: the session may be destroyed here
-    };
-    self->session_ = std::make_unique<TestSession>(std::move(env));
-    self->session_->hold_greeting = self->hold_greeting_;
-    ++self->started_;
-    self->session_->start(listener);
-  }
-
-  // Runs the loop (and reads the client) until `done` or the deadline.
-  bool run_until(const std::function<bool()>& done, Clock::duration timeout = 2s) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      client_.pump();
-      if (done()) return true;
-      if (Clock::now() > deadline) return false;
-      if (client_.fd() >= 0) {
-        pollfd p{client_.fd(), POLLIN, 0};
-        ::poll(&p, 1, 1);
-      } else {
-        std::this_thread::sleep_for(1ms);
-      }
-    }
-  }
-  // Runs for a while regardless (to see that something does not happen).
-  void run_for(Clock::duration d) { run_until([] { return false; }, d); }
-
-  // Connects, and waits for the session's greeting.
-  void connect_and_greet() {
-    ASSERT_TRUE(client_.connect_to(port_));
-    ASSERT_TRUE(run_until([&] { return client_.has_line_starting("220 "); }));
-    ASSERT_NE(session_, nullptr);
-    ASSERT_EQ(session_->phase(), Phase::Command);
-  }
-  // The reply lines after the greeting.
-  std::vector<std::string> replies_after_greeting() const {
-    auto all = client_.lines();
-    if (!all.empty()) all.erase(all.begin());
-    return all;
-  }
-  bool closed_and_finished() { return client_.eof() && finished_ == 1 && session_ == nullptr; }
-
-  uv_loop_t loop_{};
-  bool loop_ok_ = false;
-  std::unique_ptr<uv::Handle<uv_tcp_t>> listener_;
-  int port_ = 0;
-  config::Limits limits_;
-  CountingObserver observer_;
-  std::unique_ptr<TestSession> session_;
-  bool hold_greeting_ = false;
-  int started_ = 0;
-  int finished_ = 0;
-  Client client_;
-};
 
 // ------------------------------------------------------------------------------------------- pipelining
 
@@ -369,10 +55,11 @@ TEST_F(SessionCoreTest, ABurstOfCommandsIsAnsweredInOneWrite) {
   connect_and_greet();
   std::uint64_t writes_before = session_->client_write_calls();
   std::string burst;
-  for (int i = 0; i < 50; ++i) burst += "NOOP\r\n";
+  for (std::size_t i = 0; i < kCommandsPerTurn; ++i) burst += "NOOP\r\n";
   client_.send(burst);
-  ASSERT_TRUE(run_until([&] { return replies_after_greeting().size() == 50; }));
-  // One read of the burst is one turn: one write (the kernel may split the burst over two reads).
+  ASSERT_TRUE(run_until([&] { return replies_after_greeting().size() == kCommandsPerTurn; }));
+  // A burst of one turn's share in one read is one turn: one write (the kernel may split the burst over
+  // two reads). Longer bursts take more turns (session_fairness_test.cpp).
   EXPECT_LE(session_->client_write_calls(), writes_before + 2);
   EXPECT_GE(session_->client_write_calls(), writes_before + 1);
 }
@@ -426,6 +113,9 @@ TEST_F(SessionCoreTest, CommandsInFlightAreBoundedByTheErrorsStillAllowed) {
   EXPECT_EQ(session_->lines.size(), 3u);
   EXPECT_EQ(session_->awaited(), 1u);
   session_->answer({smtp::Reply{250, {"ok 2"}}});   // errors 2, nothing in flight: FAR 3 goes
+  // On the session's next turn: its commands were left over from the last one, so it waits in line.
+  ASSERT_TRUE(run_until([&] { return session_->lines.size() == 4; }));
+  run_for(30ms);
   EXPECT_EQ(session_->lines.size(), 4u);
   EXPECT_EQ(session_->awaited(), 1u);
   session_->answer({smtp::Reply{550, {"no 3"}}});   // errors 3: the next command gets the 421
@@ -759,4 +449,4 @@ TEST_F(SessionCoreTest, ShutdownWithNothingOwedFailsAtOnce) {
 }
 
 }  // namespace
-}  // namespace mxguard::session
+}  // namespace mxguard::session::test
