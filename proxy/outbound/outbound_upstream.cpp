@@ -236,6 +236,7 @@ void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {
     case Expect::DataEnd:
       replies().answer_first_awaited(reply);
       log_delivery(reply);
+      if (reply.klass() == 2) note_message_accepted();
       end_transaction();
       break;
   }

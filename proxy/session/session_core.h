@@ -140,6 +140,9 @@ class SessionCore : protected net::ConnectionEvents {
   void relay(const smtp::Reply& reply);
   void flush_replies();
   unsigned errors() const { return errors_; }
+  // The far side accepted a message: the junk commands counted so far are forgiven (as Postfix does after
+  // a delivery), so a long session that delivers mail is never cut off for its RSETs.
+  void note_message_accepted() { junk_commands_ = 0; }
 
   // Ends the session with `id` for the client; the far side is closed at once.
   void fail(smtp::ReplyId id, const std::string& why);
@@ -162,7 +165,8 @@ class SessionCore : protected net::ConnectionEvents {
   // session had commands left over from its last turn, on its next turn in the loop's line.
   void process_client_input();
   // What every server side checks before its verb table: control bytes (500 5.5.2), and a draining server
-  // (421 to everything but QUIT). nullopt: the line was answered here.
+  // (421 to everything but QUIT), and the junk-command limit (421 past max_junk_commands). nullopt: the line
+  // was answered here.
   std::optional<smtp::Command> command_for(std::string_view line, bool forbidden_control);
   // HELO and EHLO need an argument (501 5.5.4).
   bool check_hello_argument(const smtp::Command& c);
@@ -234,6 +238,7 @@ class SessionCore : protected net::ConnectionEvents {
   std::uint64_t data_bytes_ = 0;
   std::size_t injected_bytes_ = 0;
   unsigned errors_ = 0;          // refusals (4xx/5xx of ours, 5xx of the far side's) so far
+  unsigned junk_commands_ = 0;   // NOOP, RSET, VRFY, EXPN, HELP, ETRN since the last accepted message
   unsigned open_handles_ = 0;    // close callbacks still to come before on_finished
   bool tls_ = false;
   bool tls_settled_ = false;     // the session's one TLS verdict was given

@@ -10,6 +10,24 @@ namespace mxguard::session {
 
 using smtp::ReplyId;
 
+namespace {
+// Commands that do nothing toward a message (Postfix counts NOOP, VRFY, ETRN and RSET; HELP and EXPN are of
+// the same kind). QUIT, HELO/EHLO, MAIL, RCPT, DATA and refused commands are limited elsewhere.
+bool is_junk(smtp::Verb verb) {
+  switch (verb) {
+    case smtp::Verb::Noop:
+    case smtp::Verb::Rset:
+    case smtp::Verb::Vrfy:
+    case smtp::Verb::Expn:
+    case smtp::Verb::Help:
+    case smtp::Verb::Etrn:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 // --------------------------------------------------------------------------------------- client commands
 
 std::string& SessionCore::client_input() {
@@ -116,6 +134,14 @@ std::optional<smtp::Command> SessionCore::command_for(std::string_view line, boo
   smtp::Command command = smtp::classify(line);
   if (shutting_down_ && command.verb != smtp::Verb::Quit) {
     end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown");
+    return std::nullopt;
+  }
+  if (is_junk(command.verb) && ++junk_commands_ > limits().max_junk_commands) {
+    // Postfix's smtpd_junk_command_limit, as a hard stop: these commands cost us (and, forwarded, the far
+    // side) a reply each and move no mail. The one past the limit is never run; the replies still owed are.
+    end_after_owed_replies(ReplyId::TooManyJunkCommands,
+                           "too many junk commands (" + std::to_string(limits().max_junk_commands) +
+                               " NOOP, RSET, VRFY, EXPN, HELP or ETRN without a message accepted)");
     return std::nullopt;
   }
   return command;

@@ -1,4 +1,4 @@
-// Fairness within one loop (session_test_harness.h): a session that pipelines
+// Fairness within one loop and the junk-command limit (session_test_harness.h): a session that pipelines
 // without pause takes turns of a bounded size and waits in line between them, so another session on the
 // same loop is served while the flood is still being handled; what the flood is owed still arrives whole
 // and in order.
@@ -35,6 +35,7 @@ std::size_t lines_of(const std::vector<std::string>& journal, const std::string&
 }
 
 TEST_F(SessionCoreTest, AFloodingSessionCannotKeepAnotherFromItsTurn) {
+  limits_.max_junk_commands = 1000000;   // the flood is what is measured here, not the junk limit
   many_sessions_ = true;
   connect_and_greet();                   // session 1: the flood
   Client& other = another_client();      // session 2: one command, sent while the flood is handled
@@ -76,6 +77,7 @@ TEST_F(SessionCoreTest, AFloodingSessionCannotKeepAnotherFromItsTurn) {
 }
 
 TEST_F(SessionCoreTest, ALongBurstTakesTurnsOfBoundedSizeEachAnsweredInOneWrite) {
+  limits_.max_junk_commands = 1000;
   connect_and_greet();
   std::uint64_t writes_before = session_->client_write_calls();
   std::uint64_t turns_before = turns_->served();
@@ -90,6 +92,7 @@ TEST_F(SessionCoreTest, ALongBurstTakesTurnsOfBoundedSizeEachAnsweredInOneWrite)
 }
 
 TEST_F(SessionCoreTest, HalfCloseAfterALongBurstStillGetsEveryReplyThenTheClose) {
+  limits_.max_junk_commands = 1000;
   connect_and_greet();
   const std::size_t n = 20 * kCommandsPerTurn;
   client_.send(noops(n) + "FAR last\r\n");
@@ -106,6 +109,7 @@ TEST_F(SessionCoreTest, HalfCloseAfterALongBurstStillGetsEveryReplyThenTheClose)
 }
 
 TEST_F(SessionCoreTest, ASessionThatEndsWhileWaitingInLineIsNeverCalled) {
+  limits_.max_junk_commands = 1000;
   connect_and_greet();
   client_.send(noops(3 * kCommandsPerTurn) + "KILL\r\n" + noops(3 * kCommandsPerTurn));
   ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
@@ -114,12 +118,41 @@ TEST_F(SessionCoreTest, ASessionThatEndsWhileWaitingInLineIsNeverCalled) {
 }
 
 TEST_F(SessionCoreTest, AClientResetDuringALongBurstEndsTheSession) {
+  limits_.max_junk_commands = 1000000;
   connect_and_greet();
   client_.send(noops(5000));
   ASSERT_TRUE(run_until([&] { return !session_->lines.empty(); }));
   client_.reset();
   ASSERT_TRUE(run_until([&] { return finished_ == 1 && session_ == nullptr; }, 5s));
   EXPECT_EQ(turns_->waiting(), 0u);
+}
+
+// ------------------------------------------------------------------------------------- junk commands
+
+TEST_F(SessionCoreTest, TheJunkCommandPastTheLimitGets421AfterTheRepliesStillOwed) {
+  limits_.max_junk_commands = 3;
+  connect_and_greet();
+  client_.send("FAR a\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n");
+  ASSERT_TRUE(run_until([&] { return session_->lines.size() == 5; }));
+  run_for(30ms);
+  EXPECT_EQ(session_->lines.size(), 5u) << "nothing after the fourth NOOP is read";
+  EXPECT_TRUE(replies_after_greeting().empty()) << "the 421 waits behind the reply owed to FAR a";
+  session_->answer_ok("a");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  EXPECT_EQ(replies_after_greeting(),
+            (std::vector<std::string>{"250 a", "250 2.0.0 Ok", "250 2.0.0 Ok", "250 2.0.0 Ok",
+                                      "421 4.7.0 mx.test Error: too many junk commands"}));
+}
+
+TEST_F(SessionCoreTest, AnAcceptedMessageForgivesTheJunkCommandsBeforeIt) {
+  limits_.max_junk_commands = 3;
+  connect_and_greet();
+  client_.send("NOOP\r\nNOOP\r\nNOOP\r\nSENT\r\nNOOP\r\nNOOP\r\nNOOP\r\nQUIT\r\n");
+  ASSERT_TRUE(run_until([&] { return closed_and_finished(); }));
+  auto got = replies_after_greeting();
+  ASSERT_EQ(got.size(), 8u);
+  EXPECT_EQ(got[3], "250 2.0.0 Ok");
+  EXPECT_EQ(got.back(), "221 2.0.0 Bye");
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ enum class Kind { Far = 1 };
 //   NOOP    250 at once          BAD   500 5.5.2 at once      TEMP  452 4.5.3 at once
 //   QUIT    221, then the session closes (a closing reply)    CLOSE close_gracefully() at once
 //   FAIL    fail(FarSideError)   KILL  finish()               END   end_after_owed_replies(ShuttingDown)
+//   SENT    250, as if the far side had accepted a message (note_message_accepted)
 class TestSession : public SessionCore {
  public:
   explicit TestSession(Environment env) : SessionCore(std::move(env), /*extra_handles=*/0) {}
@@ -115,6 +116,9 @@ class TestSession : public SessionCore {
       fail(ReplyId::FarSideError, "test: fail");
     } else if (verb == "KILL") {
       finish();
+    } else if (verb == "SENT") {
+      note_message_accepted();
+      reply(ReplyId::Ok);
     } else if (verb == "END") {
       end_after_owed_replies(ReplyId::ShuttingDown, "test: end after owed replies");
     } else {
