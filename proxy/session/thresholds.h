@@ -14,7 +14,10 @@ constexpr std::size_t kMaxPipelined = 100;       // commands awaiting replies
 constexpr std::size_t kCommandsPerTurn = 16;
 constexpr std::size_t kCommandBytesPerTurn = 32 * 1024;
 // Turns a loop iteration gives the sessions waiting in line (those with commands left over from their last
-// turn). With the two figures above, at most 8 x 16 commands per iteration for all floods together.
-constexpr std::size_t kQueuedTurnsPerIteration = 8;
+// turn). With the two figures above, at most 4 x 16 commands per iteration for all floods together: a
+// fresh session waits for about 20 iterations from its connect to its 221, each now some 50 µs longer
+// under a flood. 8 gave visibly longer tails in paired benchmark runs; a single backlogged session gets
+// one turn per iteration either way, and the loop spins (no poll wait) while anyone waits in line.
+constexpr std::size_t kQueuedTurnsPerIteration = 4;
 
 }  // namespace mxguard::session
