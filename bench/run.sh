@@ -5,6 +5,7 @@
 #
 #   bench/run.sh            install what is missing (Debian), build mxguard in Release, measure, print figures
 #   bench/run.sh --flood    also: a fresh session's latency while each hostile-client flood runs
+#   bench/run.sh --flood-only   only that (about 1 minute): to repeat a flood measurement on a busy machine
 #   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`)
 #
 # Options: --mxguard BIN --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx,
@@ -15,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-mode=full flood=0 use_nginx=1
+mode=full flood=0 flood_only=0 use_nginx=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
 tls_sessions=6000 concurrency=50 idle_sessions=2000 repeat=3
 latency_sessions=400 latency_concurrency=4 syscall_sessions=1000
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --smoke) mode=smoke ;;
     --flood) flood=1 ;;
+    --flood-only) flood=1 flood_only=1 ;;
     --no-nginx) use_nginx=0 ;;
     --mxguard) mxguard_bin=$2; shift ;;
     --loadgen) loadgen_bin=$2; shift ;;
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --idle) idle_sessions=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -357,6 +359,7 @@ for s in "${servers[@]}"; do run "$s-warmup" "${port[$s]}" "${pid[$s]}" -n 300 -
 
 # Throughput: the servers take turns, $repeat times, so that a change in the machine's other load hits both.
 declare -A cpu rate busy client lat idle_kib idle_fds sys sys_top
+[ $flood_only = 1 ] && repeat=0
 for ((i = 1; i <= repeat; i++)); do
   for m in tls plain; do
     for s in "${servers[@]}"; do
@@ -368,6 +371,7 @@ for ((i = 1; i <= repeat; i++)); do
   done
 done
 for s in "${servers[@]}"; do
+  [ $flood_only = 1 ] && break
   log "$s: latency, idle memory, system calls"
   for m in tls plain tls-pipelined; do
     args=(-n "$latency_sessions" -c "$latency_concurrency")
@@ -403,39 +407,41 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "mxguard benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($cpu_model), load average at the end $load"
   if [ ${#server_pin[@]} -gt 0 ]; then echo "servers pinned to CPU 0, load generator and sink to CPU 1"
   else echo "no CPU pinning (fewer than 2 CPUs): figures mix server and client work"; fi
-  echo "throughput runs: $tls_sessions STARTTLS / $((tls_sessions * 2)) plaintext sessions at concurrency $concurrency;" \
-    "latency runs: $latency_sessions sessions at concurrency $latency_concurrency; 4096-byte messages, 1 recipient"
-  echo
-  cols=("${servers[@]}")
-  [ $use_nginx = 1 ] && cols+=("mxguard/nginx")
-  printf '%-44s' ""; printf '%16s' "${cols[@]}"; echo
-  row() {   # LABEL VALUE-MXGUARD [VALUE-NGINX [- = no ratio]]
-    printf '%-44s%16s' "$1" "$2"
-    [ $use_nginx = 1 ] && printf '%16s%16s' "$3" "$( [ "${4:-}" = - ] && echo "" || ratio "$2" "$3")"
+  if [ $flood_only = 0 ]; then
+    echo "throughput runs: $tls_sessions STARTTLS / $((tls_sessions * 2)) plaintext sessions at concurrency $concurrency;" \
+      "latency runs: $latency_sessions sessions at concurrency $latency_concurrency; 4096-byte messages, 1 recipient"
     echo
-  }
-  for m in tls plain; do
-    label=$( [ $m = tls ] && echo STARTTLS || echo plaintext)
-    declare -A med=()
-    for s in "${servers[@]}"; do
-      med[$s,cpu]=$(median ${cpu[$s,$m]}) med[$s,rate]=$(median ${rate[$s,$m]})
-      med[$s,core]=$(calc "1000000 / ${med[$s,cpu]}" 0)
+    cols=("${servers[@]}")
+    [ $use_nginx = 1 ] && cols+=("mxguard/nginx")
+    printf '%-44s' ""; printf '%16s' "${cols[@]}"; echo
+    row() {   # LABEL VALUE-MXGUARD [VALUE-NGINX [- = no ratio]]
+      printf '%-44s%16s' "$1" "$2"
+      [ $use_nginx = 1 ] && printf '%16s%16s' "$3" "$( [ "${4:-}" = - ] && echo "" || ratio "$2" "$3")"
+      echo
+    }
+    for m in tls plain; do
+      label=$( [ $m = tls ] && echo STARTTLS || echo plaintext)
+      declare -A med=()
+      for s in "${servers[@]}"; do
+        med[$s,cpu]=$(median ${cpu[$s,$m]}) med[$s,rate]=$(median ${rate[$s,$m]})
+        med[$s,core]=$(calc "1000000 / ${med[$s,cpu]}" 0)
+      done
+      row "CPU us per session, $label" "${med[mxguard,cpu]}" "${med[nginx,cpu]:-}"
+      row "  spread over the $repeat runs" "$(spread ${cpu[mxguard,$m]})" "$(spread ${cpu[nginx,$m]:-})" -
+      row "  sessions/s per core from that CPU time" "${med[mxguard,core]}" "${med[nginx,core]:-}"
+      row "sessions/s measured, $label" "${med[mxguard,rate]}" "${med[nginx,rate]:-}"
+      row "  server CPU busy % (each run)" "$(list ${busy[mxguard,$m]})" "$(list ${busy[nginx,$m]:-})" -
+      row "  load generator + sink CPU busy %" "$(list ${client[mxguard,$m]})" "$(list ${client[nginx,$m]:-})" -
     done
-    row "CPU us per session, $label" "${med[mxguard,cpu]}" "${med[nginx,cpu]:-}"
-    row "  spread over the $repeat runs" "$(spread ${cpu[mxguard,$m]})" "$(spread ${cpu[nginx,$m]:-})" -
-    row "  sessions/s per core from that CPU time" "${med[mxguard,core]}" "${med[nginx,core]:-}"
-    row "sessions/s measured, $label" "${med[mxguard,rate]}" "${med[nginx,rate]:-}"
-    row "  server CPU busy % (each run)" "$(list ${busy[mxguard,$m]})" "$(list ${busy[nginx,$m]:-})" -
-    row "  load generator + sink CPU busy %" "$(list ${client[mxguard,$m]})" "$(list ${client[nginx,$m]:-})" -
-  done
-  for m in tls plain tls-pipelined; do
-    row "latency p50 ms, $m" "${lat[mxguard,$m,50]}" "${lat[nginx,$m,50]:-}"
-    row "latency p99 ms, $m" "${lat[mxguard,$m,99]}" "${lat[nginx,$m,99]:-}"
-  done
-  row "KiB per idle TLS session ($idle_n held)" "${idle_kib[mxguard]}" "${idle_kib[nginx]:-}"
-  row "  descriptors per idle TLS session" "${idle_fds[mxguard]}" "${idle_fds[nginx]:-}"
-  row "system calls per STARTTLS session ($S_tool)" "${sys[mxguard]}" "${sys[nginx]:-}"
-  for s in "${servers[@]}"; do echo "  $s, per session: ${sys_top[$s]}"; done
+    for m in tls plain tls-pipelined; do
+      row "latency p50 ms, $m" "${lat[mxguard,$m,50]}" "${lat[nginx,$m,50]:-}"
+      row "latency p99 ms, $m" "${lat[mxguard,$m,99]}" "${lat[nginx,$m,99]:-}"
+    done
+    row "KiB per idle TLS session ($idle_n held)" "${idle_kib[mxguard]}" "${idle_kib[nginx]:-}"
+    row "  descriptors per idle TLS session" "${idle_fds[mxguard]}" "${idle_fds[nginx]:-}"
+    row "system calls per STARTTLS session ($S_tool)" "${sys[mxguard]}" "${sys[nginx]:-}"
+    for s in "${servers[@]}"; do echo "  $s, per session: ${sys_top[$s]}"; done
+  fi
   if [ $flood = 1 ]; then
     echo
     echo "fresh STARTTLS sessions (concurrency $flood_concurrency, ${flood_seconds}s) while $flood_connections hostile connections run"

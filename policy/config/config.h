@@ -43,6 +43,7 @@ struct Limits {
   std::size_t max_reply_line = 4096;           // from the far side; longer -> the session fails closed
   std::size_t max_recipients = 1000;           // per transaction; more -> 452 4.5.3
   unsigned max_errors = 10;                    // bad commands per session; more -> 421 and close
+  unsigned max_junk_commands = 100;            // NOOP, RSET, VRFY, EXPN, HELP, ETRN between messages; more -> 421
   std::size_t max_connections = 1000;          // all clients together, across workers; more -> 421 4.7.0
   std::size_t max_connections_per_ip = 20;     // per client address; more -> 421 4.7.0
   std::chrono::seconds backend_connect_timeout{30};   // connecting to the far side

@@ -50,6 +50,7 @@ const KeyTable<Limits>& limit_keys() {
       integer("max_reply_line", &Limits::max_reply_line, {512, kMaxLine, "RFC 5321 §4.5.3.1.5: at least 512"}),
       integer("max_recipients", &Limits::max_recipients, {100, kMaxCount, "RFC 5321 §4.5.3.1.8: at least 100"}),
       integer("max_errors", &Limits::max_errors, {1, kMaxCount}),
+      integer("max_junk_commands", &Limits::max_junk_commands, {1, kMaxCount}),
       integer("max_connections", &Limits::max_connections, {1, kMaxCount}),
       integer("max_connections_per_ip", &Limits::max_connections_per_ip, {1, kMaxCount}),
       duration("backend_connect_timeout", &Limits::backend_connect_timeout, {1, kOneDay}),

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <random>
 
+#include "proxy/session/thresholds.h"
+
 namespace mxguard::app {
 
 Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
@@ -82,6 +84,7 @@ void Worker::start() {
     services_.outbound.sts = mta_sts_->agent();
   }
   services_.outbound.observer = metrics_observer_.get();
+  turns_ = std::make_unique<session::TurnQueue>(&loop_, session::kQueuedTurnsPerIteration);
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
     listener->factory = std::move(planned.factory);
@@ -158,6 +161,7 @@ void Worker::on_connection(Listening& listener) {
   env.id = id;
   env.audit = audit_;
   env.limiter = limiter_;
+  env.turns = turns_.get();
   env.observers = {&audit_observer_};
   if (metrics_observer_) env.observers.push_back(metrics_observer_.get());
   // The session reports its end only after its last handle closed; erasing it then is safe.
@@ -211,6 +215,7 @@ void Worker::maybe_exit() {
   mta_sts_.reset();   // the agent uses the resolver; its fetcher child gets EOF and exits
   services_.outbound.resolver = nullptr;
   resolver_.reset();   // closes its handles on this loop, so uv_run can return
+  if (turns_) turns_->close();
 }
 
 }  // namespace mxguard::app

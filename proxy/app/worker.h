@@ -20,6 +20,7 @@
 #include "proxy/session/audit_observer.h"
 #include "proxy/session/connection_limiter.h"
 #include "proxy/session/session_core.h"
+#include "proxy/session/turn_queue.h"
 #include "proxy/uv/handle.h"
 #include "proxy/uv/timer.h"
 
@@ -77,6 +78,9 @@ class Worker {
   std::unique_ptr<dns::Resolver> resolver_;   // the loop's one resolver ([dns] servers, fixed at start)
   mta_sts::SharedCache* sts_cache_;
   std::unique_ptr<MtaStsLoop> mta_sts_;       // the loop's fetcher child and MTA-STS agent (fixed at start)
+  // Sessions with commands left over wait here for their next turn (fairness within the loop). Declared
+  // before sessions_, so that it outlives every session that might still hold a place in it.
+  std::unique_ptr<session::TurnQueue> turns_;
   LoopServices services_;
   uv_loop_t loop_{};
   std::thread thread_;

@@ -240,6 +240,7 @@ void InboundSession::on_backend_reply(const smtp::Reply& reply) {
     case Expect::DataEnd:
       relay(reply);
       log_delivery(reply);
+      if (reply.klass() == 2) note_message_accepted();
       break;
     case Expect::Auth:
       auth_pending_ = false;

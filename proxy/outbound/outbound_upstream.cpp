@@ -249,6 +249,7 @@ void OutboundSession::on_upstream_reply(const smtp::Reply& reply) {
       replies().answer_first_awaited(reply);
       log_delivery(reply);
       if (report_detector_.is_report()) audit_report_relayed(reply);
+      if (reply.klass() == 2) note_message_accepted();
       end_transaction();
       break;
   }

@@ -57,7 +57,8 @@ SessionCore::SessionCore(Environment env, std::size_t extra_handles)
         Turn turn(*this);
         on_timeout();
       }),
-      reader_(env_.limits->max_command_line) {
+      reader_(env_.limits->max_command_line),
+      turn_slot_(env_.turns, &SessionCore::run_queued_turn, this) {
   open_handles_ = 2 + static_cast<unsigned>(extra_handles);   // client_, timer_, and the direction's own
 }
 
@@ -122,7 +123,7 @@ void SessionCore::start(uv_stream_t* listener) {
 void SessionCore::drain() {
   Turn turn(*this);
   shutting_down_ = true;
-  bool idle = phase_ == Phase::Command && replies_.empty() && client_in_.empty();
+  bool idle = phase_ == Phase::Command && replies_.empty() && unread_input().empty();
   if (idle || phase_ == Phase::Opening) fail(ReplyId::ShuttingDown, "server shutdown");
 }
 
@@ -152,7 +153,7 @@ void SessionCore::end_after_owed_replies(ReplyId reply_id, const std::string& wh
   if (phase_ == Phase::Closing || ending_) return;
   spdlog::warn("[{}] {}: closing after the replies still owed", id(), why);
   ending_ = true;   // nothing more the client sends is read or forwarded
-  client_in_.clear();
+  drop_client_input();
   client_.stop_reading();
   reply(reply_id, {}, /*closes=*/true);
 }
@@ -180,6 +181,7 @@ void SessionCore::close_far() {
 
 void SessionCore::close_gracefully() {
   if (finished_) return;
+  turn_slot_.cancel();
   enter_phase(Phase::Closing);   // arms the grace timer
   replies_.clear();
   close_far();
@@ -198,6 +200,7 @@ void SessionCore::finish() {
       for (auto* o : env_.observers) o->on_state(*this, from, Phase::Closing);
     }
   }
+  turn_slot_.cancel();
   replies_.clear();
   client_.close([this] { on_client_closed(); });
   close_far();
@@ -236,8 +239,8 @@ bool SessionCore::held_back_by_far() const {
   // Over the mark, or paused because of it and still waiting for the far side to take what is queued
   // (its queue shrinks only when a whole write completes, so it can dip under the mark while stalled).
   if (!far_ || far_->queued_bytes() == 0) return false;
-  return far_saturated() || (reading_paused_ && !client_eof_ && client_.queued_bytes() <= kHighWater &&
-                             replies_.size() < kMaxPipelined);
+  return far_saturated() || (reading_paused_ && !backlogged_ && !client_eof_ &&
+                             client_.queued_bytes() <= kHighWater && replies_.size() < kMaxPipelined);
 }
 
 void SessionCore::arm_timer() {
@@ -317,6 +320,14 @@ void SessionCore::on_data(net::Connection& c, std::string_view bytes) {
   on_client_data(bytes);
 }
 
+// The session's place in the loop's line came up (turn_queue.h): one more turn's share of its commands.
+void SessionCore::run_queued_turn(void* session) {
+  auto& self = *static_cast<SessionCore*>(session);
+  if (self.finished_ || self.phase_ == Phase::Closing) return;
+  Turn turn(self);   // a turn of its own: the replies it makes leave in one write
+  self.run_command_turn();
+}
+
 void SessionCore::on_client_data(std::string_view bytes) {
   switch (phase_) {
     case Phase::Opening:
@@ -337,6 +348,12 @@ void SessionCore::on_client_data(std::string_view bytes) {
     std::size_t skip = std::min<std::uint64_t>(discard_bytes_, bytes.size());
     discard_bytes_ -= skip;
     bytes.remove_prefix(skip);
+  }
+  // Reading goes on only while no complete command waits (update_backpressure), so what is moved here
+  // is at most the start of one line.
+  if (client_pos_ > 0) {
+    client_in_.erase(0, client_pos_);
+    client_pos_ = 0;
   }
   client_in_.append(bytes);
   if (phase_ == Phase::Data) {
@@ -397,8 +414,9 @@ void SessionCore::maybe_close_after_client_eof() {
   if (!client_eof_ || phase_ == Phase::Closing || finished_) return;
   if (phase_ == Phase::Data || phase_ == Phase::DataPending) return;   // begin_content decides
   if (!replies_.empty()) return;
-  // Complete lines still buffered (processing paused by back-pressure) are commands owed a reply.
-  if (client_in_.find('\n') != std::string::npos && !ending_) return;
+  // Complete lines still buffered (processing paused by back-pressure, or waiting for the session's next
+  // turn) are commands owed a reply.
+  if (has_complete_line() && !ending_) return;
   // Whatever is left in the buffer is an unterminated line: never a command.
   close_gracefully();
 }
@@ -425,7 +443,7 @@ void SessionCore::on_client_lost(const std::string& reason) {
     spdlog::info("[{}] client connection lost ({}) while the reply to its message is owed: waiting for it", id(),
                  reason);
     client_gone_ = true;
-    client_in_.clear();
+    drop_client_input();
     client_.close([this] { on_client_closed(); });
     arm_timer();
     return;
@@ -439,11 +457,13 @@ void SessionCore::on_drained(net::Connection& c) {
   Turn turn(*this);
   if (&c == &client_) on_client_caught_up();
   update_backpressure();
-  if (reading_paused_ && !client_eof_) return;
   if (phase_ == Phase::Closing) return;
   if (phase_ == Phase::Data) {
-    process_data_input();
+    if (!reading_paused_ || client_eof_) process_data_input();
   } else if (phase_ == Phase::Command) {
+    // Whatever held the commands back may be gone now (the client took its replies, the far side its
+    // bytes); process_client_input checks each condition itself. Reading may stay paused for a reason
+    // that only processing removes (complete commands left over), so that is not a reason to wait.
     process_client_input();
   }
 }
@@ -534,8 +554,10 @@ void SessionCore::update_backpressure() {
     return;
   }
   // Never read more from the client than the far side (or the client itself) is taking in.
-  bool pause = far_full || client_.queued_bytes() > kHighWater || replies_.size() >= kMaxPipelined ||
-               client_in_.size() > std::max(limits().max_command_line, limits().max_data_line) + kHighWater;
+  // Nor while complete commands wait for the session's next turn: what is buffered is at most one read,
+  // and a client that sends without pause is read only as fast as its commands are handled.
+  bool pause = far_full || client_.queued_bytes() > kHighWater || replies_.size() >= kMaxPipelined || backlogged_ ||
+               unread_input().size() > std::max(limits().max_command_line, limits().max_data_line) + kHighWater;
   if (pause && !reading_paused_) {
     client_.stop_reading();
     reading_paused_ = true;

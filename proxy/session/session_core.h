@@ -25,6 +25,7 @@
 #include "proxy/session/log_limiter.h"
 #include "proxy/session/observer.h"
 #include "proxy/session/reply_queue.h"
+#include "proxy/session/turn_queue.h"
 #include "proxy/smtp/command.h"
 #include "proxy/smtp/command_reader.h"
 #include "proxy/smtp/data_filter.h"
@@ -53,6 +54,9 @@ struct Environment {
   audit::Direction direction = audit::Direction::Inbound;
   audit::Log* audit = nullptr;                     // null: no audit log
   ConnectionLimiter* limiter = nullptr;            // null: no connection limits
+  // The loop's line of sessions with commands left over (turn_queue.h). Null: every turn handles all the
+  // buffered input it can, however much (only for tests of other things; workers always give one).
+  TurnQueue* turns = nullptr;
   std::vector<SessionObserver*> observers;         // told about states, replies, TLS and the end
   std::function<void(SessionCore&)> on_finished;   // once every handle is closed; may destroy the session
 };
@@ -135,7 +139,8 @@ class SessionCore : protected net::ConnectionEvents {
   const ReplyQueue& replies() const { return replies_; }
   const Environment& env() const { return env_; }
   const config::Limits& limits() const { return *env_.limits; }
-  std::string& client_input() { return client_in_; }
+  // The client's bytes not yet consumed (a direction may drop them, or put a line back in front).
+  std::string& client_input();
   smtp::CommandReader& command_reader() { return reader_; }
 
   void enter_phase(Phase next);
@@ -148,6 +153,9 @@ class SessionCore : protected net::ConnectionEvents {
   void relay(const smtp::Reply& reply);
   void flush_replies();
   unsigned errors() const { return errors_; }
+  // The far side accepted a message: the junk commands counted so far are forgiven (as Postfix does after
+  // a delivery), so a long session that delivers mail is never cut off for its RSETs.
+  void note_message_accepted() { junk_commands_ = 0; }
 
   // Ends the session with `id` for the client; the far side is closed at once.
   void fail(smtp::ReplyId id, const std::string& why);
@@ -166,9 +174,12 @@ class SessionCore : protected net::ConnectionEvents {
   bool ending() const { return ending_; }
   bool shutting_down() const { return shutting_down_; }
 
+  // Handles buffered command lines: at once, for at most one turn's share (thresholds.h), or, if the
+  // session had commands left over from its last turn, on its next turn in the loop's line.
   void process_client_input();
   // What every server side checks before its verb table: control bytes (500 5.5.2), and a draining server
-  // (421 to everything but QUIT). nullopt: the line was answered here.
+  // (421 to everything but QUIT), and the junk-command limit (421 past max_junk_commands). nullopt: the line
+  // was answered here.
   std::optional<smtp::Command> command_for(std::string_view line, bool forbidden_control);
   // HELO and EHLO need an argument (501 5.5.4).
   bool check_hello_argument(const smtp::Command& c);
@@ -203,6 +214,15 @@ class SessionCore : protected net::ConnectionEvents {
   void on_drained(net::Connection& c) override;
 
   void on_client_data(std::string_view bytes);
+  // The client's input: client_in_ from client_pos_ on. Consuming moves the offset, so a turn that handles
+  // many short lines never moves the rest of the buffer once per line.
+  std::string_view unread_input() const { return std::string_view(client_in_).substr(client_pos_); }
+  void consume_input(std::size_t n);
+  void drop_client_input();
+  bool has_complete_line() const { return unread_input().find('\n') != std::string_view::npos; }
+  bool can_process_commands() const;
+  void run_command_turn();
+  static void run_queued_turn(void* session);
   void on_client_eof();
   void on_client_lost(const std::string& reason);
   void process_data_input();
@@ -225,6 +245,8 @@ class SessionCore : protected net::ConnectionEvents {
   ReplyQueue replies_;
   smtp::CommandReader reader_;
   std::string client_in_;
+  std::size_t client_pos_ = 0;   // bytes of client_in_ already consumed
+  TurnQueue::Slot turn_slot_;
   std::optional<smtp::DataFilter> data_filter_;
   bssl::UniquePtr<SSL> implicit_tls_;   // set before start(): the listener speaks TLS from the first byte
   LogLimiter log_limiter_;
@@ -237,6 +259,7 @@ class SessionCore : protected net::ConnectionEvents {
   std::uint64_t data_bytes_ = 0;
   std::size_t injected_bytes_ = 0;
   unsigned errors_ = 0;          // refusals (4xx/5xx of ours, 5xx of the far side's) so far
+  unsigned junk_commands_ = 0;   // NOOP, RSET, VRFY, EXPN, HELP, ETRN since the last accepted message
   unsigned open_handles_ = 0;    // close callbacks still to come before on_finished
   bool tls_ = false;
   bool tls_settled_ = false;     // the session's one TLS verdict was given
@@ -245,6 +268,8 @@ class SessionCore : protected net::ConnectionEvents {
   bool connect_logged_ = false;
   bool admitted_ = false;        // holds a slot in the limiter
   bool reading_paused_ = false;
+  bool backlogged_ = false;      // complete commands were left over from the last turn: the next waits in line
+  bool in_command_turn_ = false;
   bool far_was_saturated_ = false;
   bool ending_ = false;          // end_after_owed_replies: nothing more is read
   bool client_eof_ = false;      // the client half-closed: what it sent is still answered

@@ -10,25 +10,95 @@ namespace mxguard::session {
 
 using smtp::ReplyId;
 
+namespace {
+// Commands that do nothing toward a message (Postfix counts NOOP, VRFY, ETRN and RSET; HELP and EXPN are of
+// the same kind). QUIT, HELO/EHLO, MAIL, RCPT, DATA and refused commands are limited elsewhere.
+bool is_junk(smtp::Verb verb) {
+  switch (verb) {
+    case smtp::Verb::Noop:
+    case smtp::Verb::Rset:
+    case smtp::Verb::Vrfy:
+    case smtp::Verb::Expn:
+    case smtp::Verb::Help:
+    case smtp::Verb::Etrn:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 // --------------------------------------------------------------------------------------- client commands
 
-void SessionCore::process_client_input() {
-  const config::Limits& l = limits();
+std::string& SessionCore::client_input() {
+  if (client_pos_ > 0) {
+    client_in_.erase(0, client_pos_);
+    client_pos_ = 0;
+  }
+  return client_in_;
+}
+
+void SessionCore::consume_input(std::size_t n) {
+  client_pos_ += n;
+  if (client_pos_ < client_in_.size()) return;
+  // All consumed: an idle session keeps no buffer that a burst once needed.
+  if (client_in_.capacity() > 4096) {
+    std::string().swap(client_in_);
+  } else {
+    client_in_.clear();
+  }
+  client_pos_ = 0;
+}
+
+void SessionCore::drop_client_input() {
+  client_in_.clear();
+  client_pos_ = 0;
+}
+
+bool SessionCore::can_process_commands() const {
   // Commands in flight are bounded by the errors still allowed: were they all refused, the session would
   // reach max_errors and no further command may reach the far side (directory harvesting by pipelining).
-  auto within_error_budget = [&] { return replies_.awaited() + errors_ < l.max_errors; };
-  bool consumed_a_line = false;
-  while (!client_in_.empty() && phase_ == Phase::Command && !ending_ && can_take_commands() &&
+  // At the limit, one more line is read: it gets the 421.
+  const config::Limits& l = limits();
+  bool within_error_budget = replies_.awaited() + errors_ < l.max_errors || errors_ >= l.max_errors;
+  return phase_ == Phase::Command && !ending_ && !finished_ && can_take_commands() &&
          replies_.size() < kMaxPipelined && client_.queued_bytes() <= kHighWater && !far_saturated() &&
-         (within_error_budget() || errors_ >= l.max_errors)) {
-    smtp::CommandRead read = reader_.next(client_in_);
+         within_error_budget;
+}
+
+void SessionCore::process_client_input() {
+  // Called again from inside a turn (a direction's hook run by handle_line): the running turn goes on.
+  if (in_command_turn_) return;
+  if (backlogged_ && env_.turns) {
+    // This session took its share last turn and still has commands waiting: it waits for its next turn in
+    // line, so that a session that sends without pause cannot hold the loop from the others.
+    if (can_process_commands() && !unread_input().empty()) turn_slot_.schedule();
+    update_backpressure();
+    maybe_close_after_client_eof();
+    return;
+  }
+  run_command_turn();
+}
+
+void SessionCore::run_command_turn() {
+  const config::Limits& l = limits();
+  // Without a turn queue a turn takes all it can (as before fairness): nothing would ever come back for the rest.
+  std::size_t max_lines = env_.turns ? kCommandsPerTurn : SIZE_MAX;
+  std::size_t max_bytes = env_.turns ? kCommandBytesPerTurn : SIZE_MAX;
+  std::size_t lines = 0, bytes = 0;
+  in_command_turn_ = true;
+  while (!unread_input().empty() && can_process_commands() && lines < max_lines && bytes < max_bytes) {
+    smtp::CommandRead read = reader_.next(unread_input());
+    // The line is a view into client_in_: copied before it is consumed, since handle_line may change the
+    // buffer (a direction drops it at STARTTLS, or puts a line back in front).
     std::string line(read.line);
-    client_in_.erase(0, read.consumed);
+    consume_input(read.consumed);
+    bytes += read.consumed;
     if (read.status == smtp::ReadStatus::NeedMore) {
       if (read.consumed == 0) break;
       continue;
     }
-    consumed_a_line = true;
+    ++lines;
     if (errors_ >= l.max_errors) {
       end_after_owed_replies(ReplyId::TooManyErrors, "too many errors");
       break;
@@ -39,14 +109,20 @@ void SessionCore::process_client_input() {
     }
     handle_line(line, read.forbidden_control);
   }
-  if (consumed_a_line) arm_timer();
+  in_command_turn_ = false;
+  // Commands left over: this turn's share is taken, and the session waits in line for its next one, with
+  // reading stopped (update_backpressure). Left over because the far side or the client is behind, it
+  // waits for them instead, and the event that says they caught up puts it in line.
+  backlogged_ = phase_ == Phase::Command && !ending_ && has_complete_line();
+  if (backlogged_ && env_.turns && can_process_commands()) turn_slot_.schedule();
+  if (lines > 0) arm_timer();
   update_backpressure();
   maybe_close_after_client_eof();
 }
 
 void SessionCore::discard_client_bytes(std::uint64_t n) {
-  std::size_t now = std::min<std::uint64_t>(n, client_in_.size());
-  client_in_.erase(0, now);
+  std::size_t now = std::min<std::uint64_t>(n, unread_input().size());
+  consume_input(now);
   discard_bytes_ = n - now;
 }
 
@@ -58,6 +134,14 @@ std::optional<smtp::Command> SessionCore::command_for(std::string_view line, boo
   smtp::Command command = smtp::classify(line);
   if (shutting_down_ && command.verb != smtp::Verb::Quit) {
     end_after_owed_replies(ReplyId::ShuttingDown, "server shutdown");
+    return std::nullopt;
+  }
+  if (is_junk(command.verb) && ++junk_commands_ > limits().max_junk_commands) {
+    // Postfix's smtpd_junk_command_limit, as a hard stop: these commands cost us (and, forwarded, the far
+    // side) a reply each and move no mail. The one past the limit is never run; the replies still owed are.
+    end_after_owed_replies(ReplyId::TooManyJunkCommands,
+                           "too many junk commands (" + std::to_string(limits().max_junk_commands) +
+                               " NOOP, RSET, VRFY, EXPN, HELP or ETRN without a message accepted)");
     return std::nullopt;
   }
   return command;
@@ -97,8 +181,8 @@ void SessionCore::process_data_input() {
   if (!data_filter_ || phase_ == Phase::Closing) return;
   std::string out;
   bool had_failed = data_filter_->failed();
-  smtp::DataFeed feed = data_filter_->feed(client_in_, out);
-  client_in_.erase(0, feed.consumed);
+  smtp::DataFeed feed = data_filter_->feed(unread_input(), out);
+  consume_input(feed.consumed);
   if (!data_filter_->failed()) {
     on_content_relayed(out);
     if (far_) {

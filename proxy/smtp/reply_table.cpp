@@ -19,6 +19,7 @@ constexpr Row kRows[] = {
     {ReplyId::ServiceUnavailable, {421, "4.3.2", "Service not available, try again later", true}},
     {ReplyId::ShuttingDown, {421, "4.3.2", "Service shutting down, closing transmission channel", true}},
     {ReplyId::TooManyErrors, {421, "4.7.0", "Error: too many errors", true}},
+    {ReplyId::TooManyJunkCommands, {421, "4.7.0", "Error: too many junk commands", true}},
     {ReplyId::ClientTimeout, {421, "4.4.2", "Error: timeout exceeded", true}},
     {ReplyId::DataRateTooLow, {421, "4.4.2", "Error: data rate too low, closing", true}},
     {ReplyId::FarSideTimeout, {421, "4.4.2", "Mail server timed out, closing transmission channel", true}},

@@ -15,6 +15,7 @@ enum class ReplyId {
   ServiceUnavailable,      // the far side (legacy backend) cannot be reached or set up
   ShuttingDown,
   TooManyErrors,
+  TooManyJunkCommands,     // past max_junk_commands (NOOP, RSET, VRFY, EXPN, HELP, ETRN)
   ClientTimeout,
   DataRateTooLow,
   FarSideTimeout,          // the far side did not answer, or stopped taking our bytes, in time

@@ -48,6 +48,7 @@ TEST(LimitDefaults, EverythingElseIsTheSameInBothDirections) {
   EXPECT_EQ(in.max_reply_line, out.max_reply_line);
   EXPECT_EQ(in.max_recipients, out.max_recipients);
   EXPECT_EQ(in.max_errors, out.max_errors);
+  EXPECT_EQ(in.max_junk_commands, out.max_junk_commands);
   EXPECT_EQ(in.max_connections, out.max_connections);
   EXPECT_EQ(in.backend_connect_timeout, out.backend_connect_timeout);
   EXPECT_EQ(in.command_timeout, out.command_timeout);
@@ -80,6 +81,21 @@ TEST(OutboundLimits, ErrorsNameTheOutboundKey) {
   ConfigError scalar = load_error(std::string(kMinimal) + "[outbound]\nlimits = 5\n");
   EXPECT_EQ(scalar.key, "outbound.limits");
   EXPECT_EQ(scalar.message, "expected a table ([outbound.limits]), got an integer");
+}
+
+TEST(MaxJunkCommands, IsAHundredByDefaultAsPostfixsJunkCommandLimit) {
+  Config c = load_ok(kMinimal);
+  EXPECT_EQ(c.inbound.limits.max_junk_commands, 100u);
+  EXPECT_EQ(c.outbound.limits.max_junk_commands, 100u);
+  Config set = load_ok(std::string(kMinimal) + "[inbound.limits]\nmax_junk_commands = 5\n"
+                                              "[outbound.limits]\nmax_junk_commands = 1000\n");
+  EXPECT_EQ(set.inbound.limits.max_junk_commands, 5u);
+  EXPECT_EQ(set.outbound.limits.max_junk_commands, 1000u);
+}
+
+TEST(MaxJunkCommands, IsAtLeastOne) {
+  ConfigError e = load_error(std::string(kMinimal) + "[inbound.limits]\nmax_junk_commands = 0\n");
+  EXPECT_EQ(e.to_string(), "mxguard.toml:4: inbound.limits.max_junk_commands: must be between 1 and 1000000, got 0");
 }
 
 TEST(MinDataRateGrace, DefaultsToThirtySecondsAndMayBeZero) {
