@@ -5,7 +5,7 @@
 // (an idle connection holds no buffer), and never times anything out: the proxies do that.
 //
 //   sink --listen 127.0.0.1:2600                                  plaintext only
-//   sink --listen 127.0.0.1:2600 --tls-chain C --tls-key K        also STARTTLS (every handshake a full one)
+//   sink --listen 127.0.0.1:2600 --tls-chain C --tls-key K        also STARTTLS
 //        --stamps       time each message from the load generator's X-Bench-Sent header to its end of data
 //        --stats FILE   SIGUSR1 writes the counters and the window's latency there (JSON); SIGUSR2 starts
 //                       a new window

@@ -39,6 +39,7 @@ void SinkStats::reset_window() {
   window_first_ns_ = 0;
   window_last_ns_ = 0;
   window_latency_us_.clear();
+  window_tls_.clear();
 }
 
 std::string SinkStats::json() const {
@@ -55,7 +56,7 @@ std::string SinkStats::json() const {
                 p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms);
   std::string out = buf;
   bool first = true;
-  for (const auto& [what, n] : tls_) {
+  for (const auto& [what, n] : window_tls_) {
     out += (first ? "" : ", ") + quoted(what) + ": " + std::to_string(n);
     first = false;
   }
@@ -84,7 +85,7 @@ std::string SinkStats::summary() const {
   std::string out = "sink: " + std::to_string(connections) + " connections, " + std::to_string(messages) +
                     " messages, " + std::to_string(commands) + " commands, " + std::to_string(bytes_in) +
                     " bytes received";
-  for (const auto& [what, n] : tls_) out += "; " + std::to_string(n) + " x " + what;
+  for (const auto& [what, n] : tls_total_) out += "; " + std::to_string(n) + " x " + what;
   if (tls_failures > 0) out += "; " + std::to_string(tls_failures) + " TLS failures";
   return out;
 }

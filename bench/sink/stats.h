@@ -1,7 +1,8 @@
 #pragma once
 // What the sink counts, and the one JSON object it writes on SIGUSR1 (bench/run.sh --outbound reads it):
 // totals since the start, and a window since the last SIGUSR2 with the end-to-end latency of the messages
-// that carried the load generator's X-Bench-Sent stamp (its MAIL FROM time, CLOCK_MONOTONIC like ours).
+// that carried the load generator's X-Bench-Sent stamp (its MAIL FROM time, CLOCK_MONOTONIC like ours)
+// and the window's TLS sessions by version, cipher and group.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,7 +22,10 @@ class SinkStats {
   // A message's end of data arrived at `now_ns`; `stamp_ns` is its X-Bench-Sent value, if it had one.
   void message(uint64_t now_ns, std::optional<uint64_t> stamp_ns);
   // A handshake completed; `what` is TlsPipe::describe().
-  void tls_established(const std::string& what) { ++tls_[what]; }
+  void tls_established(const std::string& what) {
+    ++tls_total_[what];
+    ++window_tls_[what];
+  }
   void reset_window();
   std::string json() const;
   // Replaces `path` atomically (a temporary file renamed over it), so a reader never sees half a report.
@@ -29,7 +33,8 @@ class SinkStats {
   std::string summary() const;   // one line for the log at exit
 
  private:
-  std::map<std::string, unsigned long long> tls_;   // "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519" -> sessions
+  std::map<std::string, unsigned long long> tls_total_;   // "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519" -> sessions
+  std::map<std::string, unsigned long long> window_tls_;
   unsigned long long window_messages_ = 0;
   unsigned long long window_unstamped_ = 0;
   uint64_t window_first_ns_ = 0;

@@ -1,9 +1,9 @@
 #pragma once
 // The sink's server side of STARTTLS: BoringSSL over memory BIOs, bytes in and bytes out, no I/O of its
 // own (the connection writes what take_output() returns). The sink plays the remote MX of the outbound
-// benchmark, so it offers what a well-run MX does (TLS 1.2 and 1.3, an ECDSA certificate), and nothing
-// that would let the relays under test skip work: no session tickets, no session cache, every
-// handshake a full one.
+// benchmark, so it offers what a well-run MX does (TLS 1.2 and 1.3, an ECDSA certificate, session
+// tickets) and no session cache; the relays under test never offer a session, so every handshake is a
+// full one.
 #include <openssl/ssl.h>
 
 #include <string>
@@ -31,7 +31,7 @@ class TlsPipe {
   // Ciphertext waiting to be sent (handshake records, encrypted replies); empties the output.
   std::string take_output();
   const std::string& why() const { return why_; }
-  // "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519" once the handshake is done.
+  // "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519" once the handshake is done, "... resumed" for a resumption.
   std::string describe() const;
 
  private:
