@@ -5,7 +5,10 @@
 #
 #   bench/run.sh            install what is missing (Debian), build mxguard in Release, measure, print figures
 #   bench/run.sh --flood    also: a fresh session's latency while each hostile-client flood runs
-#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`)
+#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`),
+#                           then a few dozen messages through the outbound path (bench/outbound.sh --smoke)
+#   bench/run.sh --outbound the outbound benchmark instead: mxguard and Postfix as TLS-enforcing relays, and
+#                           the cost of an MTA-STS policy lookup (bench/outbound.sh, which takes the options)
 #
 # Options: --mxguard BIN --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx,
 #   --sessions N (STARTTLS sessions per throughput run; plaintext runs twice as many), --concurrency N,
@@ -14,6 +17,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+
+for a in "$@"; do
+  if [ "$a" = --outbound ]; then
+    rest=()
+    for b in "$@"; do [ "$b" = --outbound ] || rest+=("$b"); done
+    exec "$here/outbound.sh" "${rest[@]}"
+  fi
+done
 
 mode=full flood=0 use_nginx=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
@@ -33,7 +44,7 @@ while [ $# -gt 0 ]; do
     --idle) idle_sessions=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -281,6 +292,9 @@ if [ $mode = smoke ]; then
   if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/*.log "$work"/*.err; then
     die "sanitizer report in the file(s) above"
   fi
+  # The outbound mode, so that it never rots either: mxguard (and Postfix, where it can run) as relays.
+  "$here/outbound.sh" --smoke --mxguard "$mxguard_bin" --loadgen "$loadgen_bin" --sink "$sink_bin" ||
+    die "the outbound smoke run failed"
   echo "smoke: ok (${servers[*]})"
   rm -rf "$work"
   exit 0
