@@ -244,6 +244,8 @@ sink_report() {   # the sink's counters and latency window, freshly written to $
   die "the sink wrote no report"
 }
 sink_window_messages() { sink_report; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["window"]["messages"])' "$work/sink-stats.json"; }
+# CPU N's busy and stolen ticks from /proc/stat (user nice system idle iowait irq softirq steal ...).
+cpu_stat() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
 client_ticks() { local t=0 p; for p in "${client_pids[@]}"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
 
 # NAME RELAY DOMAIN LOADGEN-ARGS...: one loadgen run through RELAY, and its end: every accepted message at
@@ -251,9 +253,10 @@ client_ticks() { local t=0 p; for p in "${client_pids[@]}"; do t=$((t + $(cpu_ti
 # queueing relay's deliveries after the client heard 250 are counted. Sets R_* variables.
 run() {
   local name=$1 relay=$2 domain=$3; shift 3
-  local pid=${relay_pid[$relay]} port=${relay_port[$relay]} before after cb ca t0 t1 rc=0 got=0 waited=0
+  local pid=${relay_pid[$relay]} port=${relay_port[$relay]} before after cb ca t0 t1 c0b c0s c0b2 c0s2 rc=0 got=0 waited=0
   kill -USR2 "$sink_pid"   # a new latency window
   sleep 0.2
+  read -r c0b c0s < <(cpu_stat 0)
   before=$(cpu_ticks "$pid") cb=$(client_ticks) t0=$(date +%s%N)
   "${client_pin[@]}" "$loadgen_bin" --target "127.0.0.1:$port" --label "$name" --json --plain --pipelining --stamp \
     --rcpt-domain "$domain" -m "$per_session" --message-size "$size" "$@" >"$work/$name.json" 2>"$work/$name.err" || rc=$?
@@ -267,6 +270,7 @@ run() {
     sleep 0.1; waited=$((waited + 1))
   done
   after=$(cpu_ticks "$pid") ca=$(client_ticks) t1=$(date +%s%N)
+  read -r c0b2 c0s2 < <(cpu_stat 0)
   read -r _ R_failed R_msgs R_client_rate R_client_p50 R_client_p99 R_e2e_s R_e2e_rate R_e2e_p50 R_e2e_p99 \
     R_mx_msgs R_loadgen_s < <(python3 - "$work/$name.json" "$work/sink-stats.json" <<'PY'
 import json, sys
@@ -285,6 +289,11 @@ PY
   local wall; wall=$(calc "($t1 - $t0) / 1e9" 6)
   R_busy=$(calc "$R_ticks / $hz / $wall * 100" 0)
   R_client_busy=$(calc "($R_loadgen_s + ($ca - $cb) / $hz) / $wall * 100" 0)
+  # What the rest of the machine took of the relay's CPU meanwhile (other engineers' builds and tests on a
+  # shared machine), and what the hypervisor stole from it: the load average cannot say, because the
+  # benchmark's own processes (Postfix's hundred) are in it.
+  R_others=$(calc "(($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100 < 0 ? 0 : (($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100" 0)
+  R_steal=$(calc "($c0s2 - $c0s) / $hz / $wall * 100" 0)
   if [ "$R_failed" -gt 0 ] || [ $rc -ne 0 ] || [ "$R_mx_msgs" -lt "$R_msgs" ]; then
     log "$name: $R_failed session(s) failed, the MX got $R_mx_msgs of $R_msgs messages:" \
       "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failures"])' "$work/$name.json")"
@@ -345,21 +354,25 @@ syscalls() {
   S_top=$(awk -v n="$R_msgs" 'NR <= 12 { printf "%s%s %.1f", (NR > 1 ? ", " : ""), $2, $1 / (n > 0 ? n : 1) }' "$work/$name.counts")
 }
 
-# NAME RELAY DOMAIN: where the relay's CPU time goes (perf record, software clock), by program and library.
+# NAME RELAY DOMAIN MESSAGES HZ: where the relay's CPU time goes (perf record on the software clock), by
+# program and library (P_top), and the share of samples in mxguard's MTA-STS code (P_sts: the agent, the
+# shared cache, the overlay; its own instructions only, not the malloc and copies it calls).
 profile() {
-  local name=$1 relay=$2 domain=$3 rec pids
-  P_top="(perf not available)"
+  local name=$1 relay=$2 domain=$3 n=$4 freq=$5 rec pids
+  P_top="(perf not available)" P_sts=-
   command -v perf >/dev/null && perf_works || return 0
   pids=$(tree "${relay_pid[$relay]}" | paste -sd, -)
-  perf record -q -e cpu-clock -F 2000 -p "$pids" -o "$work/$name.perf" >/dev/null 2>&1 &
+  perf record -q -e cpu-clock -F "$freq" -p "$pids" -o "$work/$name.perf" >/dev/null 2>&1 &
   rec=$!; started+=("$rec")
   sleep 1
-  run "$name" "$relay" "$domain" -n "$(sessions_for "$profile_messages")" -c "$concurrency"
+  run "$name" "$relay" "$domain" -n "$(sessions_for "$n")" -c "$concurrency"
   kill -INT $rec 2>/dev/null || true
   wait $rec 2>/dev/null || true
   forget "$rec"
   perf report -i "$work/$name.perf" --stdio --sort comm,dso 2>/dev/null | grep -E '^ +[0-9.]+%' >"$work/$name.profile" || true
+  perf report -i "$work/$name.perf" --stdio --sort sym 2>/dev/null | grep -E '^ +[0-9.]+%' >"$work/$name.symbols" || true
   P_top=$(awk 'NR <= 8 { printf "%s%s %s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }' "$work/$name.profile")
+  P_sts=$(awk '/mta_sts|MtaSts|SharedCache/ { sub(/%/, "", $1); t += $1 } END { printf "%.2f", t }' "$work/$name.symbols")
 }
 
 # The audit log must show every message delivered over TLS under the policy we meant, and no fetch.
@@ -418,14 +431,15 @@ run mxguard-warmup mxguard bench.test -n 30 -c 10
 cases=(mxguard:bench.test)
 [ $use_postfix = 1 ] && cases+=(postfix:bench.test)
 [ $use_dns = 1 ] && cases+=(mxguard:dns.bench.test mxguard:sts.bench.test)
-declare -A cpu e2e_rate client_rate busy client loads tls lat sys sys_top prof
+declare -A cpu e2e_rate client_rate busy client others loads tls lat sys sys_top prof
 for ((i = 1; i <= repeat; i++)); do
   for c in "${cases[@]}"; do
     relay=${c%%:*} domain=${c#*:}
     log "$relay $domain: throughput, run $i of $repeat (load average $(cut -d' ' -f1 /proc/loadavg))"
     run "$relay-$domain-$i" "$relay" "$domain" -n "$(sessions_for "$messages")" -c "$concurrency"
     cpu[$c]+="$R_cpu_us " e2e_rate[$c]+="$R_e2e_rate " client_rate[$c]+="$R_client_rate "
-    busy[$c]+="$R_busy " client[$c]+="$R_client_busy " loads[$c]+="$(cut -d' ' -f1 /proc/loadavg) "
+    busy[$c]+="$R_busy " client[$c]+="$R_client_busy " others[$c]+="$R_others+$R_steal "
+    loads[$c]+="$(cut -d' ' -f1 /proc/loadavg) "
     lat[$c,load50]=$R_e2e_p50 lat[$c,load99]=$R_e2e_p99
   done
 done
@@ -442,9 +456,14 @@ done
 for c in mxguard:bench.test postfix:bench.test; do
   [ -n "${relay_port[${c%%:*}]:-}" ] || continue
   log "${c%%:*}: profile"
-  profile "${c%%:*}-profile" "${c%%:*}" bench.test
+  profile "${c%%:*}-profile" "${c%%:*}" bench.test "$profile_messages" 2000
   prof[$c]=$P_top
 done
+if [ $use_dns = 1 ]; then
+  log "mxguard sts.bench.test: profile"
+  profile mxguard-sts-profile mxguard sts.bench.test $((profile_messages * 2)) 4000
+  sts_share=$P_sts sts_cpu=$R_cpu_us
+fi
 if [ $use_dns = 1 ]; then
   check_audit sts.bench.test mta-sts 1 || die "the MTA-STS variant did not run as meant"
   check_audit dns.bench.test config 1 || die "the pinned variant did not run as meant"
@@ -456,7 +475,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "mxguard outbound benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($cpu_model), Linux $(uname -r)"
-  echo "load average at the start $load_at_start, at the end $load_at_end"
+  echo "load average at the start $load_at_start, at the end $load_at_end (the benchmark's own processes count in it)"
+  echo "1-minute load average after each throughput run: $(for c in "${cases[@]}"; do printf '%s %s; ' "$c" "$(list ${loads[$c]})"; done)"
   if [ ${#server_pin[@]} -gt 0 ]; then echo "relays pinned to CPU 0, load generator, sink (the MX) and DNS server to CPU 1"
   else echo "no CPU pinning (fewer than 2 CPUs): figures mix relay and client work"; fi
   echo "throughput runs: $messages messages at concurrency $concurrency; latency runs: $latency_messages at" \
@@ -481,7 +501,7 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
   row "messages/s the client saw (250 to end of data)" "$(median ${client_rate[$m]})" "$(median ${client_rate[$p]:-0})"
   row "  relay CPU busy % (each run)" "$(list ${busy[$m]})" "$(list ${busy[$p]:-})" -
   row "  load generator + sink + DNS CPU busy %" "$(list ${client[$m]})" "$(list ${client[$p]:-})" -
-  row "  load average (1 min) after each run" "$(list ${loads[$m]})" "$(list ${loads[$p]:-})" -
+  row "  CPU 0 taken by other processes + stolen %" "$(list ${others[$m]})" "$(list ${others[$p]:-})" -
   row "latency p50 ms, client: MAIL -> 250 (c=$latency_concurrency)" "${lat[$m,client50]}" "${lat[$p,client50]:-}"
   row "latency p99 ms, client: MAIL -> 250 (c=$latency_concurrency)" "${lat[$m,client99]}" "${lat[$p,client99]:-}"
   row "latency p50 ms, end to end: MAIL -> at the MX (c=$latency_concurrency)" "${lat[$m,e2e50]}" "${lat[$p,e2e50]:-}"
@@ -508,10 +528,16 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
     diffs() { paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '{ printf "%.1f\n", $1 - $2 }'; }
     dd=$(median $(diffs "${cpu[$d]}" "${cpu[$a]}")) sd=$(median $(diffs "${cpu[$s]}" "${cpu[$d]}"))
     printf '%-44s%20s%20s%20s\n' "  difference per message, median of rounds" "" "$dd vs address" "$sd vs pinned"
+    span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s to %s", lo, hi }'; }
+    printf '%-44s%20s%20s%20s\n' "  range of those differences" "" "$(span $(diffs "${cpu[$d]}" "${cpu[$a]}"))" \
+      "$(span $(diffs "${cpu[$s]}" "${cpu[$d]}"))"
+    printf '%-44s%20s%20s%20s\n' "  CPU 0 taken by others + stolen % (runs)" "$(list ${others[$a]})" "$(list ${others[$d]})" "$(list ${others[$s]})"
     printf '%-44s%20s%20s%20s\n' "messages/s end to end" "$(median ${e2e_rate[$a]})" "$(median ${e2e_rate[$d]})" "$(median ${e2e_rate[$s]})"
     printf '%-44s%20s%20s%20s\n' "latency p50 ms, client (c=$latency_concurrency)" "${lat[$a,client50]}" "${lat[$d,client50]}" "${lat[$s,client50]}"
     printf '%-44s%20s%20s%20s\n' "latency p99 ms, client (c=$latency_concurrency)" "${lat[$a,client99]}" "${lat[$d,client99]}" "${lat[$s,client99]}"
     printf '%-44s%20s%20s%20s\n' "system calls per message ($S_tool)" "${sys[$a]}" "${sys[$d]}" "${sys[$s]}"
+    echo "  MTA-STS code's own share of mxguard's CPU samples (perf, $((profile_messages * 2)) messages): $sts_share%," \
+      "about $(calc "$sts_share / 100 * $sts_cpu" 2) us per message"
     echo "  DNS name, pinned, per message: ${sys_top[$d]}"
     echo "  DNS name, MTA-STS, per message: ${sys_top[$s]}"
   fi
