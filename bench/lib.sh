@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by bench/run.sh and bench/outbound.sh: logging, packages, ports, the processes a run started,
 # and the /proc arithmetic both benchmarks measure with. Expects $work (the run's directory) to be set
 # before wait_listening is called.
@@ -54,6 +55,7 @@ wait_listening() {   # PORT PID NAME [LOG]
 
 # --- measuring -------------------------------------------------------------------------------------------
 tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; }
+# shellcheck disable=SC2034  # used by the scripts that source this one
 hz=$(getconf CLK_TCK)
 # CPU time of a process tree in clock ticks: every live process's utime+stime (threads included), plus
 # its cutime+cstime, the time of children it has reaped. Postfix's master replaces its smtpd, smtp and

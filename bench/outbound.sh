@@ -271,7 +271,7 @@ run() {
   done
   after=$(cpu_ticks "$pid") ca=$(client_ticks) t1=$(date +%s%N)
   read -r c0b2 c0s2 < <(cpu_stat 0)
-  read -r _ R_failed R_msgs R_client_rate R_client_p50 R_client_p99 R_e2e_s R_e2e_rate R_e2e_p50 R_e2e_p99 \
+  read -r _ R_failed R_msgs R_client_rate R_client_p50 R_client_p99 _ R_e2e_rate R_e2e_p50 R_e2e_p99 \
     R_mx_msgs R_loadgen_s < <(python3 - "$work/$name.json" "$work/sink-stats.json" <<'PY'
 import json, sys
 lg = json.load(open(sys.argv[1])); sk = json.load(open(sys.argv[2]))
@@ -526,9 +526,11 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
     printf '%-44s%20s%20s%20s\n' "  spread over the $repeat runs" "$(spread ${cpu[$a]})" "$(spread ${cpu[$d]})" "$(spread ${cpu[$s]})"
     # The difference of each run with its neighbour in the same round, then the median of those.
     diffs() { paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '{ printf "%.1f\n", $1 - $2 }'; }
+    # shellcheck disable=SC2046  # one number per line, split on purpose
     dd=$(median $(diffs "${cpu[$d]}" "${cpu[$a]}")) sd=$(median $(diffs "${cpu[$s]}" "${cpu[$d]}"))
     printf '%-44s%20s%20s%20s\n' "  difference per message, median of rounds" "" "$dd vs address" "$sd vs pinned"
     span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s to %s", lo, hi }'; }
+    # shellcheck disable=SC2046
     printf '%-44s%20s%20s%20s\n' "  range of those differences" "" "$(span $(diffs "${cpu[$d]}" "${cpu[$a]}"))" \
       "$(span $(diffs "${cpu[$s]}" "${cpu[$d]}"))"
     printf '%-44s%20s%20s%20s\n' "  CPU 0 taken by others + stolen % (runs)" "$(list ${others[$a]})" "$(list ${others[$d]})" "$(list ${others[$s]})"

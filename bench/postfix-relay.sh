@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # $root and $stoppers come from the sourcing script
 # Sourced by bench/outbound.sh: a private Postfix instance (no systemd, the system's Postfix untouched)
 # configured as the same TLS-enforcing relay as mxguard's outbound side: it accepts plaintext mail from
 # 127.0.0.0/8 on its own port and delivers the benchmark's domains to the MX with
@@ -17,7 +18,7 @@
 #   before the client hears 250, because that is what a queueing MTA promises. Logging stays on (its
 #   postlogd writes a file), as mxguard's audit log does.
 #
-#   postfix_relay_setup DIR PORT MX_PORT CA_FILE MX_NAME CONCURRENCY DOMAIN...
+#   postfix_relay_setup DIR PORT MX_PORT CA_FILE MX_NAME CONCURRENCY DOMAIN...   (needs $root, the repository)
 #   postfix_relay_start DIR [PREFIX...]      e.g. postfix_relay_start "$dir" taskset -c 0
 #   postfix_relay_master_pid DIR
 #   postfix_relay_queued DIR                  messages in any queue (0 when everything is delivered)
