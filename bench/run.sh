@@ -6,7 +6,10 @@
 #   bench/run.sh            install what is missing (Debian), build mxguard in Release, measure, print figures
 #   bench/run.sh --flood    also: a fresh session's latency while each hostile-client flood runs
 #   bench/run.sh --flood-only   only that (about 1 minute): to repeat a flood measurement on a busy machine
-#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`)
+#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`),
+#                           then a few dozen messages through the outbound path (bench/outbound.sh --smoke)
+#   bench/run.sh --outbound the outbound benchmark instead: mxguard and Postfix as TLS-enforcing relays, and
+#                           the cost of an MTA-STS policy lookup (bench/outbound.sh, which takes the options)
 #
 # Options: --mxguard BIN --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx,
 #   --sessions N (STARTTLS sessions per throughput run; plaintext runs twice as many), --concurrency N,
@@ -15,6 +18,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+
+for a in "$@"; do
+  if [ "$a" = --outbound ]; then
+    rest=()
+    for b in "$@"; do [ "$b" = --outbound ] || rest+=("$b"); done
+    exec "$here/outbound.sh" "${rest[@]}"
+  fi
+done
 
 mode=full flood=0 flood_only=0 use_nginx=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
@@ -35,28 +46,16 @@ while [ $# -gt 0 ]; do
     --idle) idle_sessions=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
-log() { echo "bench: $*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 # --- packages --------------------------------------------------------------------------------------------
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-apt_install() {   # best effort; the lock may be busy right after boot, so wait for it rather than fail
-  [ "$(id -u)" -eq 0 ] || return 1
-  local missing=() p
-  for p in "$@"; do installed "$p" || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 -y -qq --no-install-recommends)
-  "${apt[@]}" install "${missing[@]}" >/dev/null 2>&1 && return 0
-  "${apt[@]}" update >/dev/null 2>&1 && "${apt[@]}" install "${missing[@]}" >/dev/null 2>&1
-}
-
 if [ $mode = smoke ]; then
   # The smoke test must not hang on a slow mirror: nginx is a bonus there.
   [ $use_nginx = 1 ] && { timeout 50 bash -c "$(declare -f log installed apt_install); apt_install nginx libnginx-mod-mail" || true; }
@@ -88,40 +87,12 @@ for b in "$mxguard_bin" "$loadgen_bin" "$sink_bin"; do [ -x "$b" ] || die "not a
 # --- the scene -------------------------------------------------------------------------------------------
 if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-bench.XXXXXX); fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 2,000 idle sessions are 4,000+ descriptors in one process
-started=()   # PIDs this script started, stopped on any exit
-cleanup() {
-  local p
-  for p in "${started[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${started[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-forget() { local keep=() p; for p in "${started[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; started=("${keep[@]}"); }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ncpu=$(nproc)
 server_pin=() client_pin=()
 if [ $mode = full ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
   server_pin=(taskset -c 0) client_pin=(taskset -c 1)
 fi
-
-used_ports=" "
-pick_port() {   # a free port below the ephemeral range, so that no outgoing connection can take it meanwhile
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    case $used_ports in *" $p "*) continue ;; esac
-    if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then used_ports+="$p "; echo "$p"; return; fi
-  done
-  die "no free port found"
-}
-wait_listening() {   # PORT PID NAME
-  for _ in $(seq 200); do
-    [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ] && return 0
-    kill -0 "$2" 2>/dev/null || die "$3 exited while starting; see $work/$3.log"
-    sleep 0.05
-  done
-  die "$3 is not listening on $1; see $work/$3.log"
-}
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=mx.bench.test \
   -addext subjectAltName=DNS:mx.bench.test -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -214,25 +185,6 @@ NGINX
 fi
 
 # --- measuring -------------------------------------------------------------------------------------------
-tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; }
-hz=$(getconf CLK_TCK)
-cpu_ticks() {   # utime+stime of a process tree, in clock ticks (threads included)
-  local t=0 p v
-  for p in $(tree "$1"); do
-    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-    t=$((t + v))
-  done
-  echo "$t"
-}
-pss_kib() {
-  local t=0 p v
-  for p in $(tree "$1"); do
-    v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-    t=$((t + v))
-  done
-  echo "$t"
-}
-fds() { local t=0 p; for p in $(tree "$1"); do t=$((t + $(ls "/proc/$p/fd" | wc -l))); done; echo "$t"; }
 # Reads a loadgen JSON report: completed failed sessions/s p50 p99 elapsed idle-established loadgen-CPU-s
 # flood-MiB-sent flood-connections-ended-by-the-server
 report_fields() {
@@ -243,11 +195,6 @@ print(d["completed"], d["failed"], "%.1f" % d["sessions_per_s"], d["latency"]["p
       d["elapsed_s"], d.get("idle", {}).get("established", 0), d["cpu_s"],
       "%.1f" % (f.get("bytes_sent", 0) / 1048576), f.get("closed_by_server", 0))' "$1"
 }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", ($1) }"; }   # parenthesized: a bare > would redirect
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.6g", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-spread() { [ $# -gt 0 ] && printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
-list() { local IFS=/; echo "$*"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else printf "-" }'; }
 
 # NAME PORT PID LOADGEN-ARGS...: one loadgen run with the server's CPU time around it, and the client side's
 # (the load generator's own and the sink's), which tells who the bottleneck was. Sets R_* variables.
@@ -294,7 +241,6 @@ idle_memory() {
   return 0
 }
 
-perf_works() { perf stat -x, -e syscalls:sys_enter_exit_group -- /bin/true 2>&1 | grep -q '^1,'; }
 # NAME PORT PID: system calls per STARTTLS session (perf's syscall tracepoints, else strace -c). Sets S_*.
 syscalls() {
   local name=$1 port=$2 pid=$3 tracer pids
@@ -348,6 +294,9 @@ if [ $mode = smoke ]; then
   if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/*.log "$work"/*.err; then
     die "sanitizer report in the file(s) above"
   fi
+  # The outbound mode, so that it never rots either: mxguard (and Postfix, where it can run) as relays.
+  "$here/outbound.sh" --smoke --mxguard "$mxguard_bin" --loadgen "$loadgen_bin" --sink "$sink_bin" ||
+    die "the outbound smoke run failed"
   echo "smoke: ok (${servers[*]})"
   rm -rf "$work"
   exit 0

@@ -21,16 +21,26 @@ Driver::Driver(uv_loop_t* loop, const Options& options, SSL_CTX* tls) : loop_(lo
   config_.pipelining = options.pipelining;
   config_.idle = options.idle > 0;
   config_.recipients = options.recipients;
+  config_.messages = options.messages_per_session;
+  config_.rcpt_domain = options.rcpt_domain;
   config_.timeout_ns = seconds_ns(options.timeout_s);
-  config_.message_end = build_message(options.message_size) + ".\r\n";
+  config_.message_end =
+      build_message(options.message_size, options.rcpt_domain, options.stamp, config_.stamp_offset) + ".\r\n";
   config_.message_end_quit = config_.message_end + "QUIT\r\n";
   if (options.flood == FloodKind::Handshake) half_hello_ = half_client_hello(tls);
 }
 
-std::string Driver::build_message(std::size_t size) {
-  std::string m =
-      "From: <loadgen@bench.test>\r\nTo: <rcpt1@bench.test>\r\nSubject: mxguard benchmark\r\n"
-      "Message-ID: <loadgen@bench.test>\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n\r\n";
+std::string Driver::build_message(std::size_t size, const std::string& rcpt_domain, bool stamp,
+                                  std::size_t& stamp_offset) {
+  std::string m = "From: <loadgen@bench.test>\r\nTo: <rcpt1@" + rcpt_domain + ">\r\nSubject: mxguard benchmark\r\n";
+  stamp_offset = std::string::npos;
+  if (stamp) {
+    // 20 digits, overwritten per message (Session::send_content); the sink looks for this header name.
+    m += "X-Bench-Sent: ";
+    stamp_offset = m.size();
+    m += "00000000000000000000\r\n";
+  }
+  m += "Message-ID: <loadgen@bench.test>\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n\r\n";
   // Body lines of ordinary text: never a leading dot, so no dot-stuffing muddles the sizes.
   static constexpr std::string_view kLine =
       "The quick brown fox jumps over the lazy dog; pack my box with five dozen jugs";
@@ -152,6 +162,11 @@ void Driver::session_finished(Session& s, const std::string& failure) {
   if (options_.idle > 0 && stage_ == Stage::Measuring && idle_ready_ + failed_ == options_.idle) all_idle_ready();
 }
 
+void Driver::message_accepted(Session&, uint64_t start_ns, uint64_t end_ns) {
+  ++messages_;
+  message_latencies_us_.push_back(micros_since(start_ns, end_ns));
+}
+
 void Driver::session_closed(Session& s) {
   bool was_held = s.phase() == Session::Phase::Idle;
   sessions_.erase(&s);
@@ -211,11 +226,18 @@ Report Driver::report() {
   r.concurrency = options_.concurrency;
   r.message_size = options_.message_size;
   r.recipients = options_.recipients;
+  r.messages_per_session = options_.messages_per_session;
+  r.rcpt_domain = options_.rcpt_domain;
+  r.stamp = options_.stamp;
   r.completed = completed_;
+  r.messages = messages_;
+  r.start_ns = measure_start_ns_;
+  r.end_ns = last_finish_ns_;
   r.failed = failed_;
   r.failures = failures_;
   if (completed_ > 0) r.elapsed_s = static_cast<double>(last_finish_ns_ - measure_start_ns_) / 1e9;
   r.latency = percentiles(latencies_us_);
+  r.message_latency = percentiles(message_latencies_us_);
   if (options_.idle > 0) {
     r.idle = true;
     r.idle_requested = options_.idle;

@@ -31,6 +31,9 @@ struct Options {
   bool tls = true;
   bool pipelining = false;
   int recipients = 1;
+  int messages_per_session = 1;
+  std::string rcpt_domain = "bench.test";
+  bool stamp = false;          // an X-Bench-Sent header with each message's MAIL FROM time, for the sink
   double timeout_s = 30;
   // idle mode
   uint64_t idle = 0;           // sessions to set up and hold; 0 = not idle mode
@@ -53,6 +56,7 @@ class Driver final : public SessionHost, public FloodHost {
 
   void session_idle(Session& s) override;
   void session_finished(Session& s, const std::string& failure) override;
+  void message_accepted(Session& s, uint64_t start_ns, uint64_t end_ns) override;
   void session_closed(Session& s) override;
   void flood_closed(FloodConn& f) override;
 
@@ -66,7 +70,9 @@ class Driver final : public SessionHost, public FloodHost {
   void all_idle_ready();
   void stop(const char* why);
   void maybe_over();
-  static std::string build_message(std::size_t size);
+  // The content (headers and body, `size` bytes), and where the stamp's digits are (npos: no stamp).
+  static std::string build_message(std::size_t size, const std::string& rcpt_domain, bool stamp,
+                                   std::size_t& stamp_offset);
 
   uv_loop_t* loop_;
   const Options& options_;
@@ -86,6 +92,8 @@ class Driver final : public SessionHost, public FloodHost {
   uv::Handle<uv_signal_t> sigterm_;
   // results
   std::vector<uint32_t> latencies_us_;
+  std::vector<uint32_t> message_latencies_us_;
+  uint64_t messages_ = 0;
   std::vector<uint32_t> idle_setup_us_;
   uint64_t completed_ = 0;
   uint64_t failed_ = 0;

@@ -1,6 +1,8 @@
 // bench/loadgen: the SMTP load generator of mxguard's benchmark (see docs/benchmarks.md). It drives one
-// server on 127.0.0.1 with full sessions (STARTTLS or plaintext, pipelined or not), holds idle sessions,
-// or plays hostile clients while it measures, and prints one report as text or JSON.
+// server on 127.0.0.1 with full sessions (STARTTLS or plaintext, pipelined or not, one message or several
+// per session), holds idle sessions, or plays hostile clients while it measures, and prints one report as
+// text or JSON. As the legacy MTA of the outbound benchmark it is a plaintext client of the relay under
+// test (--plain), and --stamp lets the sink behind that relay time each message end to end.
 #include <CLI/CLI.hpp>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
@@ -50,6 +52,11 @@ int main(int argc, char** argv) {
   app.add_flag("--plain", plain, "no STARTTLS (default: STARTTLS, then EHLO again)");
   app.add_flag("--pipelining", o.pipelining, "MAIL+RCPT+DATA in one write, content+QUIT in one write");
   app.add_option("--recipients", o.recipients, "RCPT TO per message")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("-m,--messages-per-session", o.messages_per_session, "transactions per session")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--rcpt-domain", o.rcpt_domain, "domain of the recipients (rcptN@DOMAIN)")->capture_default_str();
+  app.add_flag("--stamp", o.stamp, "an X-Bench-Sent header in each message: its MAIL FROM time, for the sink");
   app.add_option("--timeout", o.timeout_s, "seconds a session may take before it counts as failed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

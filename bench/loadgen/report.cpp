@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cstdio>
 
 namespace mxguard::bench {
@@ -12,14 +11,6 @@ std::string format(const char* fmt, auto... args) {
   char buf[512];
   std::snprintf(buf, sizeof buf, fmt, args...);
   return buf;
-}
-
-double ms_at(const std::vector<uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  // nearest rank: the smallest value with at least p of the samples at or below it
-  auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1] / 1000.0;
 }
 
 nlohmann::json to_json(const Percentiles& p) {
@@ -33,17 +24,6 @@ std::string latency_line(const char* what, const Percentiles& p) {
 
 }  // namespace
 
-Percentiles percentiles(std::vector<uint32_t>& latencies_us) {
-  std::sort(latencies_us.begin(), latencies_us.end());
-  Percentiles p;
-  p.count = latencies_us.size();
-  p.p50_ms = ms_at(latencies_us, 0.50);
-  p.p90_ms = ms_at(latencies_us, 0.90);
-  p.p99_ms = ms_at(latencies_us, 0.99);
-  p.max_ms = latencies_us.empty() ? 0 : latencies_us.back() / 1000.0;
-  return p;
-}
-
 std::string to_text(const Report& r) {
   std::string out = format("loadgen%s%s: %s %s, %s\n", r.label.empty() ? "" : " ", r.label.c_str(),
                            r.tls ? "STARTTLS" : "plaintext", r.target.c_str(),
@@ -55,12 +35,17 @@ std::string to_text(const Report& r) {
                   static_cast<unsigned long long>(r.failed), static_cast<unsigned long long>(r.idle_dropped));
     out += latency_line("setup latency (connect -> EHLO reply)", r.idle_setup);
   } else {
-    out += format("  concurrency %d, %zu-byte messages, %d recipient(s)\n", r.concurrency, r.message_size,
-                  r.recipients);
+    out += format("  concurrency %d, %zu-byte messages, %d recipient(s) at %s, %d message(s) per session\n",
+                  r.concurrency, r.message_size, r.recipients, r.rcpt_domain.c_str(), r.messages_per_session);
     out += format("  sessions: %llu completed, %llu failed in %.2f s: %.1f sessions/s\n",
                   static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.failed), r.elapsed_s,
                   r.sessions_per_s());
     out += latency_line("latency (connect -> 221)", r.latency);
+    if (r.messages_per_session > 1 || r.messages != r.completed) {
+      out += format("  messages: %llu accepted: %.1f messages/s\n", static_cast<unsigned long long>(r.messages),
+                    r.messages_per_s());
+    }
+    out += latency_line("message latency (MAIL -> 250 after the end of data)", r.message_latency);
   }
   out += format("  load generator CPU time: %.2f s\n", r.cpu_s);
   for (const auto& [why, n] : r.failures) {
@@ -84,13 +69,21 @@ std::string to_json(const Report& r) {
       {"concurrency", r.concurrency},
       {"message_size", r.message_size},
       {"recipients", r.recipients},
+      {"messages_per_session", r.messages_per_session},
+      {"rcpt_domain", r.rcpt_domain},
+      {"stamp", r.stamp},
       {"completed", r.completed},
+      {"messages", r.messages},
+      {"start_ns", r.start_ns},
+      {"end_ns", r.end_ns},
       {"failed", r.failed},
       {"failures", r.failures},
       {"elapsed_s", r.elapsed_s},
       {"cpu_s", r.cpu_s},
       {"sessions_per_s", r.sessions_per_s()},
+      {"messages_per_s", r.messages_per_s()},
       {"latency", to_json(r.latency)},
+      {"message_latency", to_json(r.message_latency)},
   };
   if (r.idle) {
     j["idle"] = {{"requested", r.idle_requested},

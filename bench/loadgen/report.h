@@ -5,16 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/percentiles.h"
 #include "bench/loadgen/flood.h"
 
 namespace mxguard::bench {
-
-struct Percentiles {
-  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
-  std::size_t count = 0;
-};
-// Nearest-rank percentiles of latencies in microseconds (sorts the vector).
-Percentiles percentiles(std::vector<uint32_t>& latencies_us);
 
 struct Report {
   // what was run
@@ -25,13 +19,20 @@ struct Report {
   int concurrency = 0;
   std::size_t message_size = 0;
   int recipients = 1;
+  int messages_per_session = 1;
+  std::string rcpt_domain;
+  bool stamp = false;
   // measured sessions (normal and flood runs)
   uint64_t completed = 0;
+  uint64_t messages = 0;                       // accepted (250 after the end of data), failed sessions' too
+  uint64_t start_ns = 0;                       // uv_hrtime() (CLOCK_MONOTONIC) when measuring began
+  uint64_t end_ns = 0;                         // ... and when the last session completed
   uint64_t failed = 0;
   std::map<std::string, uint64_t> failures;   // reason -> count
   double elapsed_s = 0;
   double cpu_s = 0;                            // the load generator's own user+system time, for the whole run
   Percentiles latency;                         // connect -> 221
+  Percentiles message_latency;                 // MAIL FROM sent -> 250 after the end of data
   // idle mode
   bool idle = false;
   uint64_t idle_requested = 0;
@@ -46,6 +47,7 @@ struct Report {
   FloodStats flood_stats;
 
   double sessions_per_s() const { return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0; }
+  double messages_per_s() const { return elapsed_s > 0 ? static_cast<double>(messages) / elapsed_s : 0; }
 };
 
 std::string to_text(const Report& r);

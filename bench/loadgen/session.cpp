@@ -1,5 +1,7 @@
 #include "bench/loadgen/session.h"
 
+#include <cstdio>
+
 namespace mxguard::bench {
 namespace {
 
@@ -74,6 +76,8 @@ void Session::on_data(std::string_view plaintext) {
       finish(std::string(to_string(answered)) + ": " + std::to_string(reply.code) + " reply");
       return;
     }
+    // Counted here, not in advance(): a pipelined end of data is answered before the QUIT behind it.
+    if (answered == Phase::Content) host_.message_accepted(*this, transaction_ns_, uv_hrtime());
     if (awaiting_.empty()) {
       advance(answered, reply);
       if (over_ || phase_ == Phase::Handshake || phase_ == Phase::Idle) return;
@@ -119,7 +123,7 @@ void Session::advance(Phase answered, const Reply& reply) {
         phase_ = Phase::Rcpt;
         expect(Phase::Rcpt);
         ++rcpts_sent_;
-        send("RCPT TO:<rcpt" + std::to_string(rcpts_sent_) + "@bench.test>\r\n");
+        send("RCPT TO:<rcpt" + std::to_string(rcpts_sent_) + "@" + config_.rcpt_domain + ">\r\n");
         return;
       }
       phase_ = Phase::Data;
@@ -129,14 +133,18 @@ void Session::advance(Phase answered, const Reply& reply) {
     case Phase::Data:
       phase_ = Phase::Content;
       expect(Phase::Content);
-      if (config_.pipelining) {
+      if (config_.pipelining && messages_sent_ >= config_.messages) {
         expect(Phase::Quit);
-        send(config_.message_end_quit);
+        send_content(true);
       } else {
-        send(config_.message_end);
+        send_content(false);
       }
       return;
     case Phase::Content:
+      if (messages_sent_ < config_.messages) {
+        begin_transaction();
+        return;
+      }
       phase_ = Phase::Quit;
       expect(Phase::Quit);
       send("QUIT\r\n");
@@ -153,6 +161,9 @@ void Session::advance(Phase answered, const Reply& reply) {
 
 void Session::begin_transaction() {
   phase_ = Phase::Mail;
+  ++messages_sent_;
+  rcpts_sent_ = 0;
+  transaction_ns_ = uv_hrtime();
   if (!config_.pipelining) {
     expect(Phase::Mail);
     send("MAIL FROM:<loadgen@bench.test>\r\n");
@@ -162,13 +173,26 @@ void Session::begin_transaction() {
   std::string group = "MAIL FROM:<loadgen@bench.test>\r\n";
   expect(Phase::Mail);
   for (rcpts_sent_ = 1; rcpts_sent_ <= config_.recipients; ++rcpts_sent_) {
-    group += "RCPT TO:<rcpt" + std::to_string(rcpts_sent_) + "@bench.test>\r\n";
+    group += "RCPT TO:<rcpt" + std::to_string(rcpts_sent_) + "@" + config_.rcpt_domain + ">\r\n";
     expect(Phase::Rcpt);
   }
   rcpts_sent_ = config_.recipients;
   group += "DATA\r\n";
   expect(Phase::Data);
   send(group);
+}
+
+void Session::send_content(bool with_quit) {
+  const std::string& content = with_quit ? config_.message_end_quit : config_.message_end;
+  if (config_.stamp_offset == std::string::npos) {
+    send(content);
+    return;
+  }
+  std::string stamped = content;
+  char digits[21];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(transaction_ns_));
+  stamped.replace(config_.stamp_offset, 20, digits, 20);
+  send(stamped);
 }
 
 void Session::on_tls_ready() {

@@ -1,20 +1,30 @@
-// bench/sink: a plaintext SMTP server that accepts everything and stores nothing, standing in for the
-// legacy MTA behind the proxies under test, so that the figures measure the proxy rather than its backend.
+// bench/sink: an SMTP server that accepts everything and stores nothing, standing in for the legacy MTA
+// behind the proxies under test (inbound benchmark), or for the remote MX behind the relays under test
+// (outbound benchmark: with STARTTLS), so that the figures measure the proxy rather than its far side.
 // It answers pipelined commands in one write per read, keeps only the unconsumed bytes of a connection
 // (an idle connection holds no buffer), and never times anything out: the proxies do that.
 //
-//   sink --listen 127.0.0.1:2600      (SIGINT/SIGTERM: print what it saw and exit)
+//   sink --listen 127.0.0.1:2600                                  plaintext only
+//   sink --listen 127.0.0.1:2600 --tls-chain C --tls-key K        also STARTTLS
+//        --stamps       time each message from the load generator's X-Bench-Sent header to its end of data
+//        --stats FILE   SIGUSR1 writes the counters and the window's latency there (JSON); SIGUSR2 starts
+//                       a new window
+//   SIGINT/SIGTERM: print what it saw and exit
 #include <uv.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "bench/common/loopback.h"
+#include "bench/sink/stats.h"
+#include "bench/sink/tls_pipe.h"
 #include "proxy/uv/handle.h"
 
 namespace mxguard::bench {
@@ -25,15 +35,11 @@ constexpr std::string_view kEndOfData = "\r\n.\r\n";
 // A client that pipelines without reading (the flood modes, through a proxy) must not make the sink queue
 // replies without bound: it stops reading above this many unsent bytes, like any real server.
 constexpr std::size_t kMaxUnsent = 1024 * 1024;
+// The stamp is looked for in this much of a message's beginning (Postfix puts its Received: line above).
+constexpr std::size_t kStampWindow = 2048;
+constexpr std::string_view kStampHeader = "X-Bench-Sent: ";
 
 char read_buffer[64 * 1024];   // one loop thread: a read is consumed before the next one starts
-
-struct Stats {
-  unsigned long long connections = 0;
-  unsigned long long messages = 0;
-  unsigned long long commands = 0;
-  unsigned long long bytes_in = 0;
-};
 
 class Sink;
 
@@ -58,14 +64,23 @@ class Conn {
   // Returns how many bytes of `bytes` were used; stops at an incomplete line.
   std::size_t consume_commands(std::string_view bytes);
   std::size_t consume_data(std::string_view bytes);
+  void look_for_stamp(std::string_view bytes);
   void command(std::string_view line);
+  void start_tls();
+  void tls_input(std::string_view ciphertext);
   void flush();
 
   Sink& sink_;
   uv::Handle<uv_tcp_t> tcp_;
   std::string in_;    // only the bytes of an incomplete line
   std::string out_;   // replies to the current read, written in one go
+  std::string tls_out_;   // out_ encrypted, and handshake records
+  std::unique_ptr<TlsPipe> tls_;   // after STARTTLS
+  bool starttls_ = false;          // the 220 to STARTTLS is in out_: TLS starts once it is sent
   bool in_data_ = false;
+  bool want_stamp_ = false;        // still looking for this message's X-Bench-Sent header
+  std::string head_;               // the message's first bytes, while looking
+  std::optional<uint64_t> stamp_ns_;
   std::size_t eod_matched_ = 0;   // how much of <CRLF>.<CRLF> the content ended with so far
   bool quit_ = false;
   bool closed_ = false;
@@ -74,18 +89,22 @@ class Conn {
 
 class Sink {
  public:
-  explicit Sink(uv_loop_t* loop) : loop_(loop) {}
+  Sink(uv_loop_t* loop, SSL_CTX* tls, bool stamps) : loop_(loop), tls_(tls), stamps_(stamps) {}
   bool listen(const sockaddr_in& addr, std::string& error);
   void stop();
   void forget(Conn* c) { conns_.erase(c); }
-  Stats& stats() { return stats_; }
+  SinkStats& stats() { return stats_; }
+  SSL_CTX* tls() const { return tls_; }   // nullptr: STARTTLS is not offered
+  bool stamps() const { return stamps_; }
 
  private:
   static void on_connection(uv_stream_t* server, int status);
   uv_loop_t* loop_;
+  SSL_CTX* tls_;
+  bool stamps_;
   uv::Handle<uv_tcp_t> listener_;
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
-  Stats stats_;
+  SinkStats stats_;
 };
 
 Conn::Conn(Sink& sink, uv_loop_t* loop) : sink_(sink) {
@@ -125,8 +144,37 @@ void Conn::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   self->sink_.stats().bytes_in += static_cast<unsigned long long>(n);
-  self->consume({buf->base, static_cast<std::size_t>(n)});
+  std::string_view bytes(buf->base, static_cast<std::size_t>(n));
+  if (self->tls_) {
+    self->tls_input(bytes);
+    return;
+  }
+  self->consume(bytes);
   self->flush();
+  if (self->starttls_ && !self->closed_) self->start_tls();
+}
+
+void Conn::start_tls() {
+  // The 220 has gone out in plaintext. Anything the client sent behind STARTTLS was dropped by consume()
+  // (a client must not pipeline past it); from here on every byte is TLS.
+  starttls_ = false;
+  in_.clear();
+  tls_ = std::make_unique<TlsPipe>(sink_.tls());
+  if (!tls_->ok()) {
+    ++sink_.stats().tls_failures;
+    close();
+  }
+}
+
+void Conn::tls_input(std::string_view ciphertext) {
+  bool was_done = tls_->handshake_done();
+  std::string plaintext;
+  bool ok = tls_->feed(ciphertext, plaintext);
+  if (!was_done && tls_->handshake_done()) sink_.stats().tls_established(tls_->describe());
+  if (!ok && !tls_->handshake_done()) ++sink_.stats().tls_failures;
+  if (!plaintext.empty()) consume(plaintext);
+  flush();   // handshake records too
+  if (!ok) close();
 }
 
 void Conn::consume(std::string_view bytes) {
@@ -138,12 +186,12 @@ void Conn::consume(std::string_view bytes) {
     bytes = joined;
     in_.clear();
   }
-  while (!bytes.empty() && !quit_) {
+  while (!bytes.empty() && !quit_ && !starttls_) {
     std::size_t used = in_data_ ? consume_data(bytes) : consume_commands(bytes);
     if (used == 0) break;
     bytes.remove_prefix(used);
   }
-  if (quit_) return;
+  if (quit_ || starttls_) return;
   if (!in_data_ && bytes.size() > kMaxLine) {
     out_ += "500 5.5.2 line too long\r\n";
     quit_ = true;
@@ -154,7 +202,7 @@ void Conn::consume(std::string_view bytes) {
 
 std::size_t Conn::consume_commands(std::string_view bytes) {
   std::size_t used = 0;
-  while (!in_data_ && !quit_) {
+  while (!in_data_ && !quit_ && !starttls_) {
     auto nl = bytes.find('\n', used);
     if (nl == std::string_view::npos) break;
     std::string_view line = bytes.substr(used, nl - used);
@@ -165,7 +213,23 @@ std::size_t Conn::consume_commands(std::string_view bytes) {
   return used;
 }
 
+void Conn::look_for_stamp(std::string_view bytes) {
+  head_.append(bytes.substr(0, kStampWindow - head_.size()));
+  auto at = head_.find(kStampHeader);
+  if (at != std::string::npos && head_.size() >= at + kStampHeader.size() + 20) {
+    const char* digits = head_.data() + at + kStampHeader.size();
+    uint64_t ns = 0;
+    auto [end, ec] = std::from_chars(digits, digits + 20, ns);
+    if (ec == std::errc() && end == digits + 20) stamp_ns_ = ns;
+    want_stamp_ = false;
+  } else if (head_.size() >= kStampWindow || head_.find("\r\n\r\n") != std::string::npos) {
+    want_stamp_ = false;   // not stamped
+  }
+  if (!want_stamp_) head_.clear();
+}
+
 std::size_t Conn::consume_data(std::string_view bytes) {
+  if (want_stamp_) look_for_stamp(bytes);
   // A small matcher instead of a search over a joined buffer: the end of data may straddle reads, and
   // content is never kept. Only '\r' can restart a partial match of <CRLF>.<CRLF>.
   for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -183,7 +247,9 @@ std::size_t Conn::consume_data(std::string_view bytes) {
     if (eod_matched_ == kEndOfData.size()) {
       in_data_ = false;
       eod_matched_ = 0;
-      ++sink_.stats().messages;
+      sink_.stats().message(uv_hrtime(), stamp_ns_);
+      want_stamp_ = false;
+      head_.clear();
       out_ += "250 2.0.0 Ok: queued by the bench sink\r\n";
       return i + 1;
     }
@@ -204,9 +270,18 @@ bool verb_is(std::string_view line, std::string_view verb) {
 void Conn::command(std::string_view line) {
   ++sink_.stats().commands;
   if (verb_is(line, "EHLO")) {
-    out_ +=
-        "250-sink.bench.test\r\n250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n"
-        "250 ENHANCEDSTATUSCODES\r\n";
+    out_ += "250-sink.bench.test\r\n250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n";
+    if (sink_.tls() && !tls_) out_ += "250-STARTTLS\r\n";
+    out_ += "250 ENHANCEDSTATUSCODES\r\n";
+  } else if (verb_is(line, "STARTTLS")) {
+    if (!sink_.tls()) {
+      out_ += "502 5.5.1 STARTTLS not offered\r\n";
+    } else if (tls_) {
+      out_ += "503 5.5.1 TLS already active\r\n";
+    } else {
+      out_ += "220 2.0.0 Ready to start TLS\r\n";
+      starttls_ = true;
+    }
   } else if (verb_is(line, "HELO")) {
     out_ += "250 sink.bench.test\r\n";
   } else if (verb_is(line, "MAIL") || verb_is(line, "RCPT") || verb_is(line, "RSET") || verb_is(line, "NOOP") ||
@@ -215,6 +290,9 @@ void Conn::command(std::string_view line) {
   } else if (verb_is(line, "DATA")) {
     out_ += "354 End data with <CR><LF>.<CR><LF>\r\n";
     in_data_ = true;
+    want_stamp_ = sink_.stamps();
+    head_.clear();
+    stamp_ns_.reset();
     eod_matched_ = 2;   // the DATA line's own CRLF counts: an empty message is just ".\r\n"
   } else if (verb_is(line, "QUIT")) {
     out_ += "221 2.0.0 Bye\r\n";
@@ -225,16 +303,26 @@ void Conn::command(std::string_view line) {
 }
 
 void Conn::flush() {
-  if (out_.empty() || closed_) {
+  if (closed_) return;
+  if (tls_) {
+    if (!tls_->write(out_)) {
+      close();
+      return;
+    }
+    out_.clear();
+    tls_out_ = tls_->take_output();
+  }
+  std::string& out = tls_ ? tls_out_ : out_;
+  if (out.empty()) {
     if (quit_) close();
     return;
   }
   // Try the socket first: with libuv 1.44 a uv_write that completes at once still costs an epoll_ctl on
   // the next loop iteration, and the sink should be as cheap as it can be.
-  uv_buf_t first = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  uv_buf_t first = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   int sent = uv_try_write(tcp_.stream(), &first, 1);
-  if (sent == static_cast<int>(out_.size())) {
-    out_.clear();
+  if (sent == static_cast<int>(out.size())) {
+    out.clear();
     if (quit_) close();
     return;
   }
@@ -243,8 +331,8 @@ void Conn::flush() {
     return;
   }
   auto req = std::make_unique<WriteReq>();
-  req->data = out_.substr(sent > 0 ? static_cast<std::size_t>(sent) : 0);
-  out_.clear();
+  req->data = out.substr(sent > 0 ? static_cast<std::size_t>(sent) : 0);
+  out.clear();
   req->owner = this;
   req->close_after = quit_;
   req->req.data = req.get();
@@ -307,13 +395,24 @@ void Sink::stop() {
 }
 
 int run(int argc, char** argv) {
-  std::string listen_text;
+  std::string listen_text, chain, key, stats_file;
+  bool stamps = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--listen" && i + 1 < argc) {
+    bool has_value = i + 1 < argc;
+    if (arg == "--listen" && has_value) {
       listen_text = argv[++i];
+    } else if (arg == "--tls-chain" && has_value) {
+      chain = argv[++i];
+    } else if (arg == "--tls-key" && has_value) {
+      key = argv[++i];
+    } else if (arg == "--stats" && has_value) {
+      stats_file = argv[++i];
+    } else if (arg == "--stamps") {
+      stamps = true;
     } else {
-      std::fprintf(stderr, "usage: sink --listen 127.0.0.1:PORT\n");
+      std::fprintf(stderr,
+                   "usage: sink --listen 127.0.0.1:PORT [--tls-chain PEM --tls-key PEM] [--stamps] [--stats FILE]\n");
       return 2;
     }
   }
@@ -323,9 +422,18 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "sink: --listen: %s\n", error.c_str());
     return 2;
   }
+  if (chain.empty() != key.empty()) {
+    std::fprintf(stderr, "sink: --tls-chain and --tls-key go together\n");
+    return 2;
+  }
+  bssl::UniquePtr<SSL_CTX> tls;
+  if (!chain.empty() && !(tls = server_context(chain, key, error))) {
+    std::fprintf(stderr, "sink: %s\n", error.c_str());
+    return 1;
+  }
   std::signal(SIGPIPE, SIG_IGN);
   uv_loop_t* loop = uv_default_loop();
-  Sink sink(loop);
+  Sink sink(loop, tls.get(), stamps);
   if (!sink.listen(*addr, error)) {
     std::fprintf(stderr, "sink: cannot listen on %s: %s\n", listen_text.c_str(), error.c_str());
     return 1;
@@ -352,14 +460,41 @@ int run(int argc, char** argv) {
         },
         h == &sigint ? SIGINT : SIGTERM);
   }
-  std::printf("sink: listening on %s\n", listen_text.c_str());
+  // SIGUSR1: write the report; SIGUSR2: a new latency window. Unreferenced: they never keep the loop alive.
+  uv::Handle<uv_signal_t> sigusr1, sigusr2;
+  struct Reporter {
+    Sink* sink;
+    std::string path;
+  } reporter{&sink, stats_file};
+  for (auto* h : {&sigusr1, &sigusr2}) {
+    uv_signal_init(loop, h->get());
+    h->mark_initialized();
+    h->get()->data = &reporter;
+    uv_unref(h->base());
+  }
+  uv_signal_start(
+      sigusr1.get(),
+      [](uv_signal_t* s, int) {
+        auto* r = static_cast<Reporter*>(s->data);
+        std::string why;
+        if (r->path.empty()) {
+          std::fprintf(stderr, "sink: SIGUSR1 without --stats: nothing written\n");
+        } else if (!r->sink->stats().write(r->path, why)) {
+          std::fprintf(stderr, "sink: %s\n", why.c_str());
+        }
+      },
+      SIGUSR1);
+  uv_signal_start(
+      sigusr2.get(), [](uv_signal_t* s, int) { static_cast<Reporter*>(s->data)->sink->stats().reset_window(); },
+      SIGUSR2);
+  std::printf("sink: listening on %s%s\n", listen_text.c_str(), tls ? " (STARTTLS offered)" : "");
   std::fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
-  const Stats& s = sink.stats();
-  std::printf("sink: %llu connections, %llu messages, %llu commands, %llu bytes received\n", s.connections,
-              s.messages, s.commands, s.bytes_in);
+  std::printf("%s\n", sink.stats().summary().c_str());
   sigint.close();
   sigterm.close();
+  sigusr1.close();
+  sigusr2.close();
   uv_run(loop, UV_RUN_DEFAULT);   // let the close callbacks free the signal handles
   return 0;
 }
