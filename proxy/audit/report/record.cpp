@@ -96,7 +96,7 @@ std::variant<Record, std::string> parse_record(std::string_view line) {
             read_int(j, "transaction", r.transaction, why) && read_bool(j, "plaintext_retry", r.plaintext_retry, why) &&
             read_bool(j, "implicit_tls", r.implicit_tls, why) && read_bool(j, "changed", r.changed, why) &&
             read_bool(j, "cached_policy_in_force", r.cached_policy_in_force, why) &&
-            read_strings(j, "policy_lines", r.policy_lines, why);
+            read_strings(j, "policy_lines", r.policy_lines, why) && read_strings(j, "tlsa", r.tlsa, why);
   if (!ok) return why;
   r.verdict = verdict_from(r.verdict_text);
   return r;

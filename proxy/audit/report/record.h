@@ -37,6 +37,7 @@ struct Record {
   bool changed = false;
   bool cached_policy_in_force = false;
   std::vector<std::string> policy_lines;
+  std::vector<std::string> tlsa;        // tls-policy under DANE: the TLSA records, presentation format
 };
 
 // One line without its line end (read_audit_files skips blank lines before they get here).

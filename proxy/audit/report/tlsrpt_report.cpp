@@ -82,6 +82,10 @@ void TlsrptBuilder::add(const Record& r, bool counted) {
   d.transaction = r.transaction.value_or(0);
   d.domain = std::move(domain);
   d.policy_id = r.policy_source == "mta-sts" ? r.policy_id : std::string();
+  if (r.policy_source == "dane" && !r.tlsa.empty()) {
+    d.tlsa_key = ascii::lower(r.mx);
+    for (const std::string& rr : r.tlsa) d.tlsa_key += "\n" + rr;
+  }
   d.day = day_of(r.ts);
   d.success = r.verdict == Verdict::Delivered && r.reason.empty();
   if (!d.success) {
@@ -103,7 +107,9 @@ std::vector<DomainReport> TlsrptBuilder::finish(const PolicyTexts& more_texts) {
       ++excluded_;
       continue;
     }
-    Counts& c = by_report[{d.day, d.domain}][d.policy_id];
+    // The inner key orders the policies: "1<id>" sts, "2<mx>\n<records>" tlsa, "3" no-policy-found.
+    std::string key = !d.policy_id.empty() ? "1" + d.policy_id : !d.tlsa_key.empty() ? "2" + d.tlsa_key : "3";
+    Counts& c = by_report[{d.day, d.domain}][key];
     if (d.success) {
       ++c.successful;
     } else {
@@ -116,19 +122,25 @@ std::vector<DomainReport> TlsrptBuilder::finish(const PolicyTexts& more_texts) {
   std::vector<DomainReport> reports;
   for (auto& [key, policies] : by_report) {
     DomainReport report{key.second, key.first, {}};
-    std::vector<std::string> ids;
-    for (const auto& [id, counts] : policies) {
-      if (!id.empty()) ids.push_back(id);
-    }
-    if (policies.count("")) ids.push_back("");
-    for (const std::string& id : ids) {
-      const Counts& c = policies.at(id);
+    for (const auto& [policy_key, c] : policies) {
       PolicyReport p;
-      p.type = id.empty() ? "no-policy-found" : "sts";
-      p.policy_id = id;
       p.successful = c.successful;
       p.failed = c.failed;
-      if (!id.empty()) {
+      if (policy_key[0] == '2') {
+        // DANE: the MX host, then its TLSA records (RFC 8460 §4.4: policy-string holds the records).
+        std::string rest = policy_key.substr(1);
+        std::size_t cut = rest.find('\n');
+        p.type = "tlsa";
+        p.mx_patterns = {rest.substr(0, cut)};
+        while (cut != std::string::npos) {
+          std::size_t next = rest.find('\n', cut + 1);
+          p.policy_lines.push_back(rest.substr(cut + 1, next == std::string::npos ? std::string::npos : next - cut - 1));
+          cut = next;
+        }
+      } else if (policy_key[0] == '1') {
+        std::string id = policy_key.substr(1);
+        p.type = "sts";
+        p.policy_id = id;
         const std::vector<std::string>* lines = nullptr;
         if (auto t = texts_.find({report.domain, id}); t != texts_.end()) {
           lines = &t->second;
@@ -142,6 +154,8 @@ std::vector<DomainReport> TlsrptBuilder::finish(const PolicyTexts& more_texts) {
         } else {
           p.missing_text = true;
         }
+      } else {
+        p.type = "no-policy-found";
       }
       for (const auto& [f, n] : c.failures) {
         p.failures.push_back(FailureDetail{std::get<0>(f), std::get<1>(f), std::get<2>(f), std::get<3>(f), n});

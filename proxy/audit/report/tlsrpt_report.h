@@ -6,6 +6,9 @@
 // - policy: "sts" when the decision applied the domain's MTA-STS policy (policy_source mta-sts with a
 //   policy_id); then policy-string is that policy's lines (from the mta-sts-fetch event of that domain
 //   and id, anywhere in the files read, else from the MTA-STS cache file) and mx-host its mx patterns.
+//   "tlsa" when DANE decided (policy_source dane): policy-string is the TLSA record set the decision
+//   used, mx-host the MX it belongs to (TLSA records are per MX host, RFC 8460 §4.4). Each decision has
+//   one policy_source, so a domain with both DANE and MTA-STS is never counted twice.
 //   Otherwise "no-policy-found". One policies[] entry per distinct policy in the day.
 // - success: verdict delivered without a reason (TLS as the policy wanted). Failure: anything with a
 //   reason (refused, allowed-testing, a TLS attempt that failed, plaintext at may for want of
@@ -40,10 +43,10 @@ struct FailureDetail {
 };
 
 struct PolicyReport {
-  std::string type;                        // "sts" | "no-policy-found"
+  std::string type;                        // "sts" | "tlsa" | "no-policy-found"
   std::string policy_id;                   // sts: the TXT record's id
   std::vector<std::string> policy_lines;   // sts: empty when the text was not found (see missing_text)
-  std::vector<std::string> mx_patterns;    // sts: from the policy's mx lines
+  std::vector<std::string> mx_patterns;    // sts: from the policy's mx lines; tlsa: the MX host
   bool missing_text = false;
   std::uint64_t successful = 0, failed = 0;
   std::vector<FailureDetail> failures;     // most sessions first
@@ -52,7 +55,7 @@ struct PolicyReport {
 struct DomainReport {
   std::string domain;   // lower-case A-label
   Day day{};
-  std::vector<PolicyReport> policies;   // sts ones first, by id; then no-policy-found
+  std::vector<PolicyReport> policies;   // sts ones first, by id; then tlsa; then no-policy-found
 };
 
 // (domain, policy id) -> the policy's lines: what a report's policy-string is made of.
@@ -74,6 +77,7 @@ class TlsrptBuilder {
     std::string session;
     std::int64_t transaction = 0;
     std::string domain, policy_id;
+    std::string tlsa_key;                 // DANE: the MX host and its TLSA records, one line each
     Day day{};
     bool success = false;
     FailureDetail failure;

@@ -61,6 +61,40 @@ TEST(Tlsrpt, StsPolicyCounts) {
   ASSERT_EQ(p.failures.size(), 2u);
 }
 
+// DANE decisions (issue 17): policy-type tlsa with the TLSA records as policy-string and the MX as
+// mx-host; a domain with DANE on one MX and MTA-STS on the other gets one entry each, every decision
+// counted once.
+Record dane_record(const std::string& line) {
+  auto parsed = parse_record(line);
+  EXPECT_TRUE(std::holds_alternative<Record>(parsed)) << std::get<std::string>(parsed);
+  return std::get<Record>(std::move(parsed));
+}
+
+TEST(Tlsrpt, DaneDecisionsAreTlsaPolicies) {
+  TlsrptBuilder builder;
+  const std::string head = R"({"ts":"2026-11-22T10:00:00.000Z","event":"tls-policy","direction":"outbound","session":"s1","peer":"127.0.0.1:1","domain":"both.example",)";
+  builder.add(dane_record(head + R"("mx":"mx1.both.example","mx_address":"192.0.2.1:25","policy":"dane","policy_source":"dane","tlsa":["3 1 1 aabb"],"verdict":"delivered"})"), true);
+  builder.add(dane_record(head + R"("mx":"mx1.both.example","mx_address":"192.0.2.1:25","policy":"dane","policy_source":"dane","tlsa":["3 1 1 aabb"],"verdict":"refused","reason":"tlsa-invalid"})"), true);
+  builder.add(dane_record(head + R"("mx":"mx2.both.example","mx_address":"192.0.2.2:25","policy":"mta-sts","policy_source":"mta-sts","policy_id":"abc","verdict":"delivered"})"), true);
+  std::vector<DomainReport> all = builder.finish({{{"both.example", "abc"}, {"version: STSv1", "mode: enforce", "mx: mx2.both.example", "max_age: 86400"}}});
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all[0].policies.size(), 2u);
+  const PolicyReport& sts = all[0].policies[0];
+  const PolicyReport& tlsa = all[0].policies[1];
+  EXPECT_EQ(sts.type, "sts");
+  EXPECT_EQ(sts.successful + sts.failed, 1u);
+  EXPECT_EQ(tlsa.type, "tlsa");
+  EXPECT_EQ(tlsa.policy_lines, (std::vector<std::string>{"3 1 1 aabb"}));
+  EXPECT_EQ(tlsa.mx_patterns, (std::vector<std::string>{"mx1.both.example"}));
+  EXPECT_EQ(tlsa.successful, 1u);
+  EXPECT_EQ(tlsa.failed, 1u);
+  ASSERT_EQ(tlsa.failures.size(), 1u);
+  EXPECT_EQ(tlsa.failures[0].result_type, "tlsa-invalid");
+  auto json = report_json(all[0], kWho);
+  EXPECT_EQ(json["policies"][1]["policy"]["policy-type"], "tlsa");
+  EXPECT_EQ(json["policies"][1]["policy"]["policy-string"][0], "3 1 1 aabb");
+}
+
 TEST(Tlsrpt, NoPolicyFoundCountsTheRetryOnce) {
   std::vector<DomainReport> all = reports();
   const DomainReport* r = find(all, "plain.net", "2026-11-22");
