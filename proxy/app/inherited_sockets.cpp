@@ -41,9 +41,7 @@ std::string local_text(int fd) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
-  std::string host = smtp::address_text(addr);
-  if (addr.ss_family == AF_INET6) host = "[" + host + "]";
-  return host + ":" + std::to_string(smtp::address_port(addr));
+  return smtp::address_with_port(addr);
 }
 
 // The address an endpoint binds, resolved as bind_listeners resolves it (the first passive result).

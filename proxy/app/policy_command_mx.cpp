@@ -129,8 +129,7 @@ std::string describe_next_hops(const config::Config& config, const policy::Effec
         ProbeTarget t{hop.host, {}, policy::policy_for_host(policy, policy::dane_facts(lookup))};
         if (hop.addresses.status == dns::Status::Ok) {
           for (sockaddr_storage a : hop.addresses.addresses) {
-            if (a.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(hop.port);
-            if (a.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(a).sin6_port = htons(hop.port);
+            smtp::set_address_port(a, hop.port);
             t.addresses.push_back(a);
           }
         }

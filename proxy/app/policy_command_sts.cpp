@@ -3,7 +3,6 @@
 #include <uv.h>
 
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -13,20 +12,12 @@
 #include "policy/mta_sts/agent.h"
 #include "policy/engine/resolution.h"
 #include "policy/mta_sts/cache_file.h"
+#include "proxy/audit/report/timestamp.h"
 #include "policy/names.h"
 #include "proxy/app/mta_sts_loop.h"
 
 namespace mxguard::app {
 namespace {
-
-std::string utc_text(mta_sts::Seconds t) {
-  std::time_t raw = static_cast<std::time_t>(t.time_since_epoch().count());
-  std::tm tm{};
-  gmtime_r(&raw, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 mta_sts::Seconds now() { return std::chrono::floor<std::chrono::seconds>(mta_sts::Clock::now()); }
 
@@ -37,8 +28,8 @@ std::string describe(const mta_sts::CachedPolicy& p, mta_sts::Seconds at) {
   out += "mta-sts:     policy id " + p.id + ", mode " + std::string(mta_sts::to_string(p.policy.mode)) + ", max_age " +
          std::to_string(p.policy.max_age) + "s\n";
   out += "mta-sts mx:  " + (mx.empty() ? std::string("(none)") : mx) + "\n";
-  out += "fetched:     " + utc_text(p.fetched_at) + "\n";
-  out += "expires:     " + utc_text(p.expires_at()) + (p.expires_at() <= at ? " (EXPIRED: no longer in force)" : "") + "\n";
+  out += "fetched:     " + audit::report::format_rfc3339_seconds(p.fetched_at) + "\n";
+  out += "expires:     " + audit::report::format_rfc3339_seconds(p.expires_at()) + (p.expires_at() <= at ? " (EXPIRED: no longer in force)" : "") + "\n";
   return out;
 }
 

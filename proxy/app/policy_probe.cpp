@@ -115,12 +115,6 @@ class Probe : public net::ConnectionEvents {
   bool closed_ = false;
 };
 
-std::string with_port(const sockaddr_storage& a) {
-  std::string host = smtp::address_text(a);
-  if (a.ss_family == AF_INET6) host = "[" + host + "]";
-  return host + ":" + std::to_string(smtp::address_port(a));
-}
-
 std::string report(const Probe& probe) {
   const MxDialogue& d = probe.dialogue();
   std::string out;
@@ -182,7 +176,7 @@ std::string probe_next_hops(const config::Config& config, const policy::Effectiv
       continue;
     }
     for (const sockaddr_storage& address : target.addresses) {
-      out += "connect " + std::to_string(n) + ": " + target.host + " " + with_port(address) + "\n";
+      out += "connect " + std::to_string(n) + ": " + target.host + " " + smtp::address_with_port(address) + "\n";
       {
         Probe probe(&loop, tls.get(), MxDialogue(target.policy, target.host, config.server.hostname), timeout_seconds);
         probe.start(address);

@@ -17,13 +17,6 @@ namespace mxguard::inbound {
 
 using smtp::ReplyId;
 
-namespace {
-void set_port(sockaddr_storage& addr, std::uint16_t port) {
-  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
-  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
-}
-}  // namespace
-
 void InboundSession::on_accepted() {
   enter_phase(session::Phase::Opening);
   resolve_backend();
@@ -55,7 +48,7 @@ void InboundSession::resolve_backend() {
             if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
             sockaddr_storage addr{};
             std::memcpy(&addr, a->ai_addr, std::min<std::size_t>(a->ai_addrlen, sizeof addr));
-            set_port(addr, self->settings_.inbound.backend.port);
+            smtp::set_address_port(addr, self->settings_.inbound.backend.port);
             self->backend_addresses_.push_back(addr);
           }
           if (self->backend_addresses_.empty()) {

@@ -4,13 +4,10 @@
 
 #include <utility>
 
+#include "proxy/smtp/proxy_header.h"
+
 namespace mxguard::outbound {
 namespace {
-
-void set_port(sockaddr_storage& addr, std::uint16_t port) {
-  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
-  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
-}
 
 // A route to an address literal: nothing to look up, and no name DANE could be about.
 bool literal_address(const std::string& host, std::uint16_t port, sockaddr_storage& out) {
@@ -52,7 +49,7 @@ void MxHostLookup::start(MxHost host, policy::EffectivePolicy domain_policy, std
 }
 
 void MxHostLookup::on_addresses(dns::AddressResult result) {
-  for (auto& a : result.addresses) set_port(a, host_.port);
+  for (auto& a : result.addresses) smtp::set_address_port(a, host_.port);
   facts_.addresses = std::move(result);
   policy::DaneLookup lookup = lookup_so_far(facts_.addresses.authenticated_data);
   // TLSA records only matter at the DANE levels, and only behind validated addresses (RFC 7672 §2.2).

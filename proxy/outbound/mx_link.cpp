@@ -14,14 +14,6 @@ namespace mxguard::outbound {
 
 using smtp::ReplyId;
 
-namespace {
-std::string with_port(const sockaddr_storage& addr) {
-  std::string host = smtp::address_text(addr);
-  if (addr.ss_family == AF_INET6) host = "[" + host + "]";
-  return host + ":" + std::to_string(smtp::address_port(addr));
-}
-}  // namespace
-
 MxLink::MxLink(LinkContext context, Hooks hooks)
     : ctx_(std::move(context)),
       hooks_(std::move(hooks)),
@@ -37,7 +29,7 @@ MxLink::~MxLink() {
   retire_connection();
 }
 
-std::string MxLink::mx_address() const { return connection_ || ready_ ? with_port(address_) : std::string(); }
+std::string MxLink::mx_address() const { return connection_ || ready_ ? smtp::address_with_port(address_) : std::string(); }
 
 void MxLink::start(const std::string& domain, policy::EffectivePolicy policy) {
   domain_ = domain;
@@ -122,7 +114,7 @@ void MxLink::on_destination_named(DestinationName name) {
     fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, domain_ + ": " + name.note), name.note);
     return;
   }
-  spdlog::info("[{}] outbound {}: original destination {} is {} ({})", ctx_.session_id, domain_, with_port(destination),
+  spdlog::info("[{}] outbound {}: original destination {} is {} ({})", ctx_.session_id, domain_, smtp::address_with_port(destination),
                name.host, log_text::sanitize(name.note));
   hops_.push_back({name.host, static_cast<std::uint16_t>(smtp::address_port(destination)), destination,
                    name.mx_authenticated && ctx_.services.ad_trusted});
@@ -234,7 +226,7 @@ void MxLink::connect(bool plaintext_retry) {
   ctx_.track_handle();
   int rc = connection_->connect(reinterpret_cast<const sockaddr*>(&address_));
   if (rc != 0) {
-    last_failure_ = mx_host_ + " " + with_port(address_) + ": " + uv_strerror(rc);
+    last_failure_ = mx_host_ + " " + smtp::address_with_port(address_) + ": " + uv_strerror(rc);
     attempt_over(false);
     return;
   }
@@ -244,9 +236,9 @@ void MxLink::connect(bool plaintext_retry) {
 void MxLink::on_connected(int status) {
   if (!dialogue_ || done_) return;
   if (status != 0) {
-    last_failure_ = mx_host_ + " " + with_port(address_) + ": " + uv_strerror(status);
+    last_failure_ = mx_host_ + " " + smtp::address_with_port(address_) + ": " + uv_strerror(status);
     spdlog::info("[{}] outbound {}: cannot connect to {} {}: {}", ctx_.session_id, domain_, mx_host_,
-                 with_port(address_), uv_strerror(status));
+                 smtp::address_with_port(address_), uv_strerror(status));
     attempt_over(false);
     return;
   }
@@ -369,12 +361,12 @@ void MxLink::audit_attempt() {
   if (outcome != audit::Verdict::Failed) decided(held, outcome, verdict ? verdict->reason : policy::ResultType::None);
   // The postmaster's line: one per delivery attempt, naming domain, MX, TLS and verdict.
   spdlog::info("[{}] outbound {} via {} {}: {}, policy {} ({}): {}{}", ctx_.session_id, domain_, mx_host_,
-               with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(held.level),
+               smtp::address_with_port(address_), tls_version.empty() ? "plaintext" : tls_version, policy::to_string(held.level),
                policy::to_string(held.source), audit::to_string(outcome),
                reason.empty() ? "" : " (" + reason + ": " + log_text::sanitize(dialogue_->failure_text()) + ")");
   if (!ctx_.audit) return;
   audit::Event event = policy_event(held);
-  event.set("mx", mx_host_).set("mx_address", with_port(address_));
+  event.set("mx", mx_host_).set("mx_address", smtp::address_with_port(address_));
   // TLS-RPT's sending-mta-ip: the address this connection left from.
   if (connection_ && connection_->local().ss_family != 0) event.set("sending_ip", smtp::address_text(connection_->local()));
   // The retry after a failed TLS attempt is one more connection for the same failure: the report counts
@@ -472,7 +464,7 @@ void MxLink::arm(std::chrono::seconds timeout) {
 void MxLink::on_timeout() {
   if (done_ || ready_ || !dialogue_) return;
   if (dialogue_->state() == DialogueState::Handshake) handshake_timed_out_ = true;
-  last_failure_ = mx_host_ + " " + with_port(address_) + ": no answer in time (" +
+  last_failure_ = mx_host_ + " " + smtp::address_with_port(address_) + ": no answer in time (" +
                   std::string(to_string(dialogue_->state())) + ")";
   spdlog::info("[{}] outbound {}: {}", ctx_.session_id, domain_, last_failure_);
   if (dialogue_->state() == DialogueState::Greeting && !connection_->reading()) {

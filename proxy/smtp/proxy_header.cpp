@@ -73,6 +73,17 @@ std::string address_text(const sockaddr_storage& addr) { return text(endpoint(ad
 
 int address_port(const sockaddr_storage& addr) { return endpoint(addr).port; }
 
+void set_address_port(sockaddr_storage& addr, std::uint16_t port) {
+  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
+  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
+}
+
+std::string address_with_port(const sockaddr_storage& addr) {
+  std::string host = address_text(addr);
+  if (addr.ss_family == AF_INET6) host = "[" + host + "]";
+  return host + ":" + std::to_string(address_port(addr));
+}
+
 std::string proxy_v1_header(const sockaddr_storage& client, const sockaddr_storage& local) {
   Endpoint src = endpoint(client);
   Endpoint dst = endpoint(local);

@@ -1,5 +1,6 @@
 #pragma once
 // What mxguard tells the backend about the real client (design.md, inbound step 1). Pure.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -29,5 +30,9 @@ std::string xclient_command(const XclientInfo& info);
 // An IPv4-mapped IPv6 address is shown as IPv4, as in the headers above (one client, one limiter key).
 std::string address_text(const sockaddr_storage& addr);
 int address_port(const sockaddr_storage& addr);
+// "1.2.3.4:25" or "[2001:db8::1]:25": an address and port as a host:port endpoint is written.
+std::string address_with_port(const sockaddr_storage& addr);
+// Sets the port of an AF_INET or AF_INET6 address (host order in, network order stored).
+void set_address_port(sockaddr_storage& addr, std::uint16_t port);
 
 }  // namespace mxguard::smtp
