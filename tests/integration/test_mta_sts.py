@@ -216,7 +216,9 @@ class Enforcement(MtaStsTestCase):
         ob = self.start_sts(self.web.port)
         self.deliver("bob@enforce.test")
         self.wait_fetch_event("enforce.test", verdict="fetched")
-        time.sleep(0.5)   # the cache file is written by a thread of its own
+        cache = ob.config["mta_sts"]["cache_file"]   # written by a thread of its own: wait for it
+        ports.wait_until(lambda: os.path.exists(cache) and "enforce.test" in open(cache).read(), 10,
+                         lambda: f"enforce.test in {cache}")
         out = run_cli("policy", "enforce.test", "--config", ob.config_path)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("level:       mta-sts", out.stdout)
@@ -323,7 +325,8 @@ class CacheLifetime(MtaStsTestCase):
         self.assertIn("mxguard-fetch", e["detail"], e)
         self.wait_log_line("MTA-STS fetcher", "killed by signal 9")
         self.assertEqual(len(mx.messages()), 1)
-        # A later fetch gets a new child (after the backoff).
+        # A later fetch gets a new child once the restart backoff has passed: 1 s after a child that died
+        # young (fetch_client.h), a fixed timer of mxguard's, so this waits for it rather than for luck.
         time.sleep(1.5)
         self.deliver("bob@later.test")
         ports.wait_until(lambda: self.fetcher_pid(ob) not in (None, pid), 10, lambda: "a new mxguard-fetch")
