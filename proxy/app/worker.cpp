@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 
+#include "proxy/net/listener_options.h"
 #include "proxy/session/thresholds.h"
 
 namespace mxguard::app {
@@ -93,6 +94,10 @@ void Worker::start() {
     listener->handle.get()->data = this;
     int rc = uv_tcp_open(listener->handle.get(), planned.fd);
     if (rc == 0) {
+      // Inherited by every accepted connection (a socket handed over by a predecessor or systemd too).
+      if (int opt = net::set_client_socket_options(listener->handle.get()); opt != 0) {
+        spdlog::warn("worker {}: cannot set TCP_NODELAY and the send buffer on a listener: {}", index_, uv_strerror(opt));
+      }
       rc = uv_listen(listener->handle.stream(), 1024, [](uv_stream_t* server, int status) {
         auto* self = static_cast<Worker*>(server->data);
         if (status != 0) {

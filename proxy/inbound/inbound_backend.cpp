@@ -92,6 +92,9 @@ void InboundSession::connect_next_address() {
     int rc = tproxy ? backend_->connect_from(*source, reinterpret_cast<const sockaddr*>(&addr))
                     : backend_->connect(reinterpret_cast<const sockaddr*>(&addr));
     if (rc == 0) {
+      // Reading from the start: libuv then arms the socket for both directions in one epoll_ctl instead
+      // of three. Nothing is read before on_far_connected: libuv finishes the connect first.
+      backend_->start_reading();
       arm_timer();
       return;
     }
@@ -168,6 +171,11 @@ void InboundSession::on_delivery_unknown(const std::string& what) {
 }
 
 void InboundSession::send_to_backend(std::string_view bytes, Expect expect) {
+  if (rset_owed_) {   // see proceed_starttls; the turn's cork makes it one write with `bytes`
+    rset_owed_ = false;
+    replies().push_awaited(Expect::InternalRset);
+    backend_->write("RSET\r\n");
+  }
   replies().push_awaited(expect);
   backend_->write(bytes);
   arm_timer();
@@ -253,7 +261,7 @@ void InboundSession::on_backend_reply(const smtp::Reply& reply) {
         fail(ReplyId::FarSideError, "backend refused RSET at STARTTLS: " + std::to_string(reply.code));
         return;
       }
-      flush_replies();   // our 220 is next
+      flush_replies();   // swallowed (the client never sent it); whatever waited behind it may go
       return;
     case Expect::Quit:
       relay(reply);

@@ -39,7 +39,7 @@ class InboundSession : public session::SessionCore {
     Helo,             // relay; a 2xx records the HELO name
     Data,             // 354 starts content; anything else ends the attempt
     DataEnd,          // the reply to the content's end
-    InternalRset,     // our own RSET at STARTTLS: swallowed, anything but 2xx fails the session
+    InternalRset,     // our own RSET after STARTTLS: swallowed, anything but 2xx fails the session
     Auth,             // relay; a 334 makes the client's next line a SASL answer, not a command
     Quit,             // relay, then close
   };
@@ -120,6 +120,7 @@ class InboundSession : public session::SessionCore {
   bool resolving_ = false;            // a lookup is running in the thread pool
   bool auth_pending_ = false;         // AUTH forwarded, its reply not yet back
   bool auth_continuation_ = false;    // the next client line answers a 334 challenge
+  bool rset_owed_ = false;            // STARTTLS accepted: the backend's RSET goes with the next command
   bool helo_after_tls_ = false;       // the client said EHLO/HELO again inside TLS
   bool greeting_received_ = false;
 };

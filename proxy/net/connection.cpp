@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 
 #include "proxy/net/original_destination.h"
 #include "proxy/net/transparent_source.h"
@@ -45,19 +46,16 @@ Connection::~Connection() {
 int Connection::accept_from(uv_stream_t* server) {
   int rc = uv_accept(server, tcp_.stream());
   if (rc == 0) {
-    accepted_ = true;
-    uv_tcp_nodelay(tcp_.get(), 1);
-    learn_addresses();
+    accepted_ = true;   // TCP_NODELAY and the send buffer cap come from the listener (listener_options.h)
+    int len = sizeof peer_;
+    uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
   }
   return rc;
 }
 
-void Connection::limit_send_buffer(int bytes) {
-  if (!tcp_.initialized()) return;
-  uv_send_buffer_size(tcp_.base(), &bytes);
-}
-
 int Connection::connect(const sockaddr* addr) {
+  // The peer is where we connect to: no getpeername needed once connected.
+  std::memcpy(&peer_, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   auto req = std::make_unique<uv_connect_t>();
   req->data = this;
   int rc = uv_tcp_connect(req.get(), tcp_.get(), addr, [](uv_connect_t* r, int status) {
@@ -65,10 +63,7 @@ int Connection::connect(const sockaddr* addr) {
     if (status == UV_ECANCELED) return;   // the connection may be gone: don't look at it
     auto* self = static_cast<Connection*>(r->data);
     if (self->closing_) return;
-    if (status == 0) {
-      uv_tcp_nodelay(self->tcp_.get(), 1);
-      self->learn_addresses();
-    }
+    if (status == 0) uv_tcp_nodelay(self->tcp_.get(), 1);
     self->events_.on_connected(*self, status);
   });
   if (rc == 0) req.release();   // owned by libuv until the callback
@@ -87,11 +82,13 @@ int Connection::connect_from(const sockaddr_storage& source, const sockaddr* add
   return connect(addr);
 }
 
-void Connection::learn_addresses() {
-  int len = sizeof peer_;
-  uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
-  len = sizeof local_;
-  uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+const sockaddr_storage& Connection::local() const {
+  // Asked for by few (a PROXY header, transparent mode, an outbound audit event): looked up on first use.
+  if (local_.ss_family == 0 && tcp_.initialized() && !closed_) {
+    int len = sizeof local_;
+    uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+  }
+  return local_;
 }
 
 std::optional<sockaddr_storage> Connection::original_destination() const {
@@ -100,7 +97,7 @@ std::optional<sockaddr_storage> Connection::original_destination() const {
   if (!accepted_ || !tcp_.initialized() || uv_fileno(reinterpret_cast<const uv_handle_t*>(tcp_.get()), &fd) != 0) {
     return std::nullopt;
   }
-  return net::original_destination(fd, local_);
+  return net::original_destination(fd, local());
 }
 
 void Connection::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -229,9 +226,26 @@ void Connection::flush_tls() {
   send();
 }
 
-// Starts a uv_write of next_ unless one is in flight; its completion sends whatever gathered meanwhile.
+// Hands next_ to the socket unless a uv_write is in flight; its completion sends whatever gathered meanwhile.
+// The kernel is offered the bytes first (uv_try_write): a reply or command it takes whole, the usual case,
+// costs one write() and no request. A uv_write that completes at once would cost an epoll_ctl besides
+// (libuv 1.44 re-arms the watcher after every write request), which was a quarter of a session's system
+// calls. Only what the kernel leaves goes through uv_write, which waits for POLLOUT.
 void Connection::send() {
   if (writing_ || next_.empty() || closed_ || !tcp_.initialized()) return;
+  ++write_calls_;
+  uv_buf_t whole = uv_buf_init(next_.data(), static_cast<unsigned>(next_.size()));
+  int taken = uv_try_write(tcp_.stream(), &whole, 1);
+  if (taken == static_cast<int>(next_.size())) {
+    next_.clear();
+    trim(next_);
+    return;
+  }
+  if (taken < 0 && taken != UV_EAGAIN) {
+    write_failed(taken);
+    return;
+  }
+  if (taken > 0) next_.erase(0, static_cast<std::size_t>(taken));
   if (!write_req_) {
     write_req_ = std::make_unique<WriteRequest>();
     write_req_->owner = this;
@@ -243,17 +257,20 @@ void Connection::send() {
   int rc = uv_write(&write_req_->req, tcp_.stream(), &buf, 1, &Connection::on_write);
   if (rc != 0) {
     write_req_->data.clear();
-    next_.clear();
-    if (close_pending_) {
-      flush_failed_ = true;
-      close(std::move(on_closed_));
-    } else if (!closing_) {
-      events_.on_error(*this, uv_strerror(rc));
-    }
+    write_failed(rc);
     return;
   }
   writing_ = true;
-  ++write_calls_;
+}
+
+void Connection::write_failed(int status) {
+  next_.clear();
+  if (close_pending_) {   // the peer is gone: nothing left to flush
+    flush_failed_ = true;
+    close(std::move(on_closed_));
+  } else if (!closing_) {
+    events_.on_error(*this, uv_strerror(status));
+  }
 }
 
 void Connection::on_write(uv_write_t* req, int status) {
@@ -270,13 +287,7 @@ void Connection::write_done(int status) {
   write_req_->data.clear();
   if (status == UV_ECANCELED) return;
   if (status < 0) {
-    next_.clear();
-    if (close_pending_) {   // the peer is gone: nothing left to flush
-      flush_failed_ = true;
-      close(std::move(on_closed_));
-    } else if (!closing_) {
-      events_.on_error(*this, uv_strerror(status));
-    }
+    write_failed(status);
     return;
   }
   if (!next_.empty()) {

@@ -3,8 +3,9 @@
 // or a TLS client (outbound). Callers write and receive plaintext either way: only start_tls() knows the
 // difference (like Envoy's StartTlsSocket).
 //
-// Writes are coalesced: at most one uv_write is in flight, bytes written meanwhile join the next one, and
-// cork()/uncork() gather a whole burst of replies or commands into one TLS write and one uv_write.
+// Writes are coalesced: cork()/uncork() gather a whole burst of replies or commands into one TLS write and
+// one write to the socket, which the kernel usually takes at once. What it cannot take waits in at most one
+// uv_write, and bytes written meanwhile join the next one.
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -38,7 +39,9 @@ class ConnectionEvents {
   // handshake is on_eof / on_error as at any other time.
   virtual void on_tls_ready(Connection& c) {}
   virtual void on_tls_failed(Connection& c, const std::string& reason) {}
-  virtual void on_drained(Connection& c) {}   // every queued byte was handed to the kernel
+  // Bytes that had to wait for the socket have all been handed to the kernel. Bytes the kernel took at
+  // once report nothing: the writer sees queued_bytes() == 0 when write() or uncork() returns.
+  virtual void on_drained(Connection& c) {}
 };
 
 class Connection {
@@ -51,8 +54,6 @@ class Connection {
   ~Connection();
 
   int accept_from(uv_stream_t* server);   // libuv error code, 0 on success
-  // Caps the kernel's send buffer for this socket (Linux doubles the value and stops auto-tuning it).
-  void limit_send_buffer(int bytes);
   int connect(const sockaddr* addr);      // result arrives in on_connected
   // The same from a foreign `source` address (transparent_source.h: IP_TRANSPARENT, bound before the
   // connect). A libuv error code at once (UV_EPERM without CAP_NET_ADMIN) or the result in on_connected.
@@ -72,11 +73,12 @@ class Connection {
   std::size_t queued_bytes() const;
 
   // Nestable: while the count is above zero, write() only appends; the outermost uncork() sends everything
-  // as one TLS write and one uv_write. close_after_flush and start_tls flush corked bytes themselves.
+  // as one TLS write and one burst to the socket. close_after_flush and start_tls flush corked bytes themselves.
   void cork();
   void uncork();
   bool corked() const { return cork_depth_ > 0; }
-  // uv_write calls issued so far (for metrics, and for tests that count coalescing).
+  // Bursts handed to the socket so far (each tried at once, whatever the kernel left queued in one
+  // uv_write), for metrics and for tests that count coalescing.
   std::uint64_t write_calls() const { return write_calls_; }
 
   // From now on every byte in either direction is TLS; the role is the SSL's (ServerContext::new_ssl is
@@ -101,7 +103,7 @@ class Connection {
   bool closing() const { return closing_; }
 
   const sockaddr_storage& peer() const { return peer_; }
-  const sockaddr_storage& local() const { return local_; }
+  const sockaddr_storage& local() const;   // all zero when unknown (never connected, or closed)
   // Transparent mode: where the peer of an accepted connection meant to go before a firewall REDIRECT
   // sent it here; nullopt when it was not redirected, and for a connection we made (see
   // original_destination.h).
@@ -118,8 +120,8 @@ class Connection {
   void flush_tls();
   void send();
   void write_done(int status);
+  void write_failed(int status);
   void trim_buffers();
-  void learn_addresses();
 
   uv_loop_t* loop_;
   ConnectionEvents& events_;
@@ -139,7 +141,7 @@ class Connection {
   bool close_pending_ = false;   // close_after_flush waiting for the queue to drain
   std::function<void()> on_closed_;
   sockaddr_storage peer_{};
-  sockaddr_storage local_{};
+  mutable sockaddr_storage local_{};   // looked up on first use
 };
 
 // Keeps a connection corked for a scope, e.g. a whole event callback: `net::Corked hold(client_);`.

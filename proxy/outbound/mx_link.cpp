@@ -230,6 +230,9 @@ void MxLink::connect(bool plaintext_retry) {
     attempt_over(false);
     return;
   }
+  // Reading from the start: libuv then arms the socket for both directions in one epoll_ctl instead of
+  // three. Nothing is read before on_connected: libuv finishes the connect first.
+  connection_->start_reading();
   arm(ctx_.settings->outbound.limits.backend_connect_timeout);
 }
 
@@ -242,7 +245,7 @@ void MxLink::on_connected(int status) {
     attempt_over(false);
     return;
   }
-  connection_->start_reading();
+  (void)connection_->local();   // TLS-RPT's sending-mta-ip, learnt while the socket is surely open
   arm(ctx_.settings->outbound.limits.greeting_timeout);
 }
 

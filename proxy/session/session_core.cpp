@@ -42,6 +42,8 @@ class SessionCore::Turn {
   ~Turn() {
     if (s_.far_) s_.far_->uncork();
     s_.client_.uncork();
+    // Replies the kernel took at once report no on_drained: the client has them all now.
+    if (!s_.client_.corked() && s_.client_.queued_bytes() == 0 && !s_.client_.closing()) s_.on_client_caught_up();
   }
   Turn(const Turn&) = delete;
   Turn& operator=(const Turn&) = delete;
@@ -89,10 +91,6 @@ void SessionCore::start(uv_stream_t* listener) {
     finish();
     return;
   }
-  // Replies are small; a client that does not read them must not park megabytes of them in the kernel,
-  // where the high-water mark cannot see them (auto-tuning grows the buffer to 4 MiB). 64 KiB (128 KiB
-  // as Linux counts it) is hundreds of replies: plenty for any honest pipelining.
-  client_.limit_send_buffer(64 * 1024);
   connect_logged_ = true;
   spdlog::info("[{}] connect from {}", id(), peer_text());
   if (env_.limiter) {

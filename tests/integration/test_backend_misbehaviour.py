@@ -117,14 +117,18 @@ class BackendMisbehaviour(HardeningTestCase):
         c.send(b"NOOP\r\n")
         self.assertFailsClosed(c, enhanced="4.4.2")
 
-    def test_backend_refusing_the_rset_at_starttls_gives_421_instead_of_220(self):
+    def test_backend_refusing_the_rset_after_starttls_gives_421_to_the_first_command_inside_tls(self):
+        # mxguard's RSET leaves with the first command inside TLS (no round trip before the 220): a backend
+        # that refuses it ends the session there, before anything of the TLS session is relayed.
         leaf = self.class_ca().issue("mx", "mx.test", ["mx.test"])
         self.be = self.start_backend(replies={"RSET": b"502 5.5.1 RSET not implemented\r\n"})
         self.mx = self.start_mxguard(self.config(self.be.port, certificates=[leaf]))
         c = self.connect()
-        c.send(b"STARTTLS\r\n")
-        self.assertFailsClosed(c, leaked=[b"RSET not implemented"])
-        self.assertEqual(self.be.commands(), [b"EHLO client.test", b"RSET"], self.be.describe())
+        self.assertEqual(c.command("STARTTLS").raw, b"220 2.0.0 Ready to start TLS\r\n", self.diag())
+        c.starttls()
+        c.send(b"EHLO client.test\r\n")
+        self.assertFailsClosed(c, leaked=[b"RSET not implemented", b"250"])
+        self.assertEqual(self.be.commands()[:2], [b"EHLO client.test", b"RSET"], self.be.describe())
 
     def test_backend_421_is_relayed_once_and_the_session_closed(self):
         # RFC 5321 §4.2: one reply per command. The backend's 421 answers the NOOP; nothing may follow it

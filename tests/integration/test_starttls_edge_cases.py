@@ -101,7 +101,8 @@ class StarttlsEdgeCases(HardeningTestCase, ProxiedBackendTestCase):
         event = self.mx.wait_audit(event="starttls", verdict="failed")
         self.assertEqual(event.get("direction"), "inbound", event)
         self.be.wait_all_closed()
-        self.assertEqual(self.be.verbs(), [b"EHLO", b"RSET"], self.be.describe())
+        # mxguard's RSET waits for the first command inside TLS, and there never was one.
+        self.assertEqual(self.be.verbs(), [b"EHLO"], self.be.describe())
 
     def test_alpn_http_and_h2_without_smtp_is_refused(self):
         c = self.connect()

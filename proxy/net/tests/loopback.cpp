@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proxy/net/listener_options.h"
+
 namespace mxguard::net::testing {
 
 void Recorder::on_connected(Connection& c, int status) {
@@ -41,7 +43,7 @@ Loopback::Loopback(const std::string& host, int port) {
                ? uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&listen_addr_))
                : uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&listen_addr_));
   if (rc != 0 || uv_tcp_bind(listener_->get(), reinterpret_cast<sockaddr*>(&listen_addr_), 0) != 0 ||
-      uv_listen(listener_->stream(), 8, &Loopback::on_connection) != 0) {
+      set_client_socket_options(listener_->get()) != 0 || uv_listen(listener_->stream(), 8, &Loopback::on_connection) != 0) {
     return;   // listening() stays false: the caller decides whether that is a failure or a skip
   }
   int len = sizeof listen_addr_;

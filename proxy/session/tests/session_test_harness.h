@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "policy/config/config.h"
+#include "proxy/net/listener_options.h"
 #include "proxy/session/session_core.h"
 #include "proxy/session/thresholds.h"
 #include "proxy/session/turn_queue.h"
@@ -257,6 +258,7 @@ class SessionCoreTest : public ::testing::Test {
     sockaddr_in addr{};
     ASSERT_EQ(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
     ASSERT_EQ(uv_tcp_bind(listener_->get(), reinterpret_cast<sockaddr*>(&addr), 0), 0);
+    ASSERT_EQ(net::set_client_socket_options(listener_->get()), 0);   // as the worker does
     ASSERT_EQ(uv_listen(listener_->stream(), 8, &SessionCoreTest::on_connection), 0);
     int len = sizeof addr;
     ASSERT_EQ(uv_tcp_getsockname(listener_->get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
