@@ -16,8 +16,9 @@ namespace {
 thread_local std::array<char, 65536> read_buffer;
 
 // Write buffers keep their capacity between bursts so that a request/reply exchange allocates nothing,
-// unless a burst made them big: an idle session should not pin what a large reply once needed.
-constexpr std::size_t kKeptBufferCapacity = 4096;
+// unless a burst made them bigger than a reply needs (a handshake flight, a message): an idle session
+// should not pin what a large burst once needed.
+constexpr std::size_t kKeptBufferCapacity = 256;
 
 void trim(std::string& buffer) {
   if (buffer.empty() && buffer.capacity() > kKeptBufferCapacity) std::string().swap(buffer);
@@ -83,12 +84,15 @@ int Connection::connect_from(const sockaddr_storage& source, const sockaddr* add
 }
 
 const sockaddr_storage& Connection::local() const {
-  // Asked for by few (a PROXY header, transparent mode, an outbound audit event): looked up on first use.
-  if (local_.ss_family == 0 && tcp_.initialized() && !closed_) {
-    int len = sizeof local_;
-    uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+  // Asked for by few (a PROXY header, transparent mode, an outbound audit event): looked up on first use,
+  // and stored apart, so that a session that never asks pays neither the system call nor the 128 bytes.
+  static const sockaddr_storage kUnknown{};
+  if (!local_ && tcp_.initialized() && !closed_) {
+    auto found = std::make_unique<sockaddr_storage>();
+    int len = sizeof *found;
+    if (uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(found.get()), &len) == 0) local_ = std::move(found);
   }
-  return local_;
+  return local_ ? *local_ : kUnknown;
 }
 
 std::optional<sockaddr_storage> Connection::original_destination() const {
@@ -231,19 +235,19 @@ void Connection::flush_tls() {
 // costs one write() and no request. A uv_write that completes at once would cost an epoll_ctl besides
 // (libuv 1.44 re-arms the watcher after every write request), which was a quarter of a session's system
 // calls. Only what the kernel leaves goes through uv_write, which waits for POLLOUT.
-void Connection::send() {
-  if (writing_ || next_.empty() || closed_ || !tcp_.initialized()) return;
+bool Connection::send() {
+  if (writing_ || next_.empty() || closed_ || !tcp_.initialized()) return true;
   ++write_calls_;
   uv_buf_t whole = uv_buf_init(next_.data(), static_cast<unsigned>(next_.size()));
   int taken = uv_try_write(tcp_.stream(), &whole, 1);
   if (taken == static_cast<int>(next_.size())) {
     next_.clear();
-    trim(next_);
-    return;
+    trim_buffers();
+    return true;
   }
   if (taken < 0 && taken != UV_EAGAIN) {
     write_failed(taken);
-    return;
+    return false;
   }
   if (taken > 0) next_.erase(0, static_cast<std::size_t>(taken));
   if (!write_req_) {
@@ -258,9 +262,10 @@ void Connection::send() {
   if (rc != 0) {
     write_req_->data.clear();
     write_failed(rc);
-    return;
+    return false;
   }
   writing_ = true;
+  return true;
 }
 
 void Connection::write_failed(int status) {
@@ -290,10 +295,8 @@ void Connection::write_done(int status) {
     write_failed(status);
     return;
   }
-  if (!next_.empty()) {
-    send();
-    return;
-  }
+  // What gathered meanwhile goes now; if the kernel takes all of it at once, the queue is drained here.
+  if (!next_.empty() && (!send() || writing_)) return;
   trim_buffers();
   if (close_pending_) {
     close_pending_ = false;

@@ -118,7 +118,7 @@ class Connection {
   void handle_tls_input(std::string_view ciphertext);
   void flush_plain();
   void flush_tls();
-  void send();
+  bool send();   // false: the write failed (and was reported)
   void write_done(int status);
   void write_failed(int status);
   void trim_buffers();
@@ -141,7 +141,7 @@ class Connection {
   bool close_pending_ = false;   // close_after_flush waiting for the queue to drain
   std::function<void()> on_closed_;
   sockaddr_storage peer_{};
-  mutable sockaddr_storage local_{};   // looked up on first use
+  mutable std::unique_ptr<sockaddr_storage> local_;   // looked up on first use
 };
 
 // Keeps a connection corked for a scope, e.g. a whole event callback: `net::Corked hold(client_);`.

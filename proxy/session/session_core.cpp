@@ -282,16 +282,17 @@ void SessionCore::on_timeout() {
       break;
   }
   if (const Pending* waiting = replies_.first_awaited()) {
-    if (!waiting->data_end && !client_gone_ && on_reply_timeout()) {
+    bool data_end = waiting->data_end;   // `waiting` is not valid past anything that may push a reply
+    if (!data_end && !client_gone_ && on_reply_timeout()) {
       arm_timer();
       return;
     }
-    if (waiting->data_end) {
+    if (data_end) {
       on_delivery_unknown("did not answer in time (data_end_timeout " + std::to_string(limits().data_end_timeout.count()) +
                           "s)");
     }
     fail(ReplyId::FarSideTimeout,
-         waiting->data_end ? "backend did not answer the end of data in time" : "backend did not reply in time");
+         data_end ? "backend did not answer the end of data in time" : "backend did not reply in time");
   } else if (held_back_by_far()) {
     fail(ReplyId::FarSideTimeout, "backend stopped reading: nothing written to it for " +
                                       std::to_string(limits().backend_write_timeout.count()) + "s");

@@ -1,5 +1,6 @@
 #include "proxy/tls/tls_engine.h"
 
+#include <openssl/buf.h>
 #include <openssl/err.h>
 
 #include <algorithm>
@@ -40,13 +41,45 @@ FailureKind classify_failure(uint32_t packed_error, bool handshake_done) {
   return handshake_done ? FailureKind::Record : FailureKind::Protocol;
 }
 
-Engine::Engine(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
-  in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
+namespace {
+// A memory BIO keeps the capacity of the largest burst it ever held (a handshake flight, a message's
+// records). Once such a buffer is empty again an idle session should not pin it: an idle TLS session's
+// footprint is a benchmark figure, and a few hundred bytes is all an idle one needs.
+constexpr std::size_t kKeptBioCapacity = 256;
+
+BIO* new_memory_bio() {
+  BIO* bio = BIO_new(BIO_s_mem());
   // An empty memory BIO must report "retry", not EOF, so SSL_* return WANT_READ while waiting for bytes.
-  BIO_set_mem_eof_return(in_, -1);
-  BIO_set_mem_eof_return(out_, -1);
+  if (bio) BIO_set_mem_eof_return(bio, -1);
+  return bio;
+}
+
+bool spent(BIO* bio) {
+  BUF_MEM* mem = nullptr;
+  return bio && BIO_pending(bio) == 0 && BIO_get_mem_ptr(bio, &mem) == 1 && mem && mem->max > kKeptBioCapacity;
+}
+}  // namespace
+
+Engine::Engine(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
+  in_ = new_memory_bio();
+  out_ = new_memory_bio();
   SSL_set_bio(ssl_.get(), in_, out_);
+}
+
+void Engine::shed_spent_input() {
+  if (!spent(in_)) return;
+  if (BIO* fresh = new_memory_bio()) {
+    SSL_set0_rbio(ssl_.get(), fresh);   // frees the old one
+    in_ = fresh;
+  }
+}
+
+void Engine::shed_spent_output() {
+  if (!spent(out_)) return;
+  if (BIO* fresh = new_memory_bio()) {
+    SSL_set0_wbio(ssl_.get(), fresh);
+    out_ = fresh;
+  }
 }
 
 bool Engine::is_client() const { return SSL_is_server(ssl_.get()) == 0; }
@@ -72,14 +105,14 @@ void Engine::record_failure(int ssl_error, uint32_t code, const char* what) {
   } else {
     f.reason = std::string(what) + ": " + (ssl_error == SSL_ERROR_SYSCALL ? "unexpected end of stream" : "failed");
   }
-  failure_ = std::move(f);
+  failure_ = std::make_unique<Failure>(std::move(f));
 }
 
 Progress Engine::fail(int ssl_ret, const char* what) {
   int err = SSL_get_error(ssl_.get(), ssl_ret);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Progress::WantMore;
   if (err == SSL_ERROR_ZERO_RETURN) return Progress::Closed;
-  if (!failure_.failed()) record_failure(err, ERR_peek_last_error(), what);
+  if (!failure_) record_failure(err, ERR_peek_last_error(), what);
   ERR_clear_error();
   return Progress::Failed;
 }
@@ -89,15 +122,17 @@ Progress Engine::handshake() {
   int ret = SSL_do_handshake(ssl_.get());
   if (ret == 1) {
     handshake_done_ = true;
+    shed_spent_input();
     return Progress::Ok;
   }
   Progress p = fail(ret, "handshake");
   if (p == Progress::Closed) {   // close_notify before the handshake finished: it never started for real
-    if (!failure_.failed()) {
-      failure_.kind = FailureKind::UnexpectedEof;
-      failure_.alert = SSL_AD_CLOSE_NOTIFY;
-      failure_.reason = "peer closed TLS during the handshake";
-      if (const CertVerification* v = find_verification(ssl_.get())) failure_.cert = *v;
+    if (!failure_) {
+      failure_ = std::make_unique<Failure>();
+      failure_->kind = FailureKind::UnexpectedEof;
+      failure_->alert = SSL_AD_CLOSE_NOTIFY;
+      failure_->reason = "peer closed TLS during the handshake";
+      if (const CertVerification* v = find_verification(ssl_.get())) failure_->cert = *v;
     }
     return Progress::Failed;
   }
@@ -112,7 +147,9 @@ Progress Engine::read(std::string& out, std::size_t max) {
     int ret = SSL_read(ssl_.get(), buf, want);
     if (ret <= 0) {
       Progress p = fail(ret, "read");
-      return (p == Progress::WantMore) ? Progress::Ok : p;
+      if (p != Progress::WantMore) return p;
+      shed_spent_input();
+      return Progress::Ok;
     }
     out.append(buf, static_cast<std::size_t>(ret));
     total += static_cast<std::size_t>(ret);
@@ -144,6 +181,12 @@ void Engine::append_output(std::string& out) {
   out.resize(old_size + pending);
   int n = BIO_read(out_, out.data() + old_size, static_cast<int>(pending));
   out.resize(old_size + (n > 0 ? static_cast<std::size_t>(n) : 0));
+  shed_spent_output();
+}
+
+const Failure& Engine::failure() const {
+  static const Failure kNone;
+  return failure_ ? *failure_ : kNone;
 }
 
 const CertVerification& Engine::verification() const {

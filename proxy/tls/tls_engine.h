@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -79,8 +80,8 @@ class Engine {
 
   SessionInfo info() const;
   // The first failure (later ones are consequences of it).
-  const Failure& failure() const { return failure_; }
-  const std::string& failure_reason() const { return failure_.reason; }
+  const Failure& failure() const;
+  const std::string& failure_reason() const { return failure().reason; }
   // What the check of the peer's certificate found so far; `performed` is false for a server-side SSL
   // and before the peer's certificate arrived.
   const CertVerification& verification() const;
@@ -88,11 +89,14 @@ class Engine {
  private:
   Progress fail(int ssl_ret, const char* what);
   void record_failure(int ssl_error, uint32_t code, const char* what);
+  // Replace an emptied memory BIO that grew large by a fresh one (see kKeptBioCapacity).
+  void shed_spent_input();
+  void shed_spent_output();
   bssl::UniquePtr<SSL> ssl_;
   BIO* in_ = nullptr;    // owned by ssl_
   BIO* out_ = nullptr;   // owned by ssl_
   bool handshake_done_ = false;
-  Failure failure_;
+  std::unique_ptr<Failure> failure_;   // set once, at the first failure: most sessions never need one
 };
 
 }  // namespace mxguard::tls

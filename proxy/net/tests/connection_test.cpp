@@ -113,6 +113,9 @@ TEST(Connection, WritesWhileOneIsInFlightJoinTheNextWrite) {
   EXPECT_TRUE(net.server_events.data == expected);
   // The 100 commands gathered behind the write in flight and left together.
   EXPECT_EQ(net.client().write_calls(), before + 2);
+  // They left at once when it completed: that is the moment the queue drained, and it is reported.
+  ASSERT_TRUE(net.run_until([&] { return net.client_events.drained == 1; }));
+  EXPECT_EQ(net.client().queued_bytes(), 0u);
 }
 
 TEST(Connection, LargeWritesArriveIntact) {
