@@ -142,6 +142,7 @@ void Connection::handle_read(std::string_view bytes) {
 void Connection::handle_tls_input(std::string_view ciphertext) {
   if (tls_->failure().failed()) return;   // reported once; what follows a fatal error means nothing
   tls_->feed(ciphertext);
+  bool handshake_ended_now = false;
   if (!tls_->handshake_done()) {
     tls::Progress p = tls_->handshake();
     flush_tls();
@@ -154,6 +155,7 @@ void Connection::handle_tls_input(std::string_view ciphertext) {
     if (cork_depth_ == 0) flush_plain();
     events_.on_tls_ready(*this);
     if (closing_) return;
+    handshake_ended_now = true;
   }
   std::string plaintext;
   tls::Progress p = tls_->read(plaintext, SIZE_MAX);
@@ -161,6 +163,13 @@ void Connection::handle_tls_input(std::string_view ciphertext) {
   if (!plaintext.empty()) {
     events_.on_data(*this, plaintext);
     if (closing_) return;
+  } else if (handshake_ended_now && !tls_->is_client()) {
+    // The client's first command did not come with its Finished: it may be waiting for that Finished to
+    // be acknowledged (Nagle's algorithm, in a client without TCP_NODELAY, as Postfix's smtp), and our
+    // kernel would hold the ACK 40 ms for something to send with it. The session tickets are that
+    // something; otherwise they leave with the first reply, in the same write.
+    tls_->flush_pending_records();
+    flush_tls();
   }
   if (p == tls::Progress::Closed) {
     events_.on_eof(*this);

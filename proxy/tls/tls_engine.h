@@ -72,6 +72,9 @@ class Engine {
   Progress read(std::string& out, std::size_t max);
   // Encrypts application data; the ciphertext becomes available through take_output().
   Progress write(std::string_view plaintext);
+  // Puts records the library holds back for the next application data (a server's session tickets) into
+  // the output now.
+  void flush_pending_records();
   // Ciphertext to send to the peer (handshake records, application data, alerts); empties the buffer.
   std::string take_output();
   // The same, appended to `out` (whose capacity a caller may want to reuse).

@@ -89,6 +89,20 @@ TEST_F(ConnectionTls, ClientRoleSendsItsClientHelloAndBothSidesBecomeReady) {
   EXPECT_EQ(net.server_events.data, "EHLO client.example.test\r\n");
 }
 
+TEST_F(ConnectionTls, AServerWhoseClientSaysNothingAfterItsFinishedSendsItsTicketsAtOnce) {
+  // A client that does not set TCP_NODELAY (Postfix's smtp) sends its EHLO only once its Finished is
+  // acknowledged; with nothing to send the server's kernel waits 40 ms for a delayed ACK. The session
+  // tickets are something to send.
+  Loopback net;
+  std::uint64_t first_flight = 0;
+  net.server_events.when_ready = [&](Connection& c) { first_flight = c.write_calls(); };
+  handshake(net, kHost, true);
+  ASSERT_TRUE(net.server_events.tls_ready && net.client_events.tls_ready);
+  net.settle();
+  EXPECT_EQ(net.server().write_calls(), first_flight + 1) << "the tickets left when the handshake ended";
+  EXPECT_EQ(net.server().queued_bytes(), 0u);
+}
+
 TEST_F(ConnectionTls, StarttlsReplyLeavesInPlaintextEvenWhenCorked) {
   Loopback net;
   ASSERT_TRUE(net.listening());
