@@ -56,6 +56,23 @@ Status status_of_ares_error(int ares_status) {
   }
 }
 
+// What went wrong, in the words an operator looks for when the DNS server is gone or broken.
+std::string_view failure_of_ares_error(int ares_status) {
+  switch (ares_status) {
+    case ARES_ETIMEOUT: return "no answer from the DNS server (timeout)";
+    // c-ares 1.18 (Debian 12) ends a query whose every try got SERVFAIL, REFUSED or NOTIMP with this code
+    // too (its initial error status): only later versions say ARES_ESERVFAIL. So both are named.
+    case ARES_ECONNREFUSED: return "the DNS server is unreachable (connection refused) or answered SERVFAIL or REFUSED";
+    case ARES_ESERVFAIL: return "the DNS server answered SERVFAIL";
+    case ARES_EREFUSED: return "the DNS server refused the query (REFUSED)";
+    case ARES_ENOTIMP: return "the DNS server does not implement the query (NOTIMP)";
+    case ARES_EFORMERR: return "the DNS server could not read the query (FORMERR)";
+    case ARES_EBADRESP: return "the answer cannot be read";
+    case ARES_ENOMEM: return "out of memory";
+    default: return ares_strerror(ares_status);
+  }
+}
+
 // The parse helpers' codes: ENODATA (no answer section) and a SUCCESS with no record of the type (an
 // answer with only a CNAME whose target has none) both mean NoData.
 Status status_of_parse(int parse_status) {
@@ -85,16 +102,20 @@ struct AresDataFree {
 namespace detail {
 
 HeaderVerdict examine(int ares_status, std::span<const unsigned char> answer) {
-  if (ares_status != ARES_SUCCESS) return {status_of_ares_error(ares_status)};
+  if (ares_status != ARES_SUCCESS) {
+    Status status = status_of_ares_error(ares_status);
+    bool failed = status == Status::Temporary || status == Status::Malformed;
+    return {status, false, false, failed ? failure_of_ares_error(ares_status) : std::string_view()};
+  }
   auto h = parse_header(answer);
-  if (!h || !h->response || h->qdcount != 1) return {Status::Malformed};
+  if (!h || !h->response || h->qdcount != 1) return {Status::Malformed, false, false, "the answer cannot be read"};
   // c-ares retries a truncated UDP answer over TCP; one that is still truncated holds a partial set,
   // which must not pass for the whole set.
-  if (h->truncated) return {Status::Temporary};
+  if (h->truncated) return {Status::Temporary, false, false, "the answer was truncated, also over TCP"};
   if (h->rcode == kNxDomain) return {Status::NxDomain, h->authenticated};
   // SERVFAIL, REFUSED and NOTIMP never get here (c-ares turns them into a failed try), FORMERR means
   // the server could not read our question: nothing is known about the name either way.
-  if (h->rcode != kNoError) return {Status::Temporary};
+  if (h->rcode != kNoError) return {Status::Temporary, false, false, "the DNS server answered an error RCODE"};
   return {Status::Ok, h->authenticated, true};
 }
 
@@ -104,7 +125,7 @@ using detail::examine;
 
 MxResult parse_mx_answer(int ares_status, std::span<const unsigned char> answer) {
   Verdict v = examine(ares_status, answer);
-  if (!v.records) return MxResult{v.status, {}, v.ad};
+  if (!v.records) return MxResult{v.status, {}, v.ad, std::string(v.failure)};
   ares_mx_reply* head = nullptr;
   int rc = ares_parse_mx_reply(answer.data(), static_cast<int>(answer.size()), &head);
   std::unique_ptr<ares_mx_reply, AresDataFree> owned(head);
@@ -113,7 +134,11 @@ MxResult parse_mx_answer(int ares_status, std::span<const unsigned char> answer)
     result.records.push_back({r->priority, r->host != nullptr ? r->host : ""});
   }
   const bool any = !result.records.empty();
-  return finish(std::move(result), status_of_parse(rc), v.ad, any);
+  result = finish(std::move(result), status_of_parse(rc), v.ad, any);
+  if (result.status == Status::Malformed || result.status == Status::Temporary) {
+    result.failure = rc == ARES_ENOMEM ? "out of memory" : "the MX records of the answer cannot be read";
+  }
+  return result;
 }
 
 TxtResult parse_txt_answer(int ares_status, std::span<const unsigned char> answer) {

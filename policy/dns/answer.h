@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "policy/dns/records.h"
 
@@ -34,6 +35,7 @@ struct HeaderVerdict {
   Status status = Status::Temporary;
   bool ad = false;
   bool records = false;
+  std::string_view failure{};   // why, for a Temporary or Malformed status (a static string)
 };
 HeaderVerdict examine(int ares_status, std::span<const unsigned char> answer);
 }  // namespace detail

@@ -37,6 +37,11 @@ bool is_label_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
+// "MX lookup failed temporarily: the DNS server answered SERVFAIL".
+std::string with_failure(std::string what, const std::string& failure) {
+  return failure.empty() ? what : what + ": " + failure;
+}
+
 MxPlan failed(MxPlan::Kind kind, std::string reason, bool ad = false) {
   MxPlan plan;
   plan.kind = kind;
@@ -81,9 +86,9 @@ MxPlan plan_mx(const MxResult& result, std::string_view domain, const RandomInde
     case Status::NxDomain:
       return failed(MxPlan::Kind::NoSuchDomain, "the domain does not exist (NXDOMAIN)", ad);
     case Status::Temporary:
-      return failed(MxPlan::Kind::Temporary, "MX lookup failed temporarily");
+      return failed(MxPlan::Kind::Temporary, with_failure("MX lookup failed temporarily", result.failure));
     case Status::Malformed:
-      return failed(MxPlan::Kind::Temporary, "MX lookup gave an unreadable answer");
+      return failed(MxPlan::Kind::Temporary, with_failure("MX lookup gave an unreadable answer", result.failure));
     case Status::NoData:
     case Status::Ok:
       break;

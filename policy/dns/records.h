@@ -42,6 +42,9 @@ struct MxResult {
   Status status = Status::Temporary;
   std::vector<MxRecord> records;   // non-empty exactly when status == Ok; in the answer's order
   bool authenticated_data = false;
+  // Why, when status is Temporary or Malformed ("the DNS server answered SERVFAIL", "no answer from the
+  // DNS server (timeout)"), for the log line and the 451's text; "" otherwise.
+  std::string failure{};
 };
 
 struct AddressResult {

@@ -87,6 +87,8 @@ std::vector<std::string> Cache::due_for_refresh(Seconds now) const {
   return due;
 }
 
+std::string Cache::key(std::string_view domain) { return key_of(domain); }
+
 void Cache::store(CachedPolicy policy, std::chrono::seconds refresh_jitter) {
   policy.domain = key_of(policy.domain);
   // At most an eighth of max_age: the refresh is then due by 7/8 max_age, leaving room for retries.

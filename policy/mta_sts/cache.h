@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/mta_sts/policy_file.h"
@@ -94,6 +95,8 @@ class Cache {
   // the class drops an entry.
   std::size_t drop_expired(Seconds now);
   std::vector<CachedPolicy> entries() const;   // by domain, for the cache file and mxguard policy
+  // The form a domain is kept in (lower case, no trailing dot): CachedPolicy::domain once stored.
+  static std::string key(std::string_view domain);
   std::size_t size() const { return entries_.size(); }
 
  private:

@@ -5,7 +5,7 @@
 namespace mxguard::mta_sts {
 
 SharedCache::SharedCache(std::string path, Cache::Options options, LogFn warn)
-    : path_(std::move(path)), warn_(std::move(warn)), cache_(options) {
+    : path_(std::move(path)), warn_(std::move(warn)), cache_(options), options_(options) {
   if (!path_.empty()) {
     LoadedCache loaded = load_cache_file(path_);
     for (const std::string& w : loaded.warnings) warn_(w);
@@ -42,8 +42,9 @@ std::vector<std::string> SharedCache::due_for_refresh(Seconds now) const {
 
 void SharedCache::store(CachedPolicy policy, std::chrono::seconds refresh_jitter) {
   std::lock_guard lock(mutex_);
+  std::string domain = Cache::key(policy.domain);
   cache_.store(std::move(policy), refresh_jitter);
-  mark_dirty();
+  mark_dirty(domain);
 }
 
 void SharedCache::fetch_failed(const std::string& domain, Seconds now) {
@@ -55,7 +56,7 @@ bool SharedCache::erase(const std::string& domain) {
   std::lock_guard lock(mutex_);
   txt_checked_.erase(domain);
   if (!cache_.erase(domain)) return false;
-  mark_dirty();
+  mark_dirty(Cache::key(domain));
   return true;
 }
 
@@ -106,12 +107,26 @@ void SharedCache::reload() {
   LoadedCache loaded = load_cache_file(path_);
   for (const std::string& w : loaded.warnings) warn_(w);
   std::lock_guard lock(mutex_);
-  Cache fresh;
+  Cache fresh(options_);
   for (CachedPolicy& p : loaded.entries) fresh.store(std::move(p));
+  if (!unsaved_.empty()) {
+    // The file is older than these (their write failed, or is under way): memory knows better.
+    std::map<std::string, CachedPolicy> current;
+    for (CachedPolicy& p : cache_.entries()) current.emplace(p.domain, std::move(p));
+    for (const auto& [domain, generation] : unsaved_) {
+      auto it = current.find(domain);
+      if (it != current.end()) {
+        fresh.store(it->second);
+      } else {
+        fresh.erase(domain);
+      }
+    }
+  }
   cache_ = std::move(fresh);
   txt_checked_.clear();
-  // What was read is what is on disk; a reload that set a corrupt file aside writes the good entries back.
-  if (!loaded.warnings.empty()) mark_dirty();
+  // A reload that set a corrupt file aside writes the good entries back; one that kept unsaved changes
+  // tries to save them now rather than at the next minute's retry.
+  if (!loaded.warnings.empty() || !unsaved_.empty()) mark_dirty();
 }
 
 std::uint64_t SharedCache::write_errors() const {
@@ -119,8 +134,9 @@ std::uint64_t SharedCache::write_errors() const {
   return write_errors_;
 }
 
-void SharedCache::mark_dirty() {
+void SharedCache::mark_dirty(std::string_view domain) {
   ++generation_;
+  if (!domain.empty()) unsaved_[std::string(domain)] = generation_;
   if (!path_.empty()) wake_.notify_one();
 }
 
@@ -144,9 +160,12 @@ void SharedCache::writer_loop() {
       // Once per failure streak: a full disk must not fill the process log too.
       if (!failing_) warn_("MTA-STS cache not saved: " + error + " (policies stay in force in memory)");
       failing_ = true;
-    } else if (failing_) {
-      failing_ = false;
-      warn_("MTA-STS cache saved again to " + path_);
+    } else {
+      std::erase_if(unsaved_, [generation](const auto& change) { return change.second <= generation; });
+      if (failing_) {
+        failing_ = false;
+        warn_("MTA-STS cache saved again to " + path_);
+      }
     }
     if (stopping_ && generation_ == written_) return;
   }

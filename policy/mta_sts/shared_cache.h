@@ -8,7 +8,10 @@
 //
 // Persistence: every change marks the cache dirty and wakes one writer thread, which serializes a
 // snapshot under the lock and writes it atomically outside it (cache_file.h). Mail never waits for the
-// disk; a failed write is reported once per failure streak, counted, and retried every minute.
+// disk; a failed write is reported once per failure streak, counted, and retried every minute, at the
+// next change, and at reload() (SIGHUP: an operator who has freed the disk need not wait the minute).
+// Until a write succeeds the file is older than the cache: reload() keeps what changed since, so a
+// SIGHUP (logrotate sends one every night) never drops a policy the full disk kept from the file.
 // The destructor writes what is still dirty, so a clean shutdown loses nothing.
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -54,14 +58,16 @@ class SharedCache {
   bool claim(const std::string& domain, std::function<void()> on_done);
   void release(const std::string& domain);
 
-  // Replaces the cache with the file's content (SIGHUP, after `mxguard mta-sts purge` edited it).
+  // Replaces the cache with the file's content (SIGHUP, after `mxguard mta-sts purge` edited it), but for
+  // the domains changed since the file was last written, which stay as they are here; those are then
+  // written again at once.
   void reload();
 
   std::uint64_t write_errors() const;
   const std::string& path() const { return path_; }
 
  private:
-  void mark_dirty();   // with mutex_ held
+  void mark_dirty(std::string_view domain = {});   // with mutex_ held; `domain`: the one that changed
   void writer_loop();
 
   std::string path_;
@@ -70,6 +76,9 @@ class SharedCache {
   Cache cache_;
   std::map<std::string, Seconds> txt_checked_;
   std::map<std::string, std::vector<std::function<void()>>> claims_;   // domain -> waiters
+  Cache::Options options_;
+  // Domains stored or erased since the file last took them, each with the generation of its change.
+  std::map<std::string, std::uint64_t> unsaved_;
   std::uint64_t generation_ = 0;   // changes so far
   std::uint64_t written_ = 0;      // the generation last written (or attempted)
   std::uint64_t write_errors_ = 0;

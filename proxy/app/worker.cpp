@@ -3,15 +3,40 @@
 #include "policy/dns/ad_trust.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "proxy/net/listener_options.h"
 #include "proxy/session/thresholds.h"
+#include "proxy/smtp/proxy_header.h"
 
 namespace mxguard::app {
+namespace {
+
+// The listener's own address, for a log line (only when something went wrong: one system call).
+std::string local_address_text(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "a listener";
+  return smtp::address_with_port(addr);
+}
+
+// What the operator can do about EMFILE: the limit in force, and where to raise it.
+std::string descriptor_limit_note(int error) {
+  if (error != EMFILE) return error == ENFILE ? " (the system's file table is full: fs.file-max)" : "";
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return "";
+  return " (the process's file descriptor limit, RLIMIT_NOFILE " + std::to_string(lim.rlim_cur) +
+         ": raise LimitNOFILE or ulimit -n)";
+}
+
+}  // namespace
 
 Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::shared_ptr<const Runtime> runtime,
                audit::Log* audit, session::ConnectionLimiter* limiter, mta_sts::SharedCache* sts_cache,
@@ -89,38 +114,31 @@ void Worker::start() {
   for (auto& planned : pending_listeners_) {
     auto listener = std::make_unique<Listening>();
     listener->factory = std::move(planned.factory);
-    uv_tcp_init(&loop_, listener->handle.get());
-    listener->handle.mark_initialized();
-    listener->handle.get()->data = this;
-    int rc = uv_tcp_open(listener->handle.get(), planned.fd);
-    if (rc == 0) {
-      // Inherited by every accepted connection (a socket handed over by a predecessor or systemd too).
-      if (int opt = net::set_client_socket_options(listener->handle.get()); opt != 0) {
-        spdlog::warn("worker {}: cannot set TCP_NODELAY and the send buffer on a listener: {}", index_, uv_strerror(opt));
-      }
-      rc = uv_listen(listener->handle.stream(), 1024, [](uv_stream_t* server, int status) {
-        auto* self = static_cast<Worker*>(server->data);
-        if (status != 0) {
-          // libuv already closed the connection it could not take (its EMFILE reserve descriptor); the
-          // listener stays armed. Once per streak, not per connection: a flood must not fill the log.
-          if (!self->accept_failing_) {
-            spdlog::error("worker {}: accept failed: {} (out of file descriptors? sessions go on; new "
-                          "connections are closed until descriptors are free)", self->index_, uv_strerror(status));
-          }
-          self->accept_failing_ = true;
-          return;
-        }
-        if (self->accept_failing_) spdlog::info("worker {}: accepting again", self->index_);
-        self->accept_failing_ = false;
-        for (auto& l : self->listeners_) {
-          if (l->handle.stream() == server) self->on_connection(*l);
-        }
-      });
+    Listening* raw = listener.get();
+    net::Acceptor::Events events;
+    events.accepted = [this, raw](int fd) { on_connection(*raw, fd); };
+    events.failing = [this, raw](int error) {
+      // Once per streak, not per connection: a flood must not fill the log.
+      spdlog::error("worker {}: cannot accept connections on {}: {}{}; sessions go on, new connections wait in "
+                    "the listen queue (retried every {} ms)", index_, local_address_text(raw->acceptor->fd()),
+                    std::strerror(error), descriptor_limit_note(error),
+                    net::Acceptor::kResourcePause.count());
+    };
+    events.accepting_again = [this, raw](std::uint64_t pauses) {
+      spdlog::info("worker {}: accepting connections on {} again (after {} pause(s))", index_,
+                   local_address_text(raw->acceptor->fd()), pauses);
+    };
+    listener->acceptor = std::make_unique<net::Acceptor>(&loop_, planned.fd, std::move(events));
+    // Inherited by every accepted connection (a socket handed over by a predecessor or systemd too).
+    if (int opt = net::set_client_socket_options(planned.fd); opt != 0) {
+      spdlog::warn("worker {}: cannot set TCP_NODELAY and the send buffer on a listener: {}", index_, uv_strerror(opt));
     }
-    if (rc != 0) spdlog::error("worker {}: cannot listen: {}", index_, uv_strerror(rc));
+    if (int rc = listener->acceptor->start(1024); rc != 0) {
+      spdlog::error("worker {}: cannot listen: {}", index_, uv_strerror(rc));
+    }
     listeners_.push_back(std::move(listener));
   }
-  pending_listeners_.clear();   // the fds are owned by the handles now
+  pending_listeners_.clear();   // the fds are owned by the acceptors now
   thread_ = std::thread([this] { run(); });
 }
 
@@ -157,7 +175,7 @@ void Worker::stop(std::chrono::seconds grace, bool tell_sessions) {
   post([this, grace, tell_sessions] { begin_stop(grace, tell_sessions); });
 }
 
-void Worker::on_connection(Listening& listener) {
+void Worker::on_connection(Listening& listener, int fd) {
   char id[24];
   std::snprintf(id, sizeof id, "%06x%02x%06llx", id_prefix_, index_ & 0xff,
                 static_cast<unsigned long long>(++next_session_ & 0xffffff));
@@ -177,7 +195,7 @@ void Worker::on_connection(Listening& listener) {
   std::unique_ptr<session::SessionCore> session = listener.factory(*runtime_, std::move(env), services_);
   session::SessionCore* raw = session.get();
   sessions_.emplace(raw, std::move(session));
-  raw->start(listener.handle.stream());
+  raw->start(fd);
   if (stopping_ && telling_sessions_ && sessions_.count(raw)) raw->drain();
 }
 
@@ -189,7 +207,7 @@ void Worker::begin_stop(std::chrono::seconds grace, bool tell_sessions) {
   stopping_ = true;
   telling_sessions_ = tell_sessions;
   // A successor may hold the same sockets: closing ours then closes nothing but this process's share.
-  for (auto& l : listeners_) l->handle.close();
+  for (auto& l : listeners_) l->acceptor->close();
   spdlog::info("worker {}: stopped accepting; {} session(s) may finish within {}s", index_, sessions_.size(),
                grace.count());
   if (tell_sessions) {

@@ -17,6 +17,7 @@
 #include "proxy/app/runtime.h"
 #include "proxy/audit/audit_log.h"
 #include "proxy/metrics/metrics_observer.h"
+#include "proxy/net/acceptor.h"
 #include "proxy/session/audit_observer.h"
 #include "proxy/session/connection_limiter.h"
 #include "proxy/session/session_core.h"
@@ -57,14 +58,14 @@ class Worker {
 
  private:
   struct Listening {
-    uv::Handle<uv_tcp_t> handle;
+    std::unique_ptr<net::Acceptor> acceptor;
     SessionFactory factory;
   };
 
   void run();
   bool ad_trusted(const dns::Resolver& resolver) const;
   void drain_posted();
-  void on_connection(Listening& listener);
+  void on_connection(Listening& listener, int fd);
   void begin_stop(std::chrono::seconds grace, bool tell_sessions);
   void maybe_exit();
 
@@ -95,7 +96,6 @@ class Worker {
   std::uint64_t next_session_ = 0;
   std::uint32_t id_prefix_ = 0;
   bool stopping_ = false;
-  bool accept_failing_ = false;   // the last accept failed (logged once per streak)
   bool telling_sessions_ = true;   // sessions accepted while stopping are drained too
 };
 

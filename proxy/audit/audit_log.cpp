@@ -99,19 +99,40 @@ bool Log::write_line(const std::string& line) {
     errno = EBADF;
     return false;
   }
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+  std::string ended;   // after a fragment that could not be taken back: end it first, so that it stays a
+                       // bad line of its own instead of swallowing this event
+  if (torn_) ended = "\n" + line;
+  const std::string_view text = torn_ ? std::string_view(ended) : std::string_view(line);
+  std::size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd_, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      if (n == 0) errno = ENOSPC;
+      int error = n == 0 ? ENOSPC : errno;
+      // A full disk takes what fits in the file's last block and refuses the rest: left there, the half
+      // line would run into the next event, and both would be lost to every reader.
+      if (written > 0) take_back(text.substr(0, written));
+      errno = error;
       return false;
     }
-    p += n;
-    left -= static_cast<std::size_t>(n);
+    written += static_cast<std::size_t>(n);
   }
+  torn_ = false;
   return true;
+}
+
+void Log::take_back(std::string_view fragment) {
+  // An O_APPEND write leaves the descriptor's offset where its bytes ended. Appends are serialized by
+  // mutex_, so that is the file's end, unless another process appends to the same file (a successor
+  // during a restart): then the fragment is left in place and ended by the next line.
+  struct stat st {};
+  const auto size = static_cast<off_t>(fragment.size());
+  const off_t end = ::lseek(fd_, 0, SEEK_CUR);
+  if (end >= size && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == end &&
+      ::ftruncate(fd_, end - size) == 0) {
+    return;
+  }
+  torn_ = true;
 }
 
 void Log::reopen_if_unlinked() {

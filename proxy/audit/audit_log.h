@@ -54,12 +54,14 @@ class Log {
  private:
   explicit Log(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
-  bool write_line(const std::string& line);   // with mutex_ held
+  bool write_line(const std::string& line);   // with mutex_ held; a failed write leaves no half line
+  void take_back(std::string_view fragment);  // with mutex_ held: the start of a line that did not fit
   void reopen_if_unlinked();                  // with mutex_ held
 
   std::mutex mutex_;   // guards fd_ against reopen(); writes themselves are atomic appends
   int fd_ = -1;
   bool failing_ = false;                      // inside a failure streak (with mutex_ held)
+  bool torn_ = false;                         // the file ends in a fragment that could not be taken back
   std::uint64_t lost_in_streak_ = 0;
   std::atomic<std::uint64_t> write_errors_{0};
 };

@@ -44,14 +44,16 @@ Connection::~Connection() {
   }
 }
 
-int Connection::accept_from(uv_stream_t* server) {
-  int rc = uv_accept(server, tcp_.stream());
-  if (rc == 0) {
-    accepted_ = true;   // TCP_NODELAY and the send buffer cap come from the listener (listener_options.h)
-    int len = sizeof peer_;
-    uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
+int Connection::adopt_accepted(int fd) {
+  int rc = uv_tcp_open(tcp_.get(), fd);
+  if (rc != 0) {
+    ::close(fd);
+    return rc;
   }
-  return rc;
+  accepted_ = true;   // TCP_NODELAY and the send buffer cap come from the listener (listener_options.h)
+  int len = sizeof peer_;
+  uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
+  return 0;
 }
 
 int Connection::connect(const sockaddr* addr) {

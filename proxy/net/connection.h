@@ -53,7 +53,8 @@ class Connection {
   // on_closed has run, as always.
   ~Connection();
 
-  int accept_from(uv_stream_t* server);   // libuv error code, 0 on success
+  // Takes a socket an Acceptor accepted (closed here if libuv refuses it). A libuv error code, 0 on success.
+  int adopt_accepted(int fd);
   int connect(const sockaddr* addr);      // result arrives in on_connected
   // The same from a foreign `source` address (transparent_source.h: IP_TRANSPARENT, bound before the
   // connect). A libuv error code at once (UV_EPERM without CAP_NET_ADMIN) or the result in on_connected.
@@ -133,7 +134,7 @@ class Connection {
   bool writing_ = false;  // write_req_ is in flight
   int cork_depth_ = 0;
   std::uint64_t write_calls_ = 0;
-  bool accepted_ = false;  // accept_from made it (only then can it have been redirected to us)
+  bool accepted_ = false;  // adopt_accepted made it (only then can it have been redirected to us)
   bool reading_ = false;
   bool closing_ = false;   // the owner is done with it: no more reads, no new writes
   bool closed_ = false;    // uv_close was called

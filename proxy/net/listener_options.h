@@ -5,7 +5,6 @@
 // the listener), so TCP_NODELAY and the send-buffer cap set here cost two system calls per listener
 // instead of two per session. Under load the kernel is over half of mxguard's CPU, and system calls per
 // session are what it spends there.
-#include <uv.h>
 
 namespace mxguard::net {
 
@@ -15,7 +14,7 @@ namespace mxguard::net {
 inline constexpr int kClientSendBufferBytes = 64 * 1024;
 
 // TCP_NODELAY (replies to a pipelined group must not wait for the client's delayed ACK) and the send
-// buffer cap, on a bound or listening TCP handle. Returns a libuv error code, 0 on success.
-int set_client_socket_options(uv_tcp_t* listener);
+// buffer cap, on a bound or listening TCP socket. Returns a libuv error code, 0 on success.
+int set_client_socket_options(int listener_fd);
 
 }  // namespace mxguard::net

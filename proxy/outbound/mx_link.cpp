@@ -94,7 +94,7 @@ void MxLink::on_mx(dns::MxResult result) {
     case dns::MxPlan::Kind::Temporary:
       // Never "no MX": a lookup that failed says nothing about the domain, and the mail waits.
       fail_all(smtp::make_reply(ReplyId::DnsTemporary, {}, "MX lookup for " + domain_ + ": " + plan.reason),
-               "MX lookup failed: " + plan.reason);
+               plan.reason);
       return;
     case dns::MxPlan::Kind::Hosts:
     case dns::MxPlan::Kind::ImplicitMx:

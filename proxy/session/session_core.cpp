@@ -77,11 +77,11 @@ std::string SessionCore::peer_text() const {
 
 // ---------------------------------------------------------------------------------------------- lifecycle
 
-void SessionCore::start(uv_stream_t* listener) {
+void SessionCore::start(int accepted_fd) {
   Turn turn(*this);
   started_ns_ = uv_hrtime();
   for (auto* o : env_.observers) o->on_start(*this);
-  if (client_.accept_from(listener) != 0) {
+  if (client_.adopt_accepted(accepted_fd) != 0) {
     finish();
     return;
   }

@@ -67,8 +67,9 @@ class SessionCore : protected net::ConnectionEvents {
   SessionCore(const SessionCore&) = delete;
   SessionCore& operator=(const SessionCore&) = delete;
 
-  // Takes the accepted client from the listener and starts the session; on_finished follows in any case.
-  void start(uv_stream_t* listener);
+  // Takes the client's socket (net::Acceptor's, now the session's) and starts the session; on_finished
+  // follows in any case.
+  void start(int accepted_fd);
   // Server stopping: 421 at the next command boundary (at once when idle), QUIT still works.
   void drain();
   // Grace period over: 421 now; a reply still owed for a message is waited for, content is aborted.

@@ -9,8 +9,11 @@ the mail); testing mode delivers and audits what it would have refused; a domain
 whose policy cannot be fetched (404, redirect, wrong type, bad certificate), is delivered as before and
 the failure audited; a fetched policy is cached on disk and still enforced after a restart with the
 policy host down and the TXT lookup failing; the same TXT id never extends an expired policy; a new id
-fetches the new policy; the fetcher killed mid-fetch fails that fetch, never the mail, and is restarted.
+fetches the new policy; the fetcher killed mid-fetch fails that fetch, never the mail, and is restarted;
+the cache file on a disk that really fills up is never truncated, mail goes on under the policies in
+memory (a SIGHUP keeps them too), and the file is written again once there is room.
 """
+import json
 import os
 import shutil
 import signal
@@ -18,11 +21,12 @@ import tempfile
 import time
 import unittest
 
-from fixtures import ports
+from fixtures import ports, small_filesystem
 from fixtures.hardening import message
 from fixtures.https_server import MtaStsWebServer, Site, StallingTlsServer
 from fixtures.mxguard import run_cli
 from fixtures.outbound import OutboundTestCase, zone
+from fixtures.scrape import scrape
 
 MSG = message("mta-sts", sender="alice@sender.test")
 
@@ -346,6 +350,83 @@ class CacheLifetime(MtaStsTestCase):
             if int(fields[1]) == ob.proc.pid and comm.startswith("mxguard-fetch"):
                 return int(entry)
         return None
+
+
+class CacheOnAFullDisk(MtaStsTestCase):
+    """[mta_sts] cache_file in a 256 KiB tmpfs of mxguard's own mount namespace (fixtures.small_filesystem),
+    filled for real: the writer's temporary file gets ENOSPC."""
+
+    def setUp(self):
+        reason = small_filesystem.unavailable_reason()
+        if reason:
+            self.skipTest(reason)
+        super().setUp()
+
+    def cache_domains(self, disk):
+        try:
+            return sorted(e["domain"] for e in json.loads(disk.read("mta-sts.cache"))["entries"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def write_errors(self):
+        return scrape(self.metrics_port)["mxguard_mta_sts_cache_write_errors_total"]
+
+    def test_mail_goes_on_under_the_policy_in_memory_and_the_file_is_written_once_there_is_room(self):
+        self.start_dns(sts_zone("first.test", "127.0.0.2"), sts_zone("second.test", "127.0.0.3"))
+        web = self.start_web(Site("first.test", body=policy(domain="first.test")),
+                             Site("second.test", body=policy(domain="second.test")))
+        self.start_scripted_mx("127.0.0.2", hostname="mx.first.test", leaf=self.leaf("mx.first.test"))
+        self.start_scripted_mx("127.0.0.3", hostname="mx.second.test", leaf=self.leaf("mx.second.test"))
+        disk = small_filesystem.SmallFilesystem(os.path.join(self.tmp, "small"))
+        cache = os.path.join(disk.mountpoint, "mta-sts.cache")
+        self.metrics_port = ports.free_port()
+        cfg = self.outbound_config(self.dns, metrics={"listen": f"127.0.0.1:{self.metrics_port}"})
+        cfg["mta_sts"] = {"enabled": True, "cache_file": cache, "ca_file": self.sts_ca, "https_port": web.port,
+                          "fetch_timeout": 10}
+        ob = self.start_outbound(cfg, wrapper=disk.wrapper())
+        disk.attach(ob.proc.pid)
+
+        self.deliver("bob@first.test")
+        ports.wait_until(lambda: self.cache_domains(disk) == ["first.test"], 10, lambda: f"first.test in {cache}")
+        old = disk.read("mta-sts.cache")
+        disk.fill()
+
+        self.deliver("bob@second.test")   # its policy is fetched and stored; the file cannot take it
+        self.wait_fetch_event("second.test", verdict="fetched")
+        line = self.wait_log_line("MTA-STS cache not saved")
+        self.assertEqual(len(line), 1, line)
+        self.assertIn(f"cannot write MTA-STS cache {cache}: ", line[0])
+        self.assertIn("No space left on device", line[0])
+        ports.wait_until(lambda: self.write_errors() == 1, 10, lambda: f"one write error counted, not {self.write_errors()}")
+        self.assertEqual(disk.read("mta-sts.cache"), old, "the old cache file was changed by a write that failed")
+        self.assertEqual(disk.names(), ["mta-sts.cache"], "a temporary file was left on the full disk")
+
+        def delivered_under_the_policy_in_memory(count):
+            self.deliver("bob@second.test")
+            ports.wait_until(lambda: len(self.tls_events(domain="second.test")) == count, 20,
+                             lambda: f"{count} tls-policy events for second.test: {self.tls_events(domain='second.test')}")
+            for e in self.tls_events(domain="second.test"):
+                self.assertTlsEvent(e, verdict="delivered", policy="mta-sts", policy_source="mta-sts", tls=True)
+            self.assertEqual(len(web.requests("second.test")), 1, "the policy was fetched again")
+
+        delivered_under_the_policy_in_memory(2)
+        # A SIGHUP (logrotate's every night) while the disk is still full keeps the policy the file lacks,
+        # and tries the write again at once: it fails within the same streak, so no second line.
+        ob.signal(signal.SIGHUP)
+        self.wait_log_line("reload done")
+        ports.wait_until(lambda: self.write_errors() == 2, 10, lambda: f"the retry at SIGHUP, {self.write_errors()}")
+        delivered_under_the_policy_in_memory(3)
+        self.assertEqual(len(self.log_lines("MTA-STS cache not saved")), 1)
+        self.assertEqual(disk.read("mta-sts.cache"), old)
+
+        disk.free()   # room again: the next SIGHUP saves now (without it, the writer retries every minute)
+        ob.signal(signal.SIGHUP)
+        self.wait_log_line(f"MTA-STS cache saved again to {cache}")
+        ports.wait_until(lambda: self.cache_domains(disk) == ["first.test", "second.test"], 10,
+                         lambda: f"both policies in {cache}: {disk.read('mta-sts.cache')[:2000]!r}")
+        self.assertEqual(disk.names(), ["mta-sts.cache"])
+        self.assertEqual(self.write_errors(), 2)
+        delivered_under_the_policy_in_memory(4)
 
 
 if __name__ == "__main__":

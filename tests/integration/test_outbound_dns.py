@@ -1,10 +1,13 @@
 """How mxguard's relay mode finds the remote MX hosts, against a real DNS server on loopback: MX
 preference order, the implicit MX (an A record and no MX, RFC 5321 5.1), fallback between a host's
-addresses (IPv4 and IPv6), the null MX (RFC 7505) as a permanent 556 5.1.10, a DNS failure (SERVFAIL or no
-answer at all) as a temporary 451 4.4.3 and never as "no MX"; and `mxguard policy DOMAIN`, which shows an
+addresses (IPv4 and IPv6), the null MX (RFC 7505) as a permanent 556 5.1.10, a DNS failure (SERVFAIL, no
+answer at all, nothing listening at the resolver's address) as a temporary 451 4.4.3 and never as "no
+MX", also when the resolver goes away while mxguard runs (the sender keeps the mail queued until it is
+back); and `mxguard policy DOMAIN`, which shows an
 operator the effective policy and the MX hosts that would be tried, in order, with their addresses."""
 import unittest
 
+from fixtures import ports
 from fixtures.mxguard import Mxguard, run_cli
 from fixtures.outbound import FAR_FUTURE, HAVE_IPV6, LAPSED, OutboundTestCase, zone
 from fixtures.hardening import message
@@ -83,6 +86,7 @@ class MxLookup(DnsTestCase):
         self.assertReply(r, 451, "4.4.3")
         self.assertReply(c.command("QUIT"), 221)
         self.assertEqual(trap.connections, [])
+        self.assertIn("SERVFAIL", self.assertDnsFailureLogged("broken.test"))
 
     def test_dns_timeout_is_temporary_4_4_3(self):
         hole = self.start_blackhole_dns()
@@ -91,6 +95,67 @@ class MxLookup(DnsTestCase):
         self.assertReply(r, 451, "4.4.3")
         self.assertGreaterEqual(hole.queries, 1)
         self.assertReply(c.command("QUIT"), 221)
+        self.assertIn("MX lookup failed temporarily: no answer from the DNS server (timeout)",
+                      self.assertDnsFailureLogged("example.test"))
+
+    def test_nothing_listening_at_the_resolver_address_is_temporary_4_4_3(self):
+        # UDP to a port without a socket: the kernel answers ICMP port unreachable (ECONNREFUSED).
+        gone = f"127.0.0.1:{ports.free_port()}"
+        trap = self.start_scripted_mx("127.0.0.3", hostname="mxa.example.test")
+        self.start(dns=gone)
+        c, r = self.rcpt("bob@example.test")
+        self.assertReply(r, 451, "4.4.3")
+        self.assertReply(c.command("QUIT"), 221)
+        self.assertEqual(trap.connections, [])
+        self.assertIn("MX lookup failed temporarily: the DNS server is unreachable (connection refused)",
+                      self.assertDnsFailureLogged("example.test"))
+
+    def assertDnsFailureLogged(self, domain):
+        """One warning per failed recipient domain that says what failed, and that the mail was not delivered."""
+        lines = self.wait_log_line(f"outbound {domain}: not delivered: MX lookup failed temporarily: ")
+        self.assertEqual(len(lines), 1, f"{lines}\n{self.diag()}")
+        return lines[0]
+
+
+class ResolverGoneWhileRunning(DnsTestCase):
+    """The DNS server mxguard asks goes away while it runs (stopped: port unreachable; or there and
+    silent: a timeout), with a real sending Postfix in front: the mail is deferred with 451 4.4.3 and
+    stays in the sender's queue, nothing reaches an MX meanwhile, and it goes out once DNS is back."""
+
+    def test_stopped_then_silent_then_back(self):
+        dns = self.start_dns(zone("comeback.test", "@ MX 10 mx", "mx A 127.0.0.2"))
+        mx = self.start_scripted_mx("127.0.0.2", hostname="mx.comeback.test")
+        self.start(dns=dns)
+        snd = self.start_sender()
+        msg = message("dns comes back", sender="alice@sender.test", to="bob@comeback.test")
+        snd.wait_sent(snd.submit("alice@sender.test", ["bob@comeback.test"], msg))
+        self.assertEqual(len(mx.messages()), 1)
+
+        port = dns.port
+        dns.stop()   # gone: nothing listens on its port any more
+        gone = snd.submit("alice@sender.test", ["bob@comeback.test"], msg)
+        reason = snd.wait_deferred(gone, r"451 4\.4\.3")
+        self.assertIn("comeback.test", reason)
+        self.assertIn("connection refused", reason)   # the 451's text says why, in the sender's queue too
+        self.wait_log_line("outbound comeback.test: not delivered: MX lookup failed temporarily: "
+                           "the DNS server is unreachable (connection refused)")
+
+        def deferrals():
+            return [text for _, status, text in snd.delivery_statuses(gone) if status == "deferred"]
+        before = len(deferrals())
+        hole = self.start_blackhole_dns(port=port)   # back on its port, but silent: every query times out
+        ports.wait_until(lambda: len(deferrals()) > before, 60,
+                         lambda: f"the sender's retry deferred again (maillog:\n{snd.maillog()[-3000:]})", interval=0.2)
+        self.assertGreater(hole.queries, 0, "mxguard did not ask the silent server")
+        self.assertIn("451 4.4.3", deferrals()[-1])
+        self.assertIn("no answer from the DNS server (timeout)", deferrals()[-1])
+        self.assertEqual(len(mx.messages()), 1, "delivered while DNS was gone")
+        hole.stop()
+
+        self.start_dns(zone("comeback.test", "@ MX 10 mx", "mx A 127.0.0.2"), port=port)
+        snd.wait_sent(gone, timeout=60)
+        self.assertEqual(len(mx.messages()), 2)
+        self.assertNotRegex(snd.maillog(), rf"{gone}: .*status=bounced")
 
 
 class PolicyCommand(DnsTestCase):

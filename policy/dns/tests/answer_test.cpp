@@ -159,6 +159,23 @@ TEST(Answer, TransportFailuresAreTemporary) {
   EXPECT_EQ(parse_mx_answer(ARES_ENOTFOUND, {}).status, Status::NxDomain);
 }
 
+// What the operator reads when the DNS server is gone, silent or broken (the MX answer carries it to the
+// log line and the 451): each transport failure says which, and an answer says nothing of the kind.
+TEST(Answer, AFailedMxLookupSaysWhy) {
+  EXPECT_EQ(parse_mx_answer(ARES_ETIMEOUT, {}).failure, "no answer from the DNS server (timeout)");
+  EXPECT_EQ(parse_mx_answer(ARES_ECONNREFUSED, {}).failure,
+            "the DNS server is unreachable (connection refused) or answered SERVFAIL or REFUSED");
+  EXPECT_EQ(parse_mx_answer(ARES_ESERVFAIL, {}).failure, "the DNS server answered SERVFAIL");
+  EXPECT_EQ(parse_mx_answer(ARES_EREFUSED, {}).failure, "the DNS server refused the query (REFUSED)");
+  EXPECT_FALSE(parse_mx_answer(ARES_ECANCELLED, {}).failure.empty());
+  EXPECT_EQ(parse_mx_answer(ARES_SUCCESS, Message("x.example", kMx).tc().bytes()).failure,
+            "the answer was truncated, also over TCP");
+  EXPECT_EQ(parse_mx_answer(ARES_SUCCESS, Message("x.example", kMx).query_not_response().bytes()).failure,
+            "the answer cannot be read");
+  EXPECT_EQ(parse_mx_answer(ARES_ENOTFOUND, {}).failure, "");
+  EXPECT_EQ(parse_mx_answer(ARES_ENODATA, {}).failure, "");
+}
+
 TEST(Answer, TruncatedMessagesAreMalformed) {
   auto full = Message("example.com", kMx).mx("example.com", 10, "mx.example.com").bytes();
   for (std::size_t n : {std::size_t{0}, std::size_t{5}, std::size_t{12}, std::size_t{20}, full.size() - 3}) {

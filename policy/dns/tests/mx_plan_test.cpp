@@ -122,6 +122,13 @@ TEST_P(PlanTable, Plans) {
 INSTANTIATE_TEST_SUITE_P(MxPlan, PlanTable, testing::ValuesIn(plan_cases()),
                          [](const testing::TestParamInfo<PlanCase>& info) { return info.param.name; });
 
+TEST(MxPlan, AFailedLookupSaysWhyInItsReason) {
+  MxResult timed_out{Status::Temporary, {}, false, "no answer from the DNS server (timeout)"};
+  EXPECT_EQ(plan_mx(timed_out, "example", keep_order).reason,
+            "MX lookup failed temporarily: no answer from the DNS server (timeout)");
+  EXPECT_EQ(plan_mx({Status::Temporary, {}, false}, "example", keep_order).reason, "MX lookup failed temporarily");
+}
+
 TEST(MxPlan, AuthenticatedDataIsCarried) {
   EXPECT_TRUE(plan_mx(ok({{10, "mx.example"}}, true), "example", keep_order).authenticated_data);
   EXPECT_FALSE(plan_mx(ok({{10, "mx.example"}}, false), "example", keep_order).authenticated_data);

@@ -1,6 +1,8 @@
 #include "proxy/net/tests/loopback.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/net/listener_options.h"
 
@@ -27,9 +29,6 @@ void Recorder::on_tls_ready(Connection& c) {
 Loopback::Loopback(const std::string& host, int port) {
   loop_ok_ = uv_loop_init(&loop_) == 0;
   EXPECT_TRUE(loop_ok_);
-  listener_ = std::make_unique<uv::Handle<uv_tcp_t>>();
-  if (uv_tcp_init(&loop_, listener_->get()) == 0) listener_->mark_initialized();
-  listener_->get()->data = this;
   server_ = std::make_unique<Connection>(&loop_, server_events);
   client_ = std::make_unique<Connection>(&loop_, client_events);
   // uv_stop as well: a timer that fires at the start of a UV_RUN_ONCE round would otherwise leave it
@@ -42,19 +41,26 @@ Loopback::Loopback(const std::string& host, int port) {
   int rc = host.find(':') == std::string::npos
                ? uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&listen_addr_))
                : uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&listen_addr_));
-  if (rc != 0 || uv_tcp_bind(listener_->get(), reinterpret_cast<sockaddr*>(&listen_addr_), 0) != 0 ||
-      set_client_socket_options(listener_->get()) != 0 || uv_listen(listener_->stream(), 8, &Loopback::on_connection) != 0) {
+  if (rc != 0) return;
+  int fd = ::socket(listen_addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  socklen_t len = listen_addr_.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&listen_addr_), len) != 0 || set_client_socket_options(fd) != 0) {
+    ::close(fd);
     return;   // listening() stays false: the caller decides whether that is a failure or a skip
   }
-  int len = sizeof listen_addr_;
-  uv_tcp_getsockname(listener_->get(), reinterpret_cast<sockaddr*>(&listen_addr_), &len);
-  listening_ = true;
+  len = sizeof listen_addr_;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&listen_addr_), &len);
+  Acceptor::Events events;
+  events.accepted = [this](int accepted) { on_connection(accepted); };
+  listener_ = std::make_unique<Acceptor>(&loop_, fd, std::move(events));
+  listening_ = listener_->start(8) == 0;
 }
 
 Loopback::~Loopback() {
   if (server_) server_->close([] {});
   if (client_) client_->close([] {});
-  listener_->close();
+  if (listener_) listener_->close();
   guard_->close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (loop_ok_) {
@@ -62,14 +68,12 @@ Loopback::~Loopback() {
   }
 }
 
-void Loopback::on_connection(uv_stream_t* listener, int status) {
-  auto* self = static_cast<Loopback*>(listener->data);
-  ASSERT_EQ(status, 0);
-  ASSERT_FALSE(self->accepted_) << "one connection per test";
-  ASSERT_EQ(self->server_->accept_from(listener), 0);
-  self->accepted_ = true;
-  self->server_->start_reading();
-  if (self->when_accepted) self->when_accepted(*self->server_);
+void Loopback::on_connection(int fd) {
+  ASSERT_FALSE(accepted_) << "one connection per test";
+  ASSERT_EQ(server_->adopt_accepted(fd), 0);
+  accepted_ = true;
+  server_->start_reading();
+  if (when_accepted) when_accepted(*server_);
 }
 
 void Loopback::connect(const std::string& host, int port) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/net/acceptor.h"
 #include "proxy/net/connection.h"
 #include "proxy/uv/handle.h"
 #include "proxy/uv/timer.h"
@@ -68,10 +69,10 @@ class Loopback {
   std::function<void(Connection&)> when_accepted;
 
  private:
-  static void on_connection(uv_stream_t* listener, int status);
+  void on_connection(int fd);
   uv_loop_t loop_{};
   bool loop_ok_ = false;
-  std::unique_ptr<uv::Handle<uv_tcp_t>> listener_;
+  std::unique_ptr<Acceptor> listener_;
   std::unique_ptr<Connection> server_;
   std::unique_ptr<Connection> client_;
   std::unique_ptr<uv::Timer> guard_;

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <chrono>
 #include <fcntl.h>
 #include <functional>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "policy/config/config.h"
+#include "proxy/net/acceptor.h"
 #include "proxy/net/listener_options.h"
 #include "proxy/session/session_core.h"
 #include "proxy/session/thresholds.h"
@@ -251,17 +253,22 @@ class SessionCoreTest : public ::testing::Test {
     std::signal(SIGPIPE, SIG_IGN);   // as main() does: a write toward a client that is gone is an error, not a signal
     ASSERT_EQ(uv_loop_init(&loop_), 0);
     loop_ok_ = true;
-    listener_ = std::make_unique<uv::Handle<uv_tcp_t>>();
-    ASSERT_EQ(uv_tcp_init(&loop_, listener_->get()), 0);
-    listener_->mark_initialized();
-    listener_->get()->data = this;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
     sockaddr_in addr{};
-    ASSERT_EQ(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
-    ASSERT_EQ(uv_tcp_bind(listener_->get(), reinterpret_cast<sockaddr*>(&addr), 0), 0);
-    ASSERT_EQ(net::set_client_socket_options(listener_->get()), 0);   // as the worker does
-    ASSERT_EQ(uv_listen(listener_->stream(), 8, &SessionCoreTest::on_connection), 0);
-    int len = sizeof addr;
-    ASSERT_EQ(uv_tcp_getsockname(listener_->get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::close(fd);
+      FAIL() << "cannot bind a listener on 127.0.0.1: " << std::strerror(errno);
+    }
+    ASSERT_EQ(net::set_client_socket_options(fd), 0);   // as the worker does
+    net::Acceptor::Events events;
+    events.accepted = [this](int accepted) { on_connection(accepted); };
+    listener_ = std::make_unique<net::Acceptor>(&loop_, fd, std::move(events));
+    ASSERT_EQ(listener_->start(8), 0);
     port_ = ntohs(addr.sin_port);
     turns_ = std::make_unique<TurnQueue>(&loop_, kQueuedTurnsPerIteration);
     limits_.max_errors = 10;
@@ -285,48 +292,46 @@ class SessionCoreTest : public ::testing::Test {
     EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle outlived the session";
   }
 
-  static void on_connection(uv_stream_t* listener, int status) {
-    auto* self = static_cast<SessionCoreTest*>(listener->data);
-    ASSERT_EQ(status, 0);
+  void on_connection(int fd) {
     Environment env;
-    env.loop = &self->loop_;
+    env.loop = &loop_;
     env.id = "test";
     env.hostname = "mx.test";
-    env.limits = &self->limits_;
-    env.turns = self->turns_.get();
-    if (self->started_ > 0) {
-      ASSERT_TRUE(self->many_sessions_) << "one session per test";
+    env.limits = &limits_;
+    env.turns = turns_.get();
+    if (started_ > 0) {
+      ASSERT_TRUE(many_sessions_) << "one session per test";
       // Another session on the same loop: fairness tests. Its end is only counted.
-      std::size_t index = self->more_sessions_.size();
-      env.on_finished = [self, index](SessionCore&) {
-        ++self->more_finished_;
-        self->more_sessions_[index].reset();
+      std::size_t index = more_sessions_.size();
+      env.on_finished = [this, index](SessionCore&) {
+        ++more_finished_;
+        more_sessions_[index].reset();
       };
-      self->more_sessions_.push_back(std::make_unique<TestSession>(std::move(env)));
-      TestSession& s = *self->more_sessions_.back();
+      more_sessions_.push_back(std::make_unique<TestSession>(std::move(env)));
+      TestSession& s = *more_sessions_.back();
       s.name = "session " + std::to_string(index + 2);
-      s.journal = &self->journal_;
-      ++self->started_;
-      s.start(listener);
+      s.journal = &journal_;
+      ++started_;
+      s.start(fd);
       return;
     }
-    env.observers = {&self->observer_};
-    env.on_finished = [self](SessionCore& done) {
-      ++self->finished_;
-      EXPECT_EQ(&done, self->session_.get());
-      EXPECT_EQ(self->observer_.ends, 1) << "observers hear of the end first, once";
+    env.observers = {&observer_};
+    env.on_finished = [this](SessionCore& done) {
+      ++finished_;
+      EXPECT_EQ(&done, session_.get());
+      EXPECT_EQ(observer_.ends, 1) << "observers hear of the end first, once";
       // Every handle of the session is closed: only the listener and the turn queue are left on the loop.
-      if (!self->many_sessions_) {
-        EXPECT_EQ(count_handles(&self->loop_), self->listener_->closing() ? 0 : 2);
+      if (!many_sessions_) {
+        EXPECT_EQ(count_handles(&loop_), listener_->fd() < 0 ? 0 : 2);
       }
-      self->session_.reset();   // as the worker does: the session may be destroyed here
+      session_.reset();   // as the worker does: the session may be destroyed here
     };
-    self->session_ = std::make_unique<TestSession>(std::move(env));
-    self->session_->hold_greeting = self->hold_greeting_;
-    self->session_->name = "session 1";
-    self->session_->journal = &self->journal_;
-    ++self->started_;
-    self->session_->start(listener);
+    session_ = std::make_unique<TestSession>(std::move(env));
+    session_->hold_greeting = hold_greeting_;
+    session_->name = "session 1";
+    session_->journal = &journal_;
+    ++started_;
+    session_->start(fd);
   }
 
   // Runs the loop (and reads the client) until `done` or the deadline.
@@ -371,7 +376,7 @@ class SessionCoreTest : public ::testing::Test {
 
   uv_loop_t loop_{};
   bool loop_ok_ = false;
-  std::unique_ptr<uv::Handle<uv_tcp_t>> listener_;
+  std::unique_ptr<net::Acceptor> listener_;
   int port_ = 0;
   config::Limits limits_;
   CountingObserver observer_;
