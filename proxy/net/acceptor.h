@@ -11,7 +11,9 @@
 //   and is tried again after kResourcePause, as nginx does: the connections wait in the kernel's listen
 //   queue instead of being dropped, are served as soon as descriptors are free again, and nothing spins.
 //
-// The price is one ioctl per connection (uv_tcp_open sets O_NONBLOCK again, which accept4 already set).
+// The price is one ioctl per connection (uv_tcp_open sets O_NONBLOCK again, which accept4 already set). The
+// peer's address is still asked for with getpeername, not taken from accept4: accept4 reports it even for a
+// connection reset while it waited in the queue, and getpeername's ENOTCONN is what tells that it is gone.
 #include <uv.h>
 
 #include <chrono>
