@@ -1,11 +1,9 @@
 #include "policy/mta_sts/agent.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <random>
 
 #include "policy/mta_sts/record.h"
+#include "policy/net/socket_address.h"
 
 namespace mxguard::mta_sts {
 
@@ -21,16 +19,6 @@ struct Agent::Flight {
 };
 
 namespace {
-
-std::string address_text(const sockaddr_storage& addr) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, text, sizeof text);
-  } else if (addr.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
-  }
-  return text;
-}
 
 // Proactive refreshes of many policies fetched at one moment should not all fall due at one moment.
 std::chrono::seconds refresh_jitter(std::uint32_t max_age) {
@@ -204,7 +192,7 @@ void Agent::on_host_addresses(const std::string& domain, dns::AddressResult answ
   request.port = options_.https_port;
   for (const sockaddr_storage& a : answer.addresses) {
     if (request.addresses.size() == fetch::kMaxAddresses) break;
-    request.addresses.push_back(address_text(a));
+    request.addresses.push_back(policy::address_text(a));
   }
   request.ca_file = options_.ca_file;
   request.connect_timeout_ms = static_cast<std::uint32_t>(options_.connect_timeout.count());
