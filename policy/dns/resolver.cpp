@@ -103,7 +103,7 @@ std::variant<std::unique_ptr<Resolver>, std::string> Resolver::create(uv_loop_t*
   }
 
   auto self = std::make_unique<Resolver>(Key{}, loop);
-  for (UvHandle<uv_timer_t>* t : {&self->timeout_timer_, &self->deliver_timer_}) {
+  for (libuv::Handle<uv_timer_t>* t : {&self->timeout_timer_, &self->deliver_timer_}) {
     if (int rc = uv_timer_init(loop, t->get()); rc != 0) return std::string("dns: ") + uv_strerror(rc);
     t->mark_initialized();
     t->get()->data = self.get();
@@ -292,7 +292,7 @@ void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int wri
   }
   auto it = self->polls_.find(fd);
   if (it == self->polls_.end()) {
-    UvHandle<uv_poll_t> poll;
+    libuv::Handle<uv_poll_t> poll;
     // Should libuv refuse the socket, c-ares never hears from it and the query ends Temporary on its
     // timeout: slower, never wrong.
     if (uv_poll_init_socket(self->loop_, poll.get(), fd) != 0) return;

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "policy/dns/records.h"
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/handle.h"
 
 namespace mxguard::dns {
 
@@ -175,9 +175,9 @@ class Resolver {
 
   uv_loop_t* loop_;
   ares_channel channel_ = nullptr;
-  UvHandle<uv_timer_t> timeout_timer_;   // c-ares's next retransmission or give-up
-  UvHandle<uv_timer_t> deliver_timer_;   // runs completed callbacks on the next loop iteration
-  std::unordered_map<ares_socket_t, UvHandle<uv_poll_t>> polls_;   // by socket, as c-ares opens and closes them
+  libuv::Handle<uv_timer_t> timeout_timer_;   // c-ares's next retransmission or give-up
+  libuv::Handle<uv_timer_t> deliver_timer_;   // runs completed callbacks on the next loop iteration
+  std::unordered_map<ares_socket_t, libuv::Handle<uv_poll_t>> polls_;   // by socket, as c-ares opens and closes them
   std::deque<std::function<void()>> completions_;
   std::unordered_set<std::uint16_t> ids_in_flight_;
   std::size_t in_flight_ = 0;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "policy/dns/resolver.h"
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/handle.h"
 #include "policy/mta_sts/fetch_client.h"
 #include "policy/mta_sts/shared_cache.h"
 #include "policy/mta_sts/ticket.h"
@@ -118,8 +118,8 @@ class Agent {
   Now now_;
   std::map<std::string, std::unique_ptr<Flight>> flights_;
   std::vector<std::pair<Waiter, Lookup>> answers_;   // answered on the next loop iteration
-  dns::UvHandle<uv_timer_t> answer_timer_;
-  dns::UvHandle<uv_timer_t> tick_timer_;
+  libuv::Handle<uv_timer_t> answer_timer_;
+  libuv::Handle<uv_timer_t> tick_timer_;
   std::shared_ptr<Agent*> self_;   // what other loops' callbacks hold (weakly) to find this agent
 };
 

@@ -29,8 +29,8 @@ fetch::Answer failure(std::uint32_t id, std::string detail) {
 // after it stopped being the client's current child, because the process handle points at it.
 struct FetchClient::Child {
   FetchClient* owner = nullptr;
-  dns::UvHandle<uv_process_t> process;
-  dns::UvHandle<uv_pipe_t> pipe;
+  libuv::Handle<uv_process_t> process;
+  libuv::Handle<uv_pipe_t> pipe;
   fetch::FrameReader reader;
   SteadyClock::time_point started;
   char buffer[64 * 1024];

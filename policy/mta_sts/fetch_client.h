@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/handle.h"
 #include "policy/fetcher/protocol.h"
 #include "policy/mta_sts/ticket.h"
 
@@ -88,8 +88,8 @@ class FetchClient {
   std::uint64_t starts_ = 0;
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point not_before_{};
-  dns::UvHandle<uv_timer_t> deadline_timer_;
-  dns::UvHandle<uv_timer_t> posted_timer_;
+  libuv::Handle<uv_timer_t> deadline_timer_;
+  libuv::Handle<uv_timer_t> posted_timer_;
   std::vector<std::pair<std::shared_ptr<Callback>, fetch::Answer>> posted_;
   bool* destroyed_flag_ = nullptr;
 };
