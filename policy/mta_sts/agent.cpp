@@ -50,10 +50,8 @@ Agent::Agent(uv_loop_t* loop, dns::Resolver* resolver, SharedCache* cache, Fetch
       report_(std::move(report)),
       log_(std::move(log)),
       now_(std::move(now)),
+      answers_(loop),
       self_(std::make_shared<Agent*>(this)) {
-  uv_timer_init(loop_, answer_timer_.get());
-  answer_timer_.mark_initialized();
-  answer_timer_.get()->data = this;
   uv_timer_init(loop_, tick_timer_.get());
   tick_timer_.mark_initialized();
   tick_timer_.get()->data = this;
@@ -279,20 +277,10 @@ void Agent::finish(const std::string& domain, std::string detail) {
 }
 
 void Agent::post_answer(Waiter waiter, Lookup lookup) {
-  answers_.emplace_back(std::move(waiter), std::move(lookup));
-  uv_timer_start(
-      answer_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Agent*>(t->data);
-        std::weak_ptr<Agent*> alive = self->self_;
-        auto answers = std::move(self->answers_);
-        self->answers_.clear();
-        for (auto& [waiter, lookup] : answers) {
-          run_once(waiter, std::move(lookup));
-          if (alive.expired()) return;   // a callback destroyed the agent (its worker stopping)
-        }
-      },
-      0, 0);
+  // A callback may destroy the agent (its worker stopping): the answers after it are then never run.
+  answers_.post([waiter = std::move(waiter), lookup = std::move(lookup)]() mutable {
+    run_once(waiter, std::move(lookup));
+  });
 }
 
 void Agent::on_tick() {

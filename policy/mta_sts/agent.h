@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "policy/dns/resolver.h"
+#include "policy/libuv/deferred_calls.h"
 #include "policy/libuv/handle.h"
 #include "policy/mta_sts/fetch_client.h"
 #include "policy/mta_sts/shared_cache.h"
@@ -117,8 +118,7 @@ class Agent {
   LogFn log_;
   Now now_;
   std::map<std::string, std::unique_ptr<Flight>> flights_;
-  std::vector<std::pair<Waiter, Lookup>> answers_;   // answered on the next loop iteration
-  libuv::Handle<uv_timer_t> answer_timer_;
+  libuv::DeferredCalls answers_;   // lookups are answered on a later loop turn, never inside lookup()
   libuv::Handle<uv_timer_t> tick_timer_;
   std::shared_ptr<Agent*> self_;   // what other loops' callbacks hold (weakly) to find this agent
 };
