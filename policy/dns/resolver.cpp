@@ -103,11 +103,9 @@ std::variant<std::unique_ptr<Resolver>, std::string> Resolver::create(uv_loop_t*
   }
 
   auto self = std::make_unique<Resolver>(Key{}, loop);
-  for (UvHandle<uv_timer_t>* t : {&self->timeout_timer_, &self->deliver_timer_}) {
-    if (int rc = uv_timer_init(loop, t->get()); rc != 0) return std::string("dns: ") + uv_strerror(rc);
-    t->mark_initialized();
-    t->get()->data = self.get();
-  }
+  if (int rc = uv_timer_init(loop, self->timeout_timer_.get()); rc != 0) return std::string("dns: ") + uv_strerror(rc);
+  self->timeout_timer_.mark_initialized();
+  self->timeout_timer_.get()->data = self.get();
 
   ares_options opts{};
   opts.flags = ARES_FLAG_EDNS;   // also tells c-ares that answers up to kEdnsPayload fit in UDP
@@ -131,15 +129,15 @@ std::variant<std::unique_ptr<Resolver>, std::string> Resolver::create(uv_loop_t*
   return self;
 }
 
-Resolver::Resolver(Key, uv_loop_t* loop) : loop_(loop) {}
+Resolver::Resolver(Key, uv_loop_t* loop) : loop_(loop), completions_(loop) {}
 
 Resolver::~Resolver() {
-  if (destroyed_flag_ != nullptr) *destroyed_flag_ = true;
   destroying_ = true;
   // First c-ares: it calls every request's callback with ARES_EDESTRUCTION (each frees its Request and
   // posts nothing) and reports each socket closed through on_sock_state, which closes its poll handle
-  // while the descriptor is still open. Then the results not yet delivered go, unrun. The timers and
-  // any poll handle left close as members; libuv frees them on the loop's next iteration.
+  // while the descriptor is still open. Then the results not yet delivered go, unrun (those of a turn
+  // under way too, when a callback destroys the Resolver). The timers and any poll handle left close as
+  // members; libuv frees them on the loop's next iteration.
   if (channel_ != nullptr) ares_destroy(channel_);
   channel_ = nullptr;
   completions_.clear();
@@ -151,7 +149,9 @@ Query Resolver::query_mx(std::string_view domain, MxCallback callback) {
   auto pending = std::make_shared<detail::Pending<MxResult>>(std::move(callback));
   send(domain, kTypeMx, [this, pending](int status, std::span<const unsigned char> answer) {
     if (!pending->waiting()) return;
-    post([pending, result = parse_mx_answer(status, answer)]() mutable { pending->deliver(std::move(result)); });
+    completions_.post([pending, result = parse_mx_answer(status, answer)]() mutable {
+      pending->deliver(std::move(result));
+    });
   });
   return Query(pending);
 }
@@ -161,7 +161,9 @@ Query Resolver::query_txt(std::string_view name, TxtCallback callback) {
   auto pending = std::make_shared<detail::Pending<TxtResult>>(std::move(callback));
   send(name, kTypeTxt, [this, pending](int status, std::span<const unsigned char> answer) {
     if (!pending->waiting()) return;
-    post([pending, result = parse_txt_answer(status, answer)]() mutable { pending->deliver(std::move(result)); });
+    completions_.post([pending, result = parse_txt_answer(status, answer)]() mutable {
+      pending->deliver(std::move(result));
+    });
   });
   return Query(pending);
 }
@@ -171,7 +173,9 @@ Query Resolver::query_tlsa(std::string_view host, std::uint16_t port, TlsaCallba
   auto pending = std::make_shared<detail::Pending<TlsaResult>>(std::move(callback));
   send(policy::tlsa_owner_name(host, port), kTypeTlsa, [this, pending](int status, std::span<const unsigned char> answer) {
     if (!pending->waiting()) return;
-    post([pending, result = parse_tlsa_answer(status, answer)]() mutable { pending->deliver(std::move(result)); });
+    completions_.post([pending, result = parse_tlsa_answer(status, answer)]() mutable {
+      pending->deliver(std::move(result));
+    });
   });
   return Query(pending);
 }
@@ -193,7 +197,7 @@ Query Resolver::query_addresses(std::string_view host, AddressCallback callback)
       if (!pending->waiting()) return;
       (family == AF_INET6 ? pending->v6 : pending->v4) = parse_address_answer(status, answer, family);
       if (!pending->v6 || !pending->v4) return;
-      post([pending, result = combine_addresses(*pending->v6, *pending->v4)]() mutable {
+      completions_.post([pending, result = combine_addresses(*pending->v6, *pending->v4)]() mutable {
         pending->deliver(std::move(result));
       });
     };
@@ -243,27 +247,6 @@ void Resolver::on_answer(void* arg, int status, int /*timeouts*/, unsigned char*
   request->handler(status, std::span<const unsigned char>(abuf, abuf != nullptr && alen > 0 ? alen : 0));
 }
 
-void Resolver::post(std::function<void()> completion) {
-  completions_.push_back(std::move(completion));
-  if (uv_is_active(deliver_timer_.base()) == 0) {
-    uv_timer_start(deliver_timer_.get(), &Resolver::on_deliver, 0, 0);
-  }
-}
-
-void Resolver::on_deliver(uv_timer_t* timer) noexcept { static_cast<Resolver*>(timer->data)->deliver(); }
-
-void Resolver::deliver() {
-  bool destroyed = false;
-  destroyed_flag_ = &destroyed;
-  while (!completions_.empty()) {
-    auto completion = std::move(completions_.front());
-    completions_.pop_front();
-    completion();   // may start queries, cancel, or destroy *this
-    if (destroyed) return;
-  }
-  destroyed_flag_ = nullptr;
-}
-
 void Resolver::rearm_timeout() {
   if (channel_ == nullptr) return;
   timeval tv{};
@@ -292,7 +275,7 @@ void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int wri
   }
   auto it = self->polls_.find(fd);
   if (it == self->polls_.end()) {
-    UvHandle<uv_poll_t> poll;
+    libuv::Handle<uv_poll_t> poll;
     // Should libuv refuse the socket, c-ares never hears from it and the query ends Temporary on its
     // timeout: slower, never wrong.
     if (uv_poll_init_socket(self->loop_, poll.get(), fd) != 0) return;

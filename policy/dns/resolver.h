@@ -23,7 +23,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -35,7 +34,8 @@
 #include <vector>
 
 #include "policy/dns/records.h"
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/deferred_calls.h"
+#include "policy/libuv/handle.h"
 
 namespace mxguard::dns {
 
@@ -162,8 +162,6 @@ class Resolver {
   struct Request;
 
   void send(std::string_view name, int qtype, AnswerHandler handler);
-  void post(std::function<void()> completion);
-  void deliver();
   void rearm_timeout();
   std::uint16_t new_query_id();
 
@@ -171,18 +169,15 @@ class Resolver {
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
   static void on_poll(uv_poll_t* poll, int status, int events) noexcept;
   static void on_timeout(uv_timer_t* timer) noexcept;
-  static void on_deliver(uv_timer_t* timer) noexcept;
 
   uv_loop_t* loop_;
   ares_channel channel_ = nullptr;
-  UvHandle<uv_timer_t> timeout_timer_;   // c-ares's next retransmission or give-up
-  UvHandle<uv_timer_t> deliver_timer_;   // runs completed callbacks on the next loop iteration
-  std::unordered_map<ares_socket_t, UvHandle<uv_poll_t>> polls_;   // by socket, as c-ares opens and closes them
-  std::deque<std::function<void()>> completions_;
+  libuv::Handle<uv_timer_t> timeout_timer_;   // c-ares's next retransmission or give-up
+  std::unordered_map<ares_socket_t, libuv::Handle<uv_poll_t>> polls_;   // by socket, as c-ares opens and closes them
+  libuv::DeferredCalls completions_;   // the callbacks of completed queries, on a later loop turn
   std::unordered_set<std::uint16_t> ids_in_flight_;
   std::size_t in_flight_ = 0;
   bool destroying_ = false;
-  bool* destroyed_flag_ = nullptr;   // set while deliver() runs callbacks that may destroy *this
 };
 
 }  // namespace mxguard::dns

@@ -61,7 +61,7 @@ int CurlMultiLoop::watch(curl_socket_t fd, int what, void*) {
   }
   auto it = polls_.find(fd);
   if (it == polls_.end()) {
-    dns::UvHandle<uv_poll_t> poll;
+    libuv::Handle<uv_poll_t> poll;
     if (uv_poll_init_socket(loop_, poll.get(), fd) != 0) return -1;
     poll.mark_initialized();
     poll.get()->data = this;

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/handle.h"
 
 namespace mxguard::fetch {
 
@@ -61,8 +61,8 @@ class CurlMultiLoop {
   OnDone on_done_;
   std::unordered_set<CURL*> added_;
   // Declared before multi_ so that they outlive it: curl_multi_cleanup still calls on_socket/on_timer.
-  dns::UvHandle<uv_timer_t> timer_;
-  std::unordered_map<curl_socket_t, dns::UvHandle<uv_poll_t>> polls_;
+  libuv::Handle<uv_timer_t> timer_;
+  std::unordered_map<curl_socket_t, libuv::Handle<uv_poll_t>> polls_;
   std::unique_ptr<CURLM, MultiCleanup> multi_;
 };
 

@@ -22,7 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/handle.h"
 #include "policy/fetcher/curl_multi_loop.h"
 #include "policy/fetcher/protocol.h"
 #include "policy/fetcher/transfer.h"
@@ -81,7 +81,7 @@ class FetchServer {
 
   uv_loop_t* loop_;
   Options options_;
-  dns::UvHandle<uv_pipe_t> pipe_;
+  libuv::Handle<uv_pipe_t> pipe_;
   std::array<char, 64 * 1024> read_buffer_{};
   FrameReader reader_;
   bool stopping_ = false;

@@ -1,11 +1,9 @@
 #include "policy/mta_sts/agent.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <random>
 
 #include "policy/mta_sts/record.h"
+#include "policy/net/socket_address.h"
 
 namespace mxguard::mta_sts {
 
@@ -21,16 +19,6 @@ struct Agent::Flight {
 };
 
 namespace {
-
-std::string address_text(const sockaddr_storage& addr) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, text, sizeof text);
-  } else if (addr.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
-  }
-  return text;
-}
 
 // Proactive refreshes of many policies fetched at one moment should not all fall due at one moment.
 std::chrono::seconds refresh_jitter(std::uint32_t max_age) {
@@ -62,10 +50,8 @@ Agent::Agent(uv_loop_t* loop, dns::Resolver* resolver, SharedCache* cache, Fetch
       report_(std::move(report)),
       log_(std::move(log)),
       now_(std::move(now)),
+      answers_(loop),
       self_(std::make_shared<Agent*>(this)) {
-  uv_timer_init(loop_, answer_timer_.get());
-  answer_timer_.mark_initialized();
-  answer_timer_.get()->data = this;
   uv_timer_init(loop_, tick_timer_.get());
   tick_timer_.mark_initialized();
   tick_timer_.get()->data = this;
@@ -204,7 +190,7 @@ void Agent::on_host_addresses(const std::string& domain, dns::AddressResult answ
   request.port = options_.https_port;
   for (const sockaddr_storage& a : answer.addresses) {
     if (request.addresses.size() == fetch::kMaxAddresses) break;
-    request.addresses.push_back(address_text(a));
+    request.addresses.push_back(policy::address_text(a));
   }
   request.ca_file = options_.ca_file;
   request.connect_timeout_ms = static_cast<std::uint32_t>(options_.connect_timeout.count());
@@ -291,20 +277,10 @@ void Agent::finish(const std::string& domain, std::string detail) {
 }
 
 void Agent::post_answer(Waiter waiter, Lookup lookup) {
-  answers_.emplace_back(std::move(waiter), std::move(lookup));
-  uv_timer_start(
-      answer_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Agent*>(t->data);
-        std::weak_ptr<Agent*> alive = self->self_;
-        auto answers = std::move(self->answers_);
-        self->answers_.clear();
-        for (auto& [waiter, lookup] : answers) {
-          run_once(waiter, std::move(lookup));
-          if (alive.expired()) return;   // a callback destroyed the agent (its worker stopping)
-        }
-      },
-      0, 0);
+  // A callback may destroy the agent (its worker stopping): the answers after it are then never run.
+  answers_.post([waiter = std::move(waiter), lookup = std::move(lookup)]() mutable {
+    run_once(waiter, std::move(lookup));
+  });
 }
 
 void Agent::on_tick() {

@@ -24,7 +24,8 @@
 #include <vector>
 
 #include "policy/dns/resolver.h"
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/deferred_calls.h"
+#include "policy/libuv/handle.h"
 #include "policy/mta_sts/fetch_client.h"
 #include "policy/mta_sts/shared_cache.h"
 #include "policy/mta_sts/ticket.h"
@@ -117,9 +118,8 @@ class Agent {
   LogFn log_;
   Now now_;
   std::map<std::string, std::unique_ptr<Flight>> flights_;
-  std::vector<std::pair<Waiter, Lookup>> answers_;   // answered on the next loop iteration
-  dns::UvHandle<uv_timer_t> answer_timer_;
-  dns::UvHandle<uv_timer_t> tick_timer_;
+  libuv::DeferredCalls answers_;   // lookups are answered on a later loop turn, never inside lookup()
+  libuv::Handle<uv_timer_t> tick_timer_;
   std::shared_ptr<Agent*> self_;   // what other loops' callbacks hold (weakly) to find this agent
 };
 

@@ -29,8 +29,8 @@ fetch::Answer failure(std::uint32_t id, std::string detail) {
 // after it stopped being the client's current child, because the process handle points at it.
 struct FetchClient::Child {
   FetchClient* owner = nullptr;
-  dns::UvHandle<uv_process_t> process;
-  dns::UvHandle<uv_pipe_t> pipe;
+  libuv::Handle<uv_process_t> process;
+  libuv::Handle<uv_pipe_t> pipe;
   fetch::FrameReader reader;
   SteadyClock::time_point started;
   char buffer[64 * 1024];
@@ -39,17 +39,13 @@ struct FetchClient::Child {
 };
 
 FetchClient::FetchClient(uv_loop_t* loop, FetcherOptions options, LogFn log)
-    : loop_(loop), options_(std::move(options)), log_(std::move(log)) {
+    : loop_(loop), options_(std::move(options)), log_(std::move(log)), posted_(loop) {
   uv_timer_init(loop_, deadline_timer_.get());
   deadline_timer_.mark_initialized();
   deadline_timer_.get()->data = this;
-  uv_timer_init(loop_, posted_timer_.get());
-  posted_timer_.mark_initialized();
-  posted_timer_.get()->data = this;
 }
 
 FetchClient::~FetchClient() {
-  if (destroyed_flag_) *destroyed_flag_ = true;
   // Destroying the children closes our end of each socketpair: a child gets EOF and exits on its own
   // (its exit is no longer watched, the process ends soon after).
   child_.reset();
@@ -62,8 +58,7 @@ FetchTicket FetchClient::fetch(fetch::Request request, Callback callback) {
   request.id = next_id_++;
   if (next_id_ == 0) next_id_ = 1;
   if (!child_ && !start_child()) {
-    posted_.emplace_back(shared, failure(request.id, "mxguard-fetch is not running (restarting)"));
-    uv_timer_start(posted_timer_.get(), &FetchClient::on_posted, 0, 0);
+    post_answer(shared, failure(request.id, "mxguard-fetch is not running (restarting)"));
     return ticket;
   }
   auto write = std::make_unique<WriteRequest>();
@@ -72,8 +67,7 @@ FetchTicket FetchClient::fetch(fetch::Request request, Callback callback) {
   int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(child_->pipe.get()), &buf, 1,
                     [](uv_write_t* req, int) { std::unique_ptr<WriteRequest> done(reinterpret_cast<WriteRequest*>(req)); });
   if (rc != 0) {
-    posted_.emplace_back(shared, failure(request.id, std::string("writing to mxguard-fetch: ") + uv_strerror(rc)));
-    uv_timer_start(posted_timer_.get(), &FetchClient::on_posted, 0, 0);
+    post_answer(shared, failure(request.id, std::string("writing to mxguard-fetch: ") + uv_strerror(rc)));
     kill_child(std::string("mxguard-fetch cannot be written to: ") + uv_strerror(rc));
     return ticket;
   }
@@ -150,8 +144,7 @@ void FetchClient::child_gone(const std::string& why, bool dead_young) {
   }
   auto pending = std::move(pending_);
   pending_.clear();
-  for (auto& [id, p] : pending) posted_.emplace_back(std::move(p.callback), failure(id, "mxguard-fetch " + why));
-  if (!posted_.empty()) uv_timer_start(posted_timer_.get(), &FetchClient::on_posted, 0, 0);
+  for (auto& [id, p] : pending) post_answer(std::move(p.callback), failure(id, "mxguard-fetch " + why));
   rearm_deadline();
 }
 
@@ -207,16 +200,10 @@ void FetchClient::rearm_deadline() {
   uv_timer_start(deadline_timer_.get(), &FetchClient::on_deadline, static_cast<std::uint64_t>(std::max<std::int64_t>(wait.count(), 0)) + 1, 0);
 }
 
-void FetchClient::run_posted() {
-  bool destroyed = false;
-  destroyed_flag_ = &destroyed;
-  auto posted = std::move(posted_);
-  posted_.clear();
-  for (auto& [callback, answer] : posted) {
+void FetchClient::post_answer(std::shared_ptr<Callback> callback, fetch::Answer answer) {
+  posted_.post([this, callback = std::move(callback), answer = std::move(answer)]() mutable {
     finish(std::move(callback), std::move(answer));
-    if (destroyed) return;
-  }
-  destroyed_flag_ = nullptr;
+  });
 }
 
 void FetchClient::on_exit(uv_process_t* process, std::int64_t status, int signal) noexcept {
@@ -263,10 +250,6 @@ void FetchClient::on_deadline(uv_timer_t* timer) noexcept {
     }
   }
   self->rearm_deadline();
-}
-
-void FetchClient::on_posted(uv_timer_t* timer) noexcept {
-  static_cast<FetchClient*>(timer->data)->run_posted();
 }
 
 }  // namespace mxguard::mta_sts

@@ -22,7 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "policy/dns/uv_handle.h"
+#include "policy/libuv/deferred_calls.h"
+#include "policy/libuv/handle.h"
 #include "policy/fetcher/protocol.h"
 #include "policy/mta_sts/ticket.h"
 
@@ -70,13 +71,14 @@ class FetchClient {
   void on_answer(fetch::Answer answer);
   void finish(std::shared_ptr<Callback> callback, fetch::Answer answer);
   void rearm_deadline();
-  void run_posted();
+  // Answers `callback` with `answer` on a later loop turn (a failure found inside fetch() or the loss of
+  // the child): callbacks never run inside fetch(), and the child's loss is handled before any runs.
+  void post_answer(std::shared_ptr<Callback> callback, fetch::Answer answer);
 
   static void on_exit(uv_process_t* process, std::int64_t status, int signal) noexcept;
   static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void on_deadline(uv_timer_t* timer) noexcept;
-  static void on_posted(uv_timer_t* timer) noexcept;
 
   uv_loop_t* loop_;
   FetcherOptions options_;
@@ -88,10 +90,8 @@ class FetchClient {
   std::uint64_t starts_ = 0;
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point not_before_{};
-  dns::UvHandle<uv_timer_t> deadline_timer_;
-  dns::UvHandle<uv_timer_t> posted_timer_;
-  std::vector<std::pair<std::shared_ptr<Callback>, fetch::Answer>> posted_;
-  bool* destroyed_flag_ = nullptr;
+  libuv::Handle<uv_timer_t> deadline_timer_;
+  libuv::DeferredCalls posted_;
 };
 
 }  // namespace mxguard::mta_sts

@@ -7,6 +7,7 @@
 
 #include "base/ascii.h"
 #include "base/log_text.h"
+#include "policy/dns/version_record.h"
 
 namespace mxguard::mta_sts {
 namespace {
@@ -49,12 +50,7 @@ std::string quoted(std::string_view s) { return "\"" + log_text::sanitize(s, 40)
 
 }  // namespace
 
-bool begins_with_sts_version(std::string_view record) {
-  if (!record.starts_with(kVersion)) return false;
-  if (record.size() == kVersion.size()) return true;
-  char next = record[kVersion.size()];
-  return next == ';' || is_wsp(next);
-}
+bool begins_with_sts_version(std::string_view record) { return dns::begins_with_version(record, kVersion); }
 
 std::variant<TxtRecord, std::string> parse_txt_record(std::string_view text) {
   if (!begins_with_sts_version(text)) return std::string("does not start with \"v=STSv1\"");
@@ -102,40 +98,25 @@ std::variant<TxtRecord, std::string> parse_txt_record(std::string_view text) {
 
 Discovery discover(const dns::TxtResult& answer) {
   Discovery d;
-  switch (answer.status) {
-    case dns::Status::NxDomain:
-    case dns::Status::NoData:
+  dns::VersionRecord selected = dns::select_version_record(answer, kVersion);
+  switch (selected.kind) {
+    case dns::VersionRecord::Kind::None:
       d.kind = Discovery::Kind::None;
       return d;
-    case dns::Status::Temporary:
+    case dns::VersionRecord::Kind::Failed:
       d.kind = Discovery::Kind::Temporary;
-      d.detail = "the TXT lookup failed (SERVFAIL, timeout or no server reachable)";
+      d.detail = answer.status == dns::Status::Malformed
+                     ? "the TXT answer could not be read"
+                     : "the TXT lookup failed (SERVFAIL, timeout or no server reachable)";
       return d;
-    case dns::Status::Malformed:
-      d.kind = Discovery::Kind::Temporary;
-      d.detail = "the TXT answer could not be read";
+    case dns::VersionRecord::Kind::Several:
+      d.kind = Discovery::Kind::Invalid;
+      d.detail = std::to_string(selected.count) + " records start with v=STSv1";
       return d;
-    case dns::Status::Ok:
+    case dns::VersionRecord::Kind::One:
       break;
   }
-
-  const std::string* selected = nullptr;
-  std::size_t count = 0;
-  for (const std::string& record : answer.records) {
-    if (!begins_with_sts_version(record)) continue;   // SPF, site verification, ...: not ours
-    ++count;
-    selected = &record;
-  }
-  if (count == 0) {
-    d.kind = Discovery::Kind::None;
-    return d;
-  }
-  if (count > 1) {
-    d.kind = Discovery::Kind::Invalid;
-    d.detail = std::to_string(count) + " records start with v=STSv1";
-    return d;
-  }
-  auto parsed = parse_txt_record(*selected);
+  auto parsed = parse_txt_record(selected.text);
   if (auto* problem = std::get_if<std::string>(&parsed)) {
     d.kind = Discovery::Kind::Invalid;
     d.detail = "the record " + *problem;

@@ -36,9 +36,9 @@ std::variant<TxtRecord, std::string> parse_txt_record(std::string_view text);
 // with "v=STSv1;" are discarded"; the ABNF also allows whitespace before that ';' (errata 6285).
 bool begins_with_sts_version(std::string_view record);
 
-// What the TXT lookup says about the domain, after RFC 8461 §3.1's selection: records that do not start
-// with "v=STSv1" are discarded (so an SPF record next to it is harmless); exactly one must remain, and it
-// must parse. Two records that start with "v=STSv1" are Invalid even if only one of them parses (the
+// What the TXT lookup says about the domain, after RFC 8461 §3.1's selection (dns::select_version_record,
+// which TLS-RPT shares): records that do not start with "v=STSv1" are discarded (so an SPF record next to
+// it is harmless); exactly one must remain, and it must parse. Two records that start with "v=STSv1" are Invalid even if only one of them parses (the
 // RFC counts records before it parses them). A Malformed answer is Temporary: the name may well have a
 // record that this answer failed to carry.
 struct Discovery {

@@ -1,9 +1,8 @@
 #include "policy/net/allow_list.h"
 
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <cstring>
+
+#include "policy/net/socket_address.h"
 
 namespace mxguard::policy {
 
@@ -26,18 +25,8 @@ bool AllowList::allows(const IpAddress& peer) const {
 }
 
 bool AllowList::allows(const sockaddr_storage& peer) const {
-  IpAddress address;
-  if (peer.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
-    std::memcpy(address.bytes.data(), &in.sin_addr, sizeof in.sin_addr);
-  } else if (peer.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
-    address.family = IpFamily::V6;
-    std::memcpy(address.bytes.data(), &in6.sin6_addr, sizeof in6.sin6_addr);
-  } else {
-    return false;
-  }
-  return allows(address);
+  std::optional<IpAddress> address = ip_address(peer);
+  return address && allows(*address);
 }
 
 }  // namespace mxguard::policy

@@ -3,9 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <array>
 #include <cstdint>
-#include <cstring>
+#include <optional>
 
 namespace mxguard::smtp {
 
@@ -15,38 +14,22 @@ namespace {
 // view of an IPv4 client) becomes plain IPv4, so the backend sees the address the client really has.
 struct Endpoint {
   int family = AF_UNSPEC;
-  std::array<std::uint8_t, 16> addr{};   // network order; 4 or 16 bytes used
-  std::uint16_t port = 0;                // host order
+  policy::IpAddress ip;     // network order; 4 or 16 bytes used
+  std::uint16_t port = 0;   // host order
 };
 
 Endpoint endpoint(const sockaddr_storage& ss) {
   Endpoint e;
-  if (ss.ss_family == AF_INET) {
-    sockaddr_in sin;
-    std::memcpy(&sin, &ss, sizeof sin);
-    e.family = AF_INET;
-    std::memcpy(e.addr.data(), &sin.sin_addr, 4);
-    e.port = ntohs(sin.sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, &ss, sizeof sin6);
-    e.port = ntohs(sin6.sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-      e.family = AF_INET;
-      std::memcpy(e.addr.data(), sin6.sin6_addr.s6_addr + 12, 4);
-    } else {
-      e.family = AF_INET6;
-      std::memcpy(e.addr.data(), sin6.sin6_addr.s6_addr, 16);
-    }
-  }
+  std::optional<policy::IpAddress> ip = policy::ip_address(ss);
+  if (!ip) return e;
+  e.ip = policy::unmapped_ipv4(*ip).value_or(*ip);
+  e.family = e.ip.family == policy::IpFamily::V4 ? AF_INET : AF_INET6;
+  e.port = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port)
+                                   : ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
   return e;
 }
 
-std::string text(const Endpoint& e) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (e.family == AF_UNSPEC || !inet_ntop(e.family, e.addr.data(), buf, sizeof buf)) return "?";
-  return buf;
-}
+std::string text(const Endpoint& e) { return e.family == AF_UNSPEC ? "?" : policy::to_string(e.ip); }
 
 std::size_t address_size(int family) { return family == AF_INET ? 4 : 16; }
 
@@ -68,8 +51,6 @@ std::string xtext(std::string_view value) {
 }
 
 }  // namespace
-
-std::string address_text(const sockaddr_storage& addr) { return text(endpoint(addr)); }
 
 int address_port(const sockaddr_storage& addr) { return endpoint(addr).port; }
 
@@ -108,8 +89,8 @@ std::string proxy_v2_header(const sockaddr_storage& client, const sockaddr_stora
   out += src.family == AF_INET ? '\x11' : '\x21';          // TCP over IPv4 / IPv6
   out += static_cast<char>(length >> 8);
   out += static_cast<char>(length & 0xff);
-  out.append(reinterpret_cast<const char*>(src.addr.data()), size);
-  out.append(reinterpret_cast<const char*>(dst.addr.data()), size);
+  out.append(reinterpret_cast<const char*>(src.ip.bytes.data()), size);
+  out.append(reinterpret_cast<const char*>(dst.ip.bytes.data()), size);
   for (std::uint16_t port : {src.port, dst.port}) {
     out += static_cast<char>(port >> 8);
     out += static_cast<char>(port & 0xff);

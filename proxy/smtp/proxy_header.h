@@ -5,6 +5,8 @@
 #include <string_view>
 #include <sys/socket.h>
 
+#include "policy/net/socket_address.h"
+
 namespace mxguard::smtp {
 
 // PROXY protocol v1 text line ("PROXY TCP4 src dst sport dport\r\n"); "PROXY UNKNOWN\r\n" when the
@@ -28,7 +30,9 @@ std::string xclient_command(const XclientInfo& info);
 
 // "1.2.3.4" or "2001:db8::1" (no brackets), and the port; "?" (port 0) for unknown families.
 // An IPv4-mapped IPv6 address is shown as IPv4, as in the headers above (one client, one limiter key).
-std::string address_text(const sockaddr_storage& addr);
+// address_text is policy/net's, which the MTA-STS agent uses too; it is named here as well because the
+// whole proxy writes its addresses through this header.
+using policy::address_text;
 int address_port(const sockaddr_storage& addr);
 // "1.2.3.4:25" or "[2001:db8::1]:25": an address and port as a host:port endpoint is written.
 std::string address_with_port(const sockaddr_storage& addr);

@@ -3,7 +3,6 @@
 #include "policy/dns/answer.h"
 
 #include <ares.h>
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
@@ -13,6 +12,8 @@
 #include <vector>
 
 #include "policy/dns/tests/dns_message.h"
+#include "policy/net/socket_address.h"
+#include "policy/net/tests/socket_address_literal.h"
 
 namespace mxguard::dns {
 namespace {
@@ -36,19 +37,9 @@ AddressResult addr(const Message& m, int family) {
   return parse_address_answer(ARES_SUCCESS, b, family);
 }
 
-std::string text(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
-  }
-  return buf;
-}
-
 std::vector<std::string> texts(const AddressResult& r) {
   std::vector<std::string> out;
-  for (const auto& ss : r.addresses) out.push_back(text(ss));
+  for (const auto& ss : r.addresses) out.push_back(policy::address_text(ss));
   return out;
 }
 
@@ -262,19 +253,7 @@ TEST(AddressAnswer, CnameOnlyIsNoData) {
 
 AddressResult result(Status s, std::vector<std::string> ips = {}, bool ad = false) {
   AddressResult r{s, {}, ad};
-  for (const auto& ip : ips) {
-    sockaddr_storage ss{};
-    if (ip.find(':') != std::string::npos) {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      inet_pton(AF_INET6, ip.c_str(), &sin6->sin6_addr);
-    } else {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      inet_pton(AF_INET, ip.c_str(), &sin->sin_addr);
-    }
-    r.addresses.push_back(ss);
-  }
+  for (const auto& ip : ips) r.addresses.push_back(policy::testing::socket_address(ip, 0));
   return r;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "policy/dns/resolver.h"
+#include "policy/net/socket_address.h"
 
 namespace mxguard::dns::testing_support {
 
@@ -166,19 +167,9 @@ class LoopTest : public testing::Test {
   std::unique_ptr<Resolver> resolver_;
 };
 
-inline std::string text(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
-  } else if (ss.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
-  }
-  return buf;
-}
-
 inline std::vector<std::string> texts(const AddressResult& r) {
   std::vector<std::string> out;
-  for (const auto& ss : r.addresses) out.push_back(text(ss));
+  for (const auto& ss : r.addresses) out.push_back(policy::address_text(ss));
   return out;
 }
 

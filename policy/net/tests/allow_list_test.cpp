@@ -1,35 +1,19 @@
 // AllowList: the outbound listener's client check, over real socket addresses.
 #include "policy/net/allow_list.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/un.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "policy/net/tests/socket_address_literal.h"
+
 namespace mxguard::policy {
 namespace {
 
-// A peer as uv_tcp_getpeername reports it: AF_INET for an IPv4 socket, AF_INET6 (maybe IPv4-mapped) for
-// an IPv6 one.
-sockaddr_storage peer(const std::string& address, std::uint16_t port = 40000) {
-  sockaddr_storage ss{};
-  if (address.find(':') == std::string::npos) {
-    auto& in = reinterpret_cast<sockaddr_in&>(ss);
-    in.sin_family = AF_INET;
-    in.sin_port = htons(port);
-    EXPECT_EQ(inet_pton(AF_INET, address.c_str(), &in.sin_addr), 1) << address;
-  } else {
-    auto& in6 = reinterpret_cast<sockaddr_in6&>(ss);
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(port);
-    EXPECT_EQ(inet_pton(AF_INET6, address.c_str(), &in6.sin6_addr), 1) << address;
-  }
-  return ss;
-}
+using testing::socket_address;
 
 AllowList parse_ok(const std::vector<std::string>& cidrs) {
   auto parsed = AllowList::parse(cidrs);
@@ -55,7 +39,7 @@ void PrintTo(const Case& c, std::ostream* out) {
 class Allows : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Allows, MatchesTheClientAddress) {
-  EXPECT_EQ(parse_ok(GetParam().allow).allows(peer(GetParam().client)), GetParam().allowed);
+  EXPECT_EQ(parse_ok(GetParam().allow).allows(socket_address(GetParam().client)), GetParam().allowed);
 }
 
 using L = std::vector<std::string>;
@@ -101,8 +85,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(AllowList, ThePortDoesNotMatter) {
   AllowList list = parse_ok(kDefault);
-  EXPECT_TRUE(list.allows(peer("127.0.0.1", 1)));
-  EXPECT_TRUE(list.allows(peer("::1", 65535)));
+  EXPECT_TRUE(list.allows(socket_address("127.0.0.1", 1)));
+  EXPECT_TRUE(list.allows(socket_address("::1", 65535)));
 }
 
 TEST(AllowList, OtherFamiliesAreNotAllowed) {
@@ -117,7 +101,7 @@ TEST(AllowList, OtherFamiliesAreNotAllowed) {
 TEST(AllowList, ADefaultOneAllowsNobody) {
   AllowList list;
   EXPECT_TRUE(list.empty());
-  EXPECT_FALSE(list.allows(peer("127.0.0.1")));
+  EXPECT_FALSE(list.allows(socket_address("127.0.0.1")));
   EXPECT_FALSE(parse_ok({"127.0.0.1/32"}).empty());
 }
 

@@ -1,6 +1,7 @@
 #include "proxy/audit/report/tlsrpt_record.h"
 
 #include "base/ascii.h"
+#include "policy/dns/version_record.h"
 
 namespace mxguard::audit::report {
 
@@ -148,10 +149,7 @@ std::string add_uris(std::string_view value, TlsrptRecord& record) {
 }
 }  // namespace
 
-bool begins_with_tlsrpt_version(std::string_view record) {
-  if (!record.starts_with(kVersion)) return false;
-  return record.size() == kVersion.size() || record[kVersion.size()] == ';' || is_wsp(record[kVersion.size()]);
-}
+bool begins_with_tlsrpt_version(std::string_view record) { return dns::begins_with_version(record, kVersion); }
 
 std::variant<TlsrptRecord, std::string> parse_tlsrpt_record(std::string_view text) {
   if (!begins_with_tlsrpt_version(text)) return std::string("does not begin with v=TLSRPTv1");
@@ -200,35 +198,22 @@ std::variant<TlsrptRecord, std::string> parse_tlsrpt_record(std::string_view tex
 
 TlsrptDiscovery discover_tlsrpt(const dns::TxtResult& answer) {
   TlsrptDiscovery d;
-  switch (answer.status) {
-    case dns::Status::NxDomain:
-    case dns::Status::NoData: d.kind = TlsrptDiscovery::Kind::None; return d;
-    case dns::Status::Temporary:
-    case dns::Status::Malformed:
+  dns::VersionRecord selected = dns::select_version_record(answer, kVersion);
+  switch (selected.kind) {
+    case dns::VersionRecord::Kind::None: d.kind = TlsrptDiscovery::Kind::None; return d;
+    case dns::VersionRecord::Kind::Failed:
       d.kind = TlsrptDiscovery::Kind::Temporary;
       d.detail = answer.status == dns::Status::Temporary ? "the lookup failed (no answer that can be trusted)"
                                                           : "the lookup failed (the answer could not be read)";
       return d;
-    case dns::Status::Ok: break;
-  }
-  const std::string* selected = nullptr;
-  std::size_t count = 0;
-  for (const std::string& r : answer.records) {
-    if (begins_with_tlsrpt_version(r)) {
-      ++count;
-      selected = &r;
-    }
-  }
-  if (count == 0) {
-    d.kind = TlsrptDiscovery::Kind::None;
-    return d;
+    case dns::VersionRecord::Kind::Several:
+      d.kind = TlsrptDiscovery::Kind::Invalid;
+      d.detail = std::to_string(selected.count) + " records begin with v=TLSRPTv1";
+      return d;
+    case dns::VersionRecord::Kind::One: break;
   }
   d.kind = TlsrptDiscovery::Kind::Invalid;
-  if (count > 1) {
-    d.detail = std::to_string(count) + " records begin with v=TLSRPTv1";
-    return d;
-  }
-  auto parsed = parse_tlsrpt_record(*selected);
+  auto parsed = parse_tlsrpt_record(selected.text);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     d.detail = "the record " + *why;
     return d;

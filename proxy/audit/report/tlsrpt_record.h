@@ -44,8 +44,9 @@ std::variant<TlsrptRecord, std::string> parse_tlsrpt_record(std::string_view tex
 // Whether a TXT record takes part at all: it starts with "v=TLSRPTv1" followed by the end, ';' or WSP.
 bool begins_with_tlsrpt_version(std::string_view record);
 
-// RFC 8460 §3's selection: records that do not begin with v=TLSRPTv1 are discarded; exactly one must
-// remain, and it must parse, and name at least one mailto or https destination.
+// RFC 8460 §3's selection (dns::select_version_record, which MTA-STS shares): records that do not begin
+// with v=TLSRPTv1 are discarded; exactly one must remain, and it must parse, and name at least one mailto
+// or https destination.
 struct TlsrptDiscovery {
   enum class Kind {
     Published,   // `record` says where reports go

@@ -12,7 +12,7 @@
 #include "proxy/outbound/tests/dialogue_script.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
-#include "proxy/tls/tests/test_pki.h"
+#include "proxy/tls/tests/test_ca_fixture.h"
 #include "proxy/tls/tls_engine.h"
 
 namespace mxguard::outbound {
@@ -23,57 +23,24 @@ using policy::Outcome;
 using policy::ResultType;
 using policy::TlsLevel;
 using tls::testing::CertSpec;
-using tls::testing::Issued;
 
-void pump(tls::Engine& client, tls::Engine& server) {
-  for (int round = 0; round < 20; ++round) {
-    tls::Progress c = client.handshake();
-    server.feed(client.take_output());
-    tls::Progress s = server.handshake();
-    client.feed(server.take_output());
-    if (c == tls::Progress::Failed || s == tls::Progress::Failed) {
-      server.feed(client.take_output());
-      if (s != tls::Progress::Failed) server.handshake();
-      client.feed(server.take_output());
-      if (c != tls::Progress::Failed) client.handshake();
-      return;
-    }
-    if (c == tls::Progress::Ok && s == tls::Progress::Ok) return;
-  }
-}
-
-class MxDialogueTls : public ::testing::Test {
+class MxDialogueTls : public tls::testing::TestCaFixture {
  protected:
   void SetUp() override {
-    ca_ = tls::testing::issue({.cn = "mxguard test CA", .ca = true});
-    tls::testing::write_cert(dir_.path() / "ca.crt", ca_.cert.get());
-    auto ctx = tls::ClientContext::create(dir_.file("ca.crt"));
-    ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const tls::ClientContext>>(ctx));
-    client_ = std::get<std::shared_ptr<const tls::ClientContext>>(ctx);
+    TestCaFixture::SetUp();
+    client_ = client_context();
   }
 
   // A server SSL presenting a leaf made from `spec`, signed by the test CA (or by itself).
   bssl::UniquePtr<SSL> server_ssl(const CertSpec& spec, bool signed_by_ca = true) {
-    Issued leaf = tls::testing::issue(spec, signed_by_ca ? &ca_ : nullptr);
-    tls::testing::write_cert(dir_.path() / "leaf.crt", leaf.cert.get());
-    tls::testing::write_key(dir_.path() / "leaf.key", leaf.key.get());
-    auto ctx = tls::ServerContext::create({{dir_.file("leaf.crt"), dir_.file("leaf.key"), "test"}});
-    EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const tls::ServerContext>>(ctx));
-    servers_.push_back(std::get<std::shared_ptr<const tls::ServerContext>>(ctx));
+    servers_.push_back(server_context(tls::testing::issue(spec, signed_by_ca ? &ca_ : nullptr)));
     return servers_.back()->new_ssl();
   }
 
   // A server that speaks nothing newer than TLS 1.1.
   bssl::UniquePtr<SSL> tls11_server_ssl() {
-    Issued leaf = tls::testing::issue({.cn = std::string(kMx), .dns_names = {std::string(kMx)}}, &ca_);
-    old_.reset(SSL_CTX_new(TLS_method()));
-    SSL_CTX_set_min_proto_version(old_.get(), TLS1_VERSION);
-    SSL_CTX_set_max_proto_version(old_.get(), TLS1_1_VERSION);
-    SSL_CTX_use_certificate(old_.get(), leaf.cert.get());
-    SSL_CTX_use_PrivateKey(old_.get(), leaf.key.get());
-    bssl::UniquePtr<SSL> ssl(SSL_new(old_.get()));
-    SSL_set_accept_state(ssl.get());
-    return ssl;
+    return tls::testing::tls11_server_ssl(
+        tls::testing::issue({.cn = std::string(kMx), .dns_names = {std::string(kMx)}}, &ca_));
   }
 
   // Greeting and EHLO up to the start_tls action, then the handshake exactly as the driver runs it:
@@ -85,17 +52,14 @@ class MxDialogueTls : public ::testing::Test {
     EXPECT_TRUE(go.start_tls);
     tls::Engine client(client_->new_ssl(d.mx_host(), d.mx_host(), go.verify_certificate));
     tls::Engine srv(std::move(server));
-    pump(client, srv);
+    tls::testing::pump(client, srv);
     return client.handshake_done() ? d.on_tls_ready(tls_facts(client)) : d.on_tls_failed(tls_facts(client));
   }
 
   CertSpec for_mx() { return {.cn = std::string(kMx), .dns_names = {std::string(kMx)}}; }
 
-  tls::testing::TempDir dir_;
-  Issued ca_;
   std::shared_ptr<const tls::ClientContext> client_;
-  std::vector<std::shared_ptr<const tls::ServerContext>> servers_;
-  bssl::UniquePtr<SSL_CTX> old_;
+  std::vector<std::shared_ptr<const tls::ServerContext>> servers_;   // alive as long as their SSLs
 };
 
 TEST_F(MxDialogueTls, AVerifiedHandshakeReportsItsVersionCipherAndCertificate) {

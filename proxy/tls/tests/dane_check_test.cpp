@@ -18,6 +18,7 @@ namespace {
 using policy::TlsaRecord;
 using testing::CertSpec;
 using testing::Issued;
+using testing::tlsa_record_for;
 using Match = DaneResult::Match;
 
 constexpr const char* kHost = "mx.example.test";
@@ -29,12 +30,6 @@ bssl::UniquePtr<STACK_OF(X509)> chain_of(std::initializer_list<const Issued*> ce
     sk_X509_push(chain.get(), c->cert.get());
   }
   return chain;
-}
-
-TlsaRecord record_for(const Issued& cert, std::uint8_t usage, std::uint8_t selector, std::uint8_t matching) {
-  auto data = association_data(cert.cert.get(), selector, matching);
-  EXPECT_TRUE(data.has_value());
-  return TlsaRecord{usage, selector, matching, data.value_or(std::vector<std::uint8_t>{})};
 }
 
 DaneResult check(std::vector<TlsaRecord> records, std::initializer_list<const Issued*> chain,
@@ -65,7 +60,7 @@ TEST_P(DaneMatrix, MatchesOnlyWhatTheRecordSays) {
   const Params p = GetParam();
   const bool end_entity = p.usage == policy::tlsa::kDaneEe || p.usage == policy::tlsa::kPkixEe;
   const Issued& target = end_entity ? leaf_ : ca_;
-  TlsaRecord r = record_for(target, p.usage, p.selector, p.matching);
+  TlsaRecord r = tlsa_record_for(target, p.usage, p.selector, p.matching);
   const std::size_t want_size = p.matching == 1 ? 32 : p.matching == 2 ? 64 : r.data.size();
   EXPECT_EQ(r.data.size(), want_size);
   const bool dane = p.usage == policy::tlsa::kDaneEe || p.usage == policy::tlsa::kDaneTa;
@@ -86,7 +81,7 @@ TEST_P(DaneMatrix, MatchesOnlyWhatTheRecordSays) {
   EXPECT_EQ(check({off}, {&leaf_, &ca_}).match, Match::None);
   // A record for the other certificate of the chain does not match this usage's certificate.
   const Issued& other = end_entity ? ca_ : leaf_;
-  EXPECT_EQ(check({record_for(other, p.usage, p.selector, p.matching)}, {&leaf_, &ca_}).match, Match::None);
+  EXPECT_EQ(check({tlsa_record_for(other, p.usage, p.selector, p.matching)}, {&leaf_, &ca_}).match, Match::None);
 }
 
 std::vector<Params> all_params() {
@@ -115,35 +110,35 @@ TEST_F(DaneCheck, SelectorsSelectDifferentBytes) {
   ASN1_INTEGER_set(X509_get_serialNumber(copy.get()), 999999);
   X509_sign(copy.get(), ca_.key.get(), EVP_sha256());
   renewed.cert = std::move(copy);
-  EXPECT_TRUE(record_matches(record_for(leaf_, 3, 1, 1), renewed.cert.get()));
-  EXPECT_FALSE(record_matches(record_for(leaf_, 3, 0, 1), renewed.cert.get()));
+  EXPECT_TRUE(record_matches(tlsa_record_for(leaf_, 3, 1, 1), renewed.cert.get()));
+  EXPECT_FALSE(record_matches(tlsa_record_for(leaf_, 3, 0, 1), renewed.cert.get()));
 }
 
 TEST_F(DaneCheck, EndEntityIgnoresNamesDatesAndTheChain) {
   Issued stranger_ca = testing::issue({.cn = "nobody's CA", .ca = true});
   Issued expired_elsewhere = testing::issue(
       {.cn = "other.example", .dns_names = {"other.example"}, .valid_from = -7200, .valid_until = -3600}, &stranger_ca);
-  DaneResult r = check({record_for(expired_elsewhere, 3, 1, 1)}, {&expired_elsewhere});
+  DaneResult r = check({tlsa_record_for(expired_elsewhere, 3, 1, 1)}, {&expired_elsewhere});
   EXPECT_EQ(r.match, Match::EndEntity);
   EXPECT_TRUE(r.problems.empty());
   EXPECT_TRUE(r.authenticated());
   Issued self_signed = testing::issue({.cn = "self", .dns_names = {"self.example"}});
-  EXPECT_TRUE(check({record_for(self_signed, 3, 0, 2)}, {&self_signed}).authenticated());
+  EXPECT_TRUE(check({tlsa_record_for(self_signed, 3, 0, 2)}, {&self_signed}).authenticated());
 }
 
 TEST_F(DaneCheck, TrustAnchorChecksTheName) {
-  DaneResult r = check({record_for(ca_, 2, 0, 1)}, {&leaf_, &ca_}, {"other.example.test"});
+  DaneResult r = check({tlsa_record_for(ca_, 2, 0, 1)}, {&leaf_, &ca_}, {"other.example.test"});
   EXPECT_EQ(r.match, Match::TrustAnchor);
   ASSERT_FALSE(r.problems.empty());
   EXPECT_EQ(classify_x509_error(r.problems[0].first), CertProblem::HostMismatch);
   EXPECT_FALSE(r.authenticated());
   // Any one of the reference names will do (the MX host, or the domain when its MX records are secure).
-  EXPECT_TRUE(check({record_for(ca_, 2, 0, 1)}, {&leaf_, &ca_}, {"other.example.test", kHost}).authenticated());
+  EXPECT_TRUE(check({tlsa_record_for(ca_, 2, 0, 1)}, {&leaf_, &ca_}, {"other.example.test", kHost}).authenticated());
 }
 
 TEST_F(DaneCheck, TrustAnchorChecksTheDates) {
   Issued expired = testing::issue({.cn = kHost, .dns_names = {kHost}, .valid_from = -7200, .valid_until = -3600}, &ca_);
-  DaneResult r = check({record_for(ca_, 2, 1, 1)}, {&expired, &ca_});
+  DaneResult r = check({tlsa_record_for(ca_, 2, 1, 1)}, {&expired, &ca_});
   EXPECT_EQ(r.match, Match::TrustAnchor);
   ASSERT_FALSE(r.problems.empty());
   EXPECT_EQ(classify_x509_error(r.problems[0].first), CertProblem::Expired);
@@ -153,7 +148,7 @@ TEST_F(DaneCheck, TrustAnchorChecksTheDates) {
 TEST_F(DaneCheck, TrustAnchorMayBeAnIntermediate) {
   Issued intermediate = testing::issue({.cn = "DANE intermediate", .ca = true}, &ca_);
   Issued leaf = testing::issue({.cn = kHost, .dns_names = {kHost}}, &intermediate);
-  DaneResult r = check({record_for(intermediate, 2, 1, 2)}, {&leaf, &intermediate});
+  DaneResult r = check({tlsa_record_for(intermediate, 2, 1, 2)}, {&leaf, &intermediate});
   EXPECT_EQ(r.match, Match::TrustAnchor);
   EXPECT_TRUE(r.authenticated()) << (r.problems.empty() ? 0 : r.problems[0].first);
   EXPECT_EQ(r.depth, 1);
@@ -162,16 +157,16 @@ TEST_F(DaneCheck, TrustAnchorMayBeAnIntermediate) {
 TEST_F(DaneCheck, TrustAnchorTheLeafDoesNotChainToIsNoMatch) {
   Issued other_ca = testing::issue({.cn = "unrelated CA", .ca = true});
   // The server sends a certificate that matches the record, but its leaf was issued by someone else.
-  EXPECT_EQ(check({record_for(other_ca, 2, 0, 1)}, {&leaf_, &other_ca}).match, Match::None);
+  EXPECT_EQ(check({tlsa_record_for(other_ca, 2, 0, 1)}, {&leaf_, &other_ca}).match, Match::None);
 }
 
 TEST_F(DaneCheck, TrustAnchorIsNeverTheLeafItself) {
-  EXPECT_EQ(check({record_for(leaf_, 2, 0, 1)}, {&leaf_, &ca_}).match, Match::None);
+  EXPECT_EQ(check({tlsa_record_for(leaf_, 2, 0, 1)}, {&leaf_, &ca_}).match, Match::None);
 }
 
 TEST_F(DaneCheck, TrustAnchorMustBePresented) {
   // RFC 7671 §5.2.3 lets a client use a "2 1 x" key the server does not send; mxguard only looks at the chain sent.
-  EXPECT_EQ(check({record_for(ca_, 2, 1, 1)}, {&leaf_}).match, Match::None);
+  EXPECT_EQ(check({tlsa_record_for(ca_, 2, 1, 1)}, {&leaf_}).match, Match::None);
 }
 
 TEST_F(DaneCheck, AGoodAnchorWinsOverOneWithProblems) {
@@ -179,34 +174,36 @@ TEST_F(DaneCheck, AGoodAnchorWinsOverOneWithProblems) {
   Issued intermediate = testing::issue({.cn = "intermediate", .ca = true}, &other_ca);
   Issued leaf = testing::issue({.cn = kHost, .dns_names = {kHost}}, &intermediate);
   // Both records match certificates the leaf chains to; only the names decide. Same chain, so both pass.
-  DaneResult r = check({record_for(other_ca, 2, 0, 1), record_for(intermediate, 2, 0, 1)}, {&leaf, &intermediate, &other_ca});
+  DaneResult r = check({tlsa_record_for(other_ca, 2, 0, 1), tlsa_record_for(intermediate, 2, 0, 1)},
+                       {&leaf, &intermediate, &other_ca});
   EXPECT_TRUE(r.authenticated());
   EXPECT_EQ(r.depth, 2);
 }
 
 TEST_F(DaneCheck, EndEntityIsTriedBeforeTrustAnchors) {
-  DaneResult r = check({record_for(ca_, 2, 0, 1), record_for(leaf_, 3, 1, 1)}, {&leaf_, &ca_}, {"wrong.example"});
+  DaneResult r =
+      check({tlsa_record_for(ca_, 2, 0, 1), tlsa_record_for(leaf_, 3, 1, 1)}, {&leaf_, &ca_}, {"wrong.example"});
   EXPECT_EQ(r.match, Match::EndEntity);
   EXPECT_TRUE(r.authenticated());
 }
 
 TEST_F(DaneCheck, UnusableRecordsNeverMatch) {
-  TlsaRecord pkix = record_for(leaf_, 1, 1, 1);
+  TlsaRecord pkix = tlsa_record_for(leaf_, 1, 1, 1);
   EXPECT_FALSE(record_matches(pkix, leaf_.cert.get()));
-  TlsaRecord short_digest = record_for(leaf_, 3, 1, 1);
+  TlsaRecord short_digest = tlsa_record_for(leaf_, 3, 1, 1);
   short_digest.data.pop_back();
   EXPECT_FALSE(record_matches(short_digest, leaf_.cert.get()));
-  EXPECT_EQ(check({pkix, record_for(ca_, 0, 0, 1)}, {&leaf_, &ca_}).match, Match::None);
+  EXPECT_EQ(check({pkix, tlsa_record_for(ca_, 0, 0, 1)}, {&leaf_, &ca_}).match, Match::None);
   EXPECT_EQ(check({}, {&leaf_, &ca_}).match, Match::None);
   auto empty = chain_of({});
-  EXPECT_EQ(check_dane(DaneExpectation{{record_for(leaf_, 3, 1, 1)}, {kHost}}, empty.get()).match, Match::None);
-  EXPECT_EQ(check_dane(DaneExpectation{{record_for(leaf_, 3, 1, 1)}, {kHost}}, nullptr).match, Match::None);
+  EXPECT_EQ(check_dane(DaneExpectation{{tlsa_record_for(leaf_, 3, 1, 1)}, {kHost}}, empty.get()).match, Match::None);
+  EXPECT_EQ(check_dane(DaneExpectation{{tlsa_record_for(leaf_, 3, 1, 1)}, {kHost}}, nullptr).match, Match::None);
 }
 
 TEST_F(DaneCheck, RsaKeysToo) {
   Issued rsa = testing::issue({.cn = kHost, .dns_names = {kHost}, .ecdsa = false}, &ca_);
-  EXPECT_TRUE(check({record_for(rsa, 3, 1, 1)}, {&rsa, &ca_}).authenticated());
-  EXPECT_TRUE(check({record_for(ca_, 2, 1, 2)}, {&rsa, &ca_}).authenticated());
+  EXPECT_TRUE(check({tlsa_record_for(rsa, 3, 1, 1)}, {&rsa, &ca_}).authenticated());
+  EXPECT_TRUE(check({tlsa_record_for(ca_, 2, 1, 2)}, {&rsa, &ca_}).authenticated());
 }
 
 }  // namespace

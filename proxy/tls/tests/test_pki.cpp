@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "proxy/tls/dane_check.h"
+
 namespace mxguard::tls::testing {
 namespace {
 
@@ -73,10 +75,20 @@ Issued issue(const CertSpec& spec, const Issued* issuer) {
   return out;
 }
 
-void write_cert(const std::filesystem::path& path, const X509* cert) {
+policy::TlsaRecord tlsa_record_for(const Issued& cert, std::uint8_t usage, std::uint8_t selector,
+                                   std::uint8_t matching) {
+  auto data = association_data(cert.cert.get(), selector, matching);
+  EXPECT_TRUE(data.has_value()) << "selector " << int(selector) << ", matching type " << int(matching);
+  return policy::TlsaRecord{usage, selector, matching, data.value_or(std::vector<std::uint8_t>{})};
+}
+
+void write_cert(const std::filesystem::path& path, const X509* cert, const X509* issuer) {
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "w"));
   ASSERT_TRUE(f) << path;
   ASSERT_EQ(PEM_write_X509(f.get(), const_cast<X509*>(cert)), 1);
+  if (issuer) {
+    ASSERT_EQ(PEM_write_X509(f.get(), const_cast<X509*>(issuer)), 1);
+  }
 }
 
 void write_key(const std::filesystem::path& path, const EVP_PKEY* key) {

@@ -4,9 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "policy/tlsa.h"
 
 namespace mxguard::tls::testing {
 
@@ -28,8 +31,13 @@ bssl::UniquePtr<EVP_PKEY> make_key(bool ecdsa);
 // Signed by `issuer`, or self-signed when it is null.
 Issued issue(const CertSpec& spec, const Issued* issuer = nullptr);
 
-// PEM files. A chain file holds the leaf first, then the intermediates (none here).
-void write_cert(const std::filesystem::path& path, const X509* cert);
+// The TLSA record (RFC 6698) with this usage, selector and matching type that names `cert`.
+policy::TlsaRecord tlsa_record_for(const Issued& cert, std::uint8_t usage, std::uint8_t selector,
+                                   std::uint8_t matching);
+
+// PEM files. A chain file holds the leaf first, then the certificate that issued it when `issuer` is
+// given (the only intermediate these tests need).
+void write_cert(const std::filesystem::path& path, const X509* cert, const X509* issuer = nullptr);
 void write_key(const std::filesystem::path& path, const EVP_PKEY* key);
 
 // A per-test directory that removes itself.

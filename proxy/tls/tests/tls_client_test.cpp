@@ -5,61 +5,17 @@
 
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
-#include "proxy/tls/tests/test_pki.h"
+#include "proxy/tls/tests/test_ca_fixture.h"
 #include "proxy/tls/tls_engine.h"
 #include "proxy/tls/verification.h"
 
 namespace mxguard::tls {
 namespace {
 
-using testing::CertSpec;
 using testing::Issued;
-using testing::TempDir;
+using testing::pump;
 
-// Pumps records between two engines until both are done or one fails.
-void pump(Engine& client, Engine& server) {
-  for (int round = 0; round < 20; ++round) {
-    Progress c = client.handshake();
-    server.feed(client.take_output());
-    Progress s = server.handshake();
-    client.feed(server.take_output());
-    if (c == Progress::Failed || s == Progress::Failed) {
-      // Let the last alert reach the other side too.
-      server.feed(client.take_output());
-      if (s != Progress::Failed) server.handshake();
-      client.feed(server.take_output());
-      if (c != Progress::Failed) client.handshake();
-      return;
-    }
-    if (c == Progress::Ok && s == Progress::Ok) return;
-  }
-}
-
-class TlsClientTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ca_ = testing::issue({.cn = "mxguard test CA", .ca = true});
-    testing::write_cert(dir_.path() / "ca.crt", ca_.cert.get());
-  }
-
-  std::shared_ptr<const ClientContext> client_context() {
-    auto ctx = ClientContext::create(dir_.file("ca.crt"));
-    EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const ClientContext>>(ctx)) << std::get<std::string>(ctx);
-    return std::get<std::shared_ptr<const ClientContext>>(ctx);
-  }
-
-  std::shared_ptr<const ServerContext> server_context(const CertSpec& spec) {
-    Issued leaf = testing::issue(spec, &ca_);
-    testing::write_cert(dir_.path() / "leaf.crt", leaf.cert.get());
-    testing::write_key(dir_.path() / "leaf.key", leaf.key.get());
-    auto ctx = ServerContext::create({{dir_.file("leaf.crt"), dir_.file("leaf.key"), "test"}});
-    EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const ServerContext>>(ctx)) << std::get<std::string>(ctx);
-    return std::get<std::shared_ptr<const ServerContext>>(ctx);
-  }
-
-  TempDir dir_;
-  Issued ca_;
-};
+using TlsClientTest = testing::TestCaFixture;
 
 TEST(TlsFailure, BoringSslErrorsMapToKinds) {
   EXPECT_EQ(classify_failure(ERR_PACK(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED), false),
@@ -172,14 +128,7 @@ TEST_F(TlsClientTest, RequiredVerificationFailsTheHandshakeWithTheRealReason) {
 
 TEST_F(TlsClientTest, ServerSpeakingOnlyTls11FailsTheClientWithVersionTooLow) {
   Issued leaf = testing::issue({.cn = "old.example.test", .dns_names = {"old.example.test"}}, &ca_);
-  bssl::UniquePtr<SSL_CTX> old(SSL_CTX_new(TLS_method()));
-  ASSERT_EQ(SSL_CTX_set_min_proto_version(old.get(), TLS1_VERSION), 1);
-  ASSERT_EQ(SSL_CTX_set_max_proto_version(old.get(), TLS1_1_VERSION), 1);
-  ASSERT_EQ(SSL_CTX_use_certificate(old.get(), leaf.cert.get()), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey(old.get(), leaf.key.get()), 1);
-  bssl::UniquePtr<SSL> old_ssl(SSL_new(old.get()));
-  SSL_set_accept_state(old_ssl.get());
-  Engine srv(std::move(old_ssl));
+  Engine srv(testing::tls11_server_ssl(leaf));
   Engine client(client_context()->new_ssl("old.example.test", "old.example.test", false));
   pump(client, srv);
   EXPECT_FALSE(client.handshake_done());
@@ -188,12 +137,7 @@ TEST_F(TlsClientTest, ServerSpeakingOnlyTls11FailsTheClientWithVersionTooLow) {
 
 TEST_F(TlsClientTest, ClientSpeakingOnlyTls11FailsTheServerWithVersionTooLow) {
   auto server = server_context({.cn = "mx.example.test", .dns_names = {"mx.example.test"}});
-  bssl::UniquePtr<SSL_CTX> old(SSL_CTX_new(TLS_method()));
-  ASSERT_EQ(SSL_CTX_set_min_proto_version(old.get(), TLS1_VERSION), 1);
-  ASSERT_EQ(SSL_CTX_set_max_proto_version(old.get(), TLS1_1_VERSION), 1);
-  bssl::UniquePtr<SSL> old_ssl(SSL_new(old.get()));
-  SSL_set_connect_state(old_ssl.get());
-  Engine client(std::move(old_ssl));
+  Engine client(testing::tls11_client_ssl());
   Engine srv(server->new_ssl());
   pump(client, srv);
   EXPECT_FALSE(srv.handshake_done());

@@ -1,65 +1,33 @@
 // DANE in a real handshake between two engines: new_dane_ssl sends the MX name as SNI, checks the chain
 // against the TLSA records only (never the CA file), and fails the handshake when nothing matches.
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-
-#include <cstdio>
 
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
-#include "proxy/tls/tests/test_pki.h"
+#include "proxy/tls/tests/test_ca_fixture.h"
 #include "proxy/tls/tls_engine.h"
 
 namespace mxguard::tls {
 namespace {
 
 using policy::TlsaRecord;
-using testing::CertSpec;
 using testing::Issued;
-using testing::TempDir;
+using testing::pump;
+using testing::tlsa_record_for;
 
 constexpr const char* kHost = "mx.example.test";
 
-void pump(Engine& client, Engine& server) {
-  for (int round = 0; round < 20; ++round) {
-    Progress c = client.handshake();
-    server.feed(client.take_output());
-    Progress s = server.handshake();
-    client.feed(server.take_output());
-    if (c == Progress::Failed || s == Progress::Failed) return;
-    if (c == Progress::Ok && s == Progress::Ok) return;
-  }
-}
-
-class TlsDane : public ::testing::Test {
+// ca_, the test CA, is the CA file's: DANE must never consult it. dane_ca_ is the domain's own CA, which
+// only the TLSA records name.
+class TlsDane : public testing::TestCaFixture {
  protected:
   void SetUp() override {
-    trusted_ca_ = testing::issue({.cn = "the CA file's CA", .ca = true});
-    testing::write_cert(dir_.path() / "ca.crt", trusted_ca_.cert.get());
-    auto made = ClientContext::create(dir_.file("ca.crt"));
-    client_ctx_ = std::get<std::shared_ptr<const ClientContext>>(made);
+    TestCaFixture::SetUp();
+    client_ctx_ = client_context();
     dane_ca_ = testing::issue({.cn = "the domain's own CA", .ca = true});
   }
 
-  // A server presenting `leaf` and `issuer` (leaf first).
-  std::shared_ptr<const ServerContext> server(const Issued& leaf, const Issued& issuer) {
-    testing::write_cert(dir_.path() / "leaf.crt", leaf.cert.get());
-    {
-      std::FILE* f = std::fopen((dir_.path() / "leaf.crt").c_str(), "a");
-      PEM_write_X509(f, issuer.cert.get());
-      std::fclose(f);
-    }
-    testing::write_key(dir_.path() / "leaf.key", leaf.key.get());
-    auto made = ServerContext::create({{dir_.file("leaf.crt"), dir_.file("leaf.key"), "test"}});
-    return std::get<std::shared_ptr<const ServerContext>>(made);
-  }
-
-  static TlsaRecord record(const Issued& cert, std::uint8_t usage, std::uint8_t selector, std::uint8_t matching) {
-    return TlsaRecord{usage, selector, matching, *association_data(cert.cert.get(), selector, matching)};
-  }
-
-  TempDir dir_;
-  Issued trusted_ca_, dane_ca_;
+  Issued dane_ca_;
   std::shared_ptr<const ClientContext> client_ctx_;
 };
 
@@ -67,8 +35,8 @@ TEST_F(TlsDane, EndEntityMatchCompletesTheHandshakeWithoutTheCaFile) {
   // Issued by a CA the CA file does not have, for another name, and expired: DANE-EE does not care.
   Issued leaf = testing::issue({.cn = "other.example", .dns_names = {"other.example"}, .valid_from = -7200, .valid_until = -3600},
                                &dane_ca_);
-  auto srv_ctx = server(leaf, dane_ca_);
-  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{record(leaf, 3, 1, 1)}, {kHost}}));
+  auto srv_ctx = server_context(leaf, &dane_ca_);
+  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{tlsa_record_for(leaf, 3, 1, 1)}, {kHost}}));
   Engine srv(srv_ctx->new_ssl());
   pump(client, srv);
   ASSERT_TRUE(client.handshake_done()) << client.failure_reason();
@@ -77,16 +45,16 @@ TEST_F(TlsDane, EndEntityMatchCompletesTheHandshakeWithoutTheCaFile) {
   EXPECT_TRUE(v.ok());
   EXPECT_TRUE(v.host_matches());
   EXPECT_EQ(v.dane_match, DaneResult::Match::EndEntity);
-  EXPECT_EQ(v.dane_record, policy::to_string(record(leaf, 3, 1, 1)));
+  EXPECT_EQ(v.dane_record, policy::to_string(tlsa_record_for(leaf, 3, 1, 1)));
   EXPECT_EQ(srv.info().sni, kHost);   // SNI is the MX name (RFC 7672 §8.1)
 }
 
 TEST_F(TlsDane, NoMatchingRecordFailsTheHandshake) {
   // Trusted by the CA file and for the right name: DANE does not look at that.
-  Issued leaf = testing::issue({.cn = kHost, .dns_names = {kHost}}, &trusted_ca_);
+  Issued leaf = testing::issue({.cn = kHost, .dns_names = {kHost}}, &ca_);
   Issued elsewhere = testing::issue({.cn = kHost, .dns_names = {kHost}}, &dane_ca_);
-  auto srv_ctx = server(leaf, trusted_ca_);
-  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{record(elsewhere, 3, 1, 1)}, {kHost}}));
+  auto srv_ctx = server_context(leaf, &ca_);
+  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{tlsa_record_for(elsewhere, 3, 1, 1)}, {kHost}}));
   Engine srv(srv_ctx->new_ssl());
   pump(client, srv);
   EXPECT_FALSE(client.handshake_done());
@@ -99,8 +67,8 @@ TEST_F(TlsDane, NoMatchingRecordFailsTheHandshake) {
 
 TEST_F(TlsDane, TrustAnchorChecksTheNameInTheHandshake) {
   Issued leaf = testing::issue({.cn = "wrong.example", .dns_names = {"wrong.example"}}, &dane_ca_);
-  auto srv_ctx = server(leaf, dane_ca_);
-  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{record(dane_ca_, 2, 0, 1)}, {kHost}}));
+  auto srv_ctx = server_context(leaf, &dane_ca_);
+  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{tlsa_record_for(dane_ca_, 2, 0, 1)}, {kHost}}));
   Engine srv(srv_ctx->new_ssl());
   pump(client, srv);
   EXPECT_FALSE(client.handshake_done());
@@ -110,8 +78,9 @@ TEST_F(TlsDane, TrustAnchorChecksTheNameInTheHandshake) {
 
 TEST_F(TlsDane, TrustAnchorWithTheRightName) {
   Issued leaf = testing::issue({.cn = kHost, .dns_names = {kHost}}, &dane_ca_);
-  auto srv_ctx = server(leaf, dane_ca_);
-  Engine client(client_ctx_->new_dane_ssl(kHost, DaneExpectation{{record(dane_ca_, 2, 1, 1)}, {kHost, "example.test"}}));
+  auto srv_ctx = server_context(leaf, &dane_ca_);
+  Engine client(
+      client_ctx_->new_dane_ssl(kHost, DaneExpectation{{tlsa_record_for(dane_ca_, 2, 1, 1)}, {kHost, "example.test"}}));
   Engine srv(srv_ctx->new_ssl());
   pump(client, srv);
   ASSERT_TRUE(client.handshake_done()) << client.failure_reason();

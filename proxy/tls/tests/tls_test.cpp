@@ -1,19 +1,14 @@
 // The TLS layer without sockets: two Engines talk through strings, so every handshake is deterministic.
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
-#include <openssl/ec_key.h>
 #include <openssl/evp.h>
 #include <openssl/nid.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509v3.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "proxy/tls/client_hello.h"
 #include "proxy/tls/self_signed.h"
 #include "proxy/tls/server_context.h"
+#include "proxy/tls/tests/test_ca_fixture.h"
 #include "proxy/tls/tls_engine.h"
 
 namespace mxguard::tls {
@@ -21,57 +16,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Writes a self-signed certificate with the given SANs and key type; returns {cert, key} paths.
-std::pair<std::string, std::string> make_cert(const fs::path& dir, const std::string& name, bool ecdsa,
+// A self-signed certificate for `name` with the given SANs and key type, written to the test's directory;
+// returns {cert, key} paths.
+std::pair<std::string, std::string> make_cert(const testing::TempDir& dir, const std::string& name, bool ecdsa,
                                               const std::vector<std::string>& sans) {
-  bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new());
-  if (ecdsa) {
-    bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
-    EC_KEY_generate_key(ec.get());
-    EVP_PKEY_set1_EC_KEY(key.get(), ec.get());
-  } else {
-    bssl::UniquePtr<RSA> rsa(RSA_new());
-    bssl::UniquePtr<BIGNUM> e(BN_new());
-    BN_set_word(e.get(), RSA_F4);
-    RSA_generate_key_ex(rsa.get(), 2048, e.get(), nullptr);
-    EVP_PKEY_set1_RSA(key.get(), rsa.get());
-  }
-  bssl::UniquePtr<X509> cert(X509_new());
-  X509_set_version(cert.get(), X509_VERSION_3);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_NAME* subject = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const uint8_t*>(name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), subject);
-  X509_set_pubkey(cert.get(), key.get());
-  std::string san;
-  for (const auto& s : sans) san += (san.empty() ? "DNS:" : ",DNS:") + s;
-  if (!san.empty()) {
-    bssl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_nconf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
-    X509_add_ext(cert.get(), ext.get(), -1);
-  }
-  X509_sign(cert.get(), key.get(), EVP_sha256());
-  std::string cert_path = (dir / (name + (ecdsa ? "-ec" : "-rsa") + ".crt")).string();
-  std::string key_path = (dir / (name + (ecdsa ? "-ec" : "-rsa") + ".key")).string();
-  FILE* f = fopen(cert_path.c_str(), "w");
-  PEM_write_X509(f, cert.get());
-  fclose(f);
-  f = fopen(key_path.c_str(), "w");
-  PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  fclose(f);
-  return {cert_path, key_path};
+  testing::Issued issued = testing::issue({.cn = name, .dns_names = sans, .ecdsa = ecdsa});
+  std::string stem = name + (ecdsa ? "-ec" : "-rsa");
+  testing::write_cert(dir.path() / (stem + ".crt"), issued.cert.get());
+  testing::write_key(dir.path() / (stem + ".key"), issued.key.get());
+  return {dir.file(stem + ".crt"), dir.file(stem + ".key")};
 }
 
 class TlsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mxguard-tls-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::shared_ptr<const ServerContext> context(const std::vector<CertificateFiles>& files) {
     auto ctx = ServerContext::create(files);
     EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const ServerContext>>(ctx))
@@ -107,18 +64,12 @@ class TlsTest : public ::testing::Test {
     Engine client(std::move(client_ssl));
     Engine srv(server.new_ssl());
     Outcome out;
-    for (int round = 0; round < 10; ++round) {
-      Progress c = client.handshake();
-      srv.feed(client.take_output());
-      Progress s = srv.handshake();
-      client.feed(srv.take_output());
-      if (s == Progress::Failed) {
-        out.server_failure = srv.failure_reason();
-        return out;
-      }
-      if (c == Progress::Failed) return out;
-      if (c == Progress::Ok && s == Progress::Ok) break;
+    testing::pump(client, srv);
+    if (srv.failure().failed()) {
+      out.server_failure = srv.failure_reason();
+      return out;
     }
+    if (client.failure().failed()) return out;
     out.ok = client.handshake_done() && srv.handshake_done();
     bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(client_raw));
     if (leaf) {
@@ -138,7 +89,7 @@ class TlsTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_;
 };
 
 TEST_F(TlsTest, SniPicksTheMatchingCertificate) {
@@ -204,7 +155,7 @@ TEST_F(TlsTest, AlpnOtherThanSmtpIsRefused) {
 TEST_F(TlsTest, MissingOrMismatchedFilesNameTheEntry) {
   auto [c1, k1] = make_cert(dir_, "one", true, {"one.example"});
   auto [c2, k2] = make_cert(dir_, "two", true, {"two.example"});
-  auto missing = ServerContext::create({{(dir_ / "nope.crt").string(), k1, "f.toml:3: inbound.certificate[0]"}});
+  auto missing = ServerContext::create({{dir_.file("nope.crt"), k1, "f.toml:3: inbound.certificate[0]"}});
   ASSERT_TRUE(std::holds_alternative<std::string>(missing));
   EXPECT_NE(std::get<std::string>(missing).find("f.toml:3: inbound.certificate[0].cert"), std::string::npos);
   auto mismatch = ServerContext::create({{c1, k2, "f.toml:9: inbound.certificate[1]"}});
@@ -213,11 +164,11 @@ TEST_F(TlsTest, MissingOrMismatchedFilesNameTheEntry) {
 }
 
 TEST_F(TlsTest, SelfSignedIsGeneratedOnceAndReused) {
-  auto first = ensure_self_signed((dir_ / "state").string(), "mx.example.org");
+  auto first = ensure_self_signed(dir_.file("state"), "mx.example.org");
   ASSERT_TRUE(std::holds_alternative<SelfSigned>(first)) << std::get<std::string>(first);
   EXPECT_TRUE(std::get<SelfSigned>(first).generated);
   EXPECT_EQ(fs::status(std::get<SelfSigned>(first).key_path).permissions() & fs::perms::group_read, fs::perms::none);
-  auto second = ensure_self_signed((dir_ / "state").string(), "mx.example.org");
+  auto second = ensure_self_signed(dir_.file("state"), "mx.example.org");
   ASSERT_TRUE(std::holds_alternative<SelfSigned>(second));
   EXPECT_FALSE(std::get<SelfSigned>(second).generated);
   const auto& made = std::get<SelfSigned>(second);
@@ -238,14 +189,8 @@ std::pair<std::string, Failure> negotiate_tls12(const ServerContext& server, con
   SSL_set_connect_state(client_ssl.get());
   Engine client(std::move(client_ssl));
   Engine srv(server.new_ssl());
-  for (int round = 0; round < 10; ++round) {
-    Progress c = client.handshake();
-    srv.feed(client.take_output());
-    Progress s = srv.handshake();
-    client.feed(srv.take_output());
-    if (c == Progress::Failed || s == Progress::Failed) return {"", srv.failure()};
-    if (c == Progress::Ok && s == Progress::Ok) break;
-  }
+  testing::pump(client, srv);
+  if (client.failure().failed() || srv.failure().failed()) return {"", srv.failure()};
   EXPECT_EQ(client.info().cipher, srv.info().cipher);
   return {srv.info().cipher, srv.failure()};
 }

@@ -1,26 +1,27 @@
 #pragma once
-// Ownership of one libuv handle for policy/dns (which may not use proxy/'s wrappers). libuv may free a
-// handle's memory only in its close callback, on a later loop iteration; so the memory is owned here
-// until uv_close and by libuv after it, and the close callback deletes it. Destroying the owner of an
-// initialized handle closes it: the loop must run once more before uv_loop_close can succeed.
+// Ownership of one libuv handle for policy/ (the resolver, the MTA-STS fetch client and agent,
+// mxguard-fetch), which may not use proxy/uv's wrappers. libuv may free a handle's memory only in its
+// close callback, on a later loop iteration; so the memory is owned here until uv_close and by libuv
+// after it, and the close callback deletes it. Destroying the owner of an initialized handle closes it:
+// the loop must run once more before uv_loop_close can succeed.
 #include <uv.h>
 
 #include <memory>
 
-namespace mxguard::dns {
+namespace mxguard::libuv {
 
 template <typename T>
-class UvHandle {
+class Handle {
  public:
-  UvHandle() : handle_(std::make_unique<T>()) {}
-  ~UvHandle() { close(); }
-  UvHandle(UvHandle&& other) noexcept
+  Handle() : handle_(std::make_unique<T>()) {}
+  ~Handle() { close(); }
+  Handle(Handle&& other) noexcept
       : handle_(std::move(other.handle_)), initialized_(other.initialized_) {
     other.initialized_ = false;
   }
-  UvHandle& operator=(UvHandle&&) = delete;
-  UvHandle(const UvHandle&) = delete;
-  UvHandle& operator=(const UvHandle&) = delete;
+  Handle& operator=(Handle&&) = delete;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
 
   T* get() const { return handle_.get(); }
   uv_handle_t* base() const { return reinterpret_cast<uv_handle_t*>(handle_.get()); }
@@ -44,4 +45,4 @@ class UvHandle {
   bool initialized_ = false;
 };
 
-}  // namespace mxguard::dns
+}  // namespace mxguard::libuv
