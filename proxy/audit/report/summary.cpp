@@ -30,6 +30,7 @@ void SummaryBuilder::add(const Record& r) {
     case EventKind::DowngradeAttempt: note_downgrade(r, "downgrade-attempt", r.reason); break;
     case EventKind::TlsReportRelayed: ++s_.outbound.reports_relayed; break;
     case EventKind::ReplyUndelivered:
+    case EventKind::DeliveryUnknown:
     case EventKind::SessionRefused:
     case EventKind::ExceptionLapsed: break;   // counted in `events` only: not TLS outcomes
   }
