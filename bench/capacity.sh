@@ -7,21 +7,31 @@
 
 declare -A capv=()   # SERVER,KEY -> figure
 
+# NAME PORT PID LOADGEN-ARGS...: run, and F_others: the share of CPU 0 other processes took meanwhile.
+fresh_run() {
+  local c0 c0e t0
+  read -r c0 _ < <(cpu_stat 0)
+  t0=$(date +%s%N)
+  run "$@"
+  read -r c0e _ < <(cpu_stat 0)
+  F_others=$(others_pct "$c0" "$c0e" "$R_ticks" "$(calc "($(date +%s%N) - $t0) / 1e9" 6)")
+}
+
 # capacity_measure SERVER PORT PID N FRESH-LOADGEN-ARGS...: the fresh sessions' latency alone, then the
 # memory and descriptors with N held and the fresh sessions' latency beside them. Fills capv[SERVER,*].
 capacity_measure() {
   local s=$1 port=$2 pid=$3 n=$4; shift 4
   local name=$s-capacity base_pss base_rss base_fds pss rss fds_held
-  run "$name-alone" "$port" "$pid" "$@"
-  capv[$s,alone50]=$R_p50 capv[$s,alone99]=$R_p99
+  fresh_run "$name-alone" "$port" "$pid" "$@"
+  capv[$s,alone50]=$R_p50 capv[$s,alone99]=$R_p99 capv[$s,alone_busy]=$R_busy capv[$s,alone_others]=$F_others
   base_pss=$(memory_kib Pss "$pid") base_rss=$(memory_kib Rss "$pid") base_fds=$(fds "$pid")
   hold_idle "$name" "$port" "$n"
   capv[$s,setup_s]=$H_setup_s
   sleep "$capacity_settle"   # the last handshakes' garbage settles
   pss=$(memory_kib Pss "$pid") rss=$(memory_kib Rss "$pid") fds_held=$(fds "$pid")
-  run "$name-fresh" "$port" "$pid" "$@"
+  fresh_run "$name-fresh" "$port" "$pid" "$@"
   capv[$s,held50]=$R_p50 capv[$s,held99]=$R_p99 capv[$s,fresh]=$R_done capv[$s,fresh_failed]=$R_failed
-  capv[$s,fresh_busy]=$R_busy
+  capv[$s,fresh_busy]=$R_busy capv[$s,fresh_others]=$F_others
   release_idle "$name"
   capv[$s,held]=$((I_n - I_dropped)) capv[$s,not_set_up]=$I_failed capv[$s,dropped]=$I_dropped
   capv[$s,failures]=$(failures_of "$work/$name.json")
@@ -54,7 +64,10 @@ capacity_table() {
   row "fresh session p99 ms, $n held" "${capv[$m,held99]}" "${capv[$g,held99]:-}"
   row "  fresh sessions completed / failed" "${capv[$m,fresh]}/${capv[$m,fresh_failed]}" \
     "$( [ -n "${capv[$g,fresh]:-}" ] && echo "${capv[$g,fresh]}/${capv[$g,fresh_failed]}")" -
-  row "  server CPU busy % meanwhile" "${capv[$m,fresh_busy]}" "${capv[$g,fresh_busy]:-}" -
+  row "  server CPU busy %, alone / held" "${capv[$m,alone_busy]}/${capv[$m,fresh_busy]}" \
+    "$( [ -n "${capv[$g,fresh]:-}" ] && echo "${capv[$g,alone_busy]}/${capv[$g,fresh_busy]}")" -
+  row "  CPU 0 taken by other processes %, the same" "${capv[$m,alone_others]}/${capv[$m,fresh_others]}" \
+    "$( [ -n "${capv[$g,fresh]:-}" ] && echo "${capv[$g,alone_others]}/${capv[$g,fresh_others]}")" -
   row "RSS MiB, server's process tree, $n held" "${capv[$m,rss]}" "${capv[$g,rss]:-}"
   row "PSS MiB, server's process tree, $n held" "${capv[$m,pss]}" "${capv[$g,pss]:-}"
   row "  PSS MiB before" "${capv[$m,base_pss]}" "${capv[$g,base_pss]:-}" -

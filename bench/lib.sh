@@ -160,6 +160,8 @@ list() { local IFS=/; echo "$*"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-" && a != "") printf "%.2f", a / b; else printf "-" }'; }
 # CPU N's busy and stolen ticks from /proc/stat (user nice system idle iowait irq softirq steal ...).
 cpu_stat() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
+# BUSY-BEFORE BUSY-AFTER OURS WALL-S: % of a CPU that other processes took (its busy ticks less OURS).
+others_pct() { calc "(($2 - $1) - $3) / $hz / $4 * 100 < 0 ? 0 : (($2 - $1) - $3) / $hz / $4 * 100" 0; }
 failures_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failures"])' "$1"; }   # REPORT.json
 cpu_model() { awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
 

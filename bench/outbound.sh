@@ -264,7 +264,7 @@ PY
   # What the rest of the machine took of the relay's CPU meanwhile (other engineers' builds and tests on a
   # shared machine), and what the hypervisor stole from it: the load average cannot say, because the
   # benchmark's own processes (Postfix's hundred) are in it.
-  R_others=$(calc "(($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100 < 0 ? 0 : (($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100" 0)
+  R_others=$(others_pct "$c0b" "$c0b2" "$R_ticks" "$wall")
   R_steal=$(calc "($c0s2 - $c0s) / $hz / $wall * 100" 0)
   if [ "$R_failed" -gt 0 ] || [ $rc -ne 0 ] || [ "$R_mx_msgs" -lt "$R_msgs" ]; then
     log "$name: $R_failed session(s) failed, the MX got $R_mx_msgs of $R_msgs messages: $(failures_of "$work/$name.json")"

@@ -31,7 +31,7 @@ print(o["scheduled"], "%.1f" % o["started_per_s"], o["skipped_at_cap"], o["max_i
   wall=$(calc "($t1 - $t0) / 1e9" 6)
   ratev[$s,loadgen]=$(calc "$R_client_s / $wall * 100" 0)
   ratev[$s,cpu1]=$(calc "($c1e - $c1) / $hz / $wall * 100 > 100 ? 100 : ($c1e - $c1) / $hz / $wall * 100" 0)
-  ratev[$s,others0]=$(calc "(($c0e - $c0) - $R_ticks) / $hz / $wall * 100 < 0 ? 0 : (($c0e - $c0) - $R_ticks) / $hz / $wall * 100" 0)
+  ratev[$s,others0]=$(others_pct "$c0" "$c0e" "$R_ticks" "$wall")
   # The load generator kept up if it started the arrivals on time: none more than 10 ms behind its
   # schedule at p99, and its own CPU below 90%. (Arrivals skipped at the cap are the server's doing: they
   # were due and handled on time.) A full CPU 1, other processes included, is said beside it: the load
