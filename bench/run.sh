@@ -6,14 +6,15 @@
 #   bench/run.sh            install what is missing (Debian), build mxguard in Release, measure, print figures
 #   bench/run.sh --flood    also: a fresh session's latency while each hostile-client flood runs
 #   bench/run.sh --flood-only   only that (about 1 minute): to repeat a flood measurement on a busy machine
-#   bench/run.sh --capacity [N] only this (about 1.5 minutes): N idle TLS sessions (default 9000) held with
+#   bench/run.sh --capacity [N] only this (about 1 minute): N idle TLS sessions (default 9000) held with
 #                           the servers' descriptor limit at 20,000, a fresh session's latency meanwhile, the
 #                           memory and descriptors they take; pass if every one was held to the end
-#   bench/run.sh --rate [R] only this (about 1 minute): R new STARTTLS sessions a second (default 2500)
+#   bench/run.sh --rate [R] only this (under a minute): R new STARTTLS sessions a second (default 2500)
 #                           arriving on a schedule (open loop) for --rate-seconds S (10): failed sessions,
 #                           the rate achieved, latency, server CPU, and whether the load generator kept up
-#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`),
-#                           then a few dozen messages through the outbound path (bench/outbound.sh --smoke)
+#   bench/run.sh --smoke    a few hundred sessions through each server and the capacity and rate modes in
+#                           miniature, no figures (the ctest `bench.smoke`), then a few dozen messages
+#                           through the outbound path (bench/outbound.sh --smoke)
 #   bench/run.sh --outbound the outbound benchmark instead: mxguard and Postfix as TLS-enforcing relays, and
 #                           the cost of an MTA-STS policy lookup (bench/outbound.sh, which takes the options)
 #
