@@ -22,41 +22,29 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-mode=full use_postfix=1 use_dns=1
-mxguard_bin="" loadgen_bin="" sink_bin="" out=""
-messages=5000 concurrency=50 per_session=10 size=4096 repeat=3
-latency_messages=400 latency_concurrency=4 syscall_messages=1000 profile_messages=3000
-while [ $# -gt 0 ]; do
-  case $1 in
-    --smoke) mode=smoke ;;
-    --no-postfix) use_postfix=0 ;;
-    --no-dns) use_dns=0 ;;
-    --mxguard) mxguard_bin=$2; shift ;;
-    --loadgen) loadgen_bin=$2; shift ;;
-    --sink) sink_bin=$2; shift ;;
-    --messages) messages=$2; shift ;;
-    --concurrency) concurrency=$2; shift ;;
-    --per-session) per_session=$2; shift ;;
-    --size) size=$2; shift ;;
-    --repeat) repeat=$2; shift ;;
-    --out) out=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 # shellcheck source=bench/postfix-relay.sh
 . "$here/postfix-relay.sh"
 
+use_postfix=1 use_dns=1
+messages=5000 concurrency=50 per_session=10 size=4096 repeat=3
+latency_messages=400 latency_concurrency=4 syscall_messages=1000 profile_messages=3000
+while [ $# -gt 0 ]; do
+  if shared_option "$@"; then shift "$took"; continue; fi
+  case $1 in
+    --no-postfix) use_postfix=0 ;;
+    --no-dns) use_dns=0 ;;
+    --messages) messages=$2; shift ;;
+    --per-session) per_session=$2; shift ;;
+    --size) size=$2; shift ;;
+    *) unknown_option "$1" ;;
+  esac
+  shift
+done
+
 # --- packages --------------------------------------------------------------------------------------------
-if [ $mode = full ]; then
-  "$root/scripts/install-deps.sh"   # postfix and unbound are among the test dependencies
-  apt_install strace iproute2 procps util-linux openssl || log "could not install strace/iproute2: continuing"
-  apt_install linux-perf >/dev/null 2>&1 || true
-fi
+[ $mode = full ] && install_bench_tools   # postfix and unbound are among the test dependencies
 if [ $use_postfix = 1 ] && { [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null; }; then
   [ $mode = smoke ] || die "Postfix needs root and the postfix package (use --no-postfix)"
   log "no Postfix (or not root): smoke-testing mxguard only"
@@ -70,30 +58,16 @@ if [ $use_dns = 1 ] && [ ! -x "$unbound_bin" ]; then
 fi
 
 # --- binaries --------------------------------------------------------------------------------------------
-if [ -z "$mxguard_bin" ] || [ -z "$loadgen_bin" ] || [ -z "$sink_bin" ]; then
-  build=$root/build-bench
-  command -v ccache >/dev/null && export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
-  log "building mxguard, mxguard-fetch, loadgen and sink in Release in $build"
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMXGUARD_TESTS=OFF -DMXGUARD_BENCH=ON >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target mxguard mxguard-fetch loadgen sink >/dev/null
-  mxguard_bin=${mxguard_bin:-$build/proxy/app/mxguard}
-  loadgen_bin=${loadgen_bin:-$build/bench/loadgen}
-  sink_bin=${sink_bin:-$build/bench/sink}
-fi
-for b in "$mxguard_bin" "$loadgen_bin" "$sink_bin"; do [ -x "$b" ] || die "not an executable: $b"; done
+build_binaries mxguard mxguard-fetch loadgen sink
 
 # --- the scene -------------------------------------------------------------------------------------------
-if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-bench-out.XXXXXX); fi
+make_workdir /tmp/mxguard-bench-out.XXXXXX
 chmod 755 "$work"   # Postfix's daemons (user postfix) walk into it
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-ncpu=$(nproc)
-server_pin=() client_pin=()
-if [ $mode = full ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-  server_pin=(taskset -c 0) client_pin=(taskset -c 1)
-  # This script's own polling (and every helper it runs) stays off the relay's CPU too.
-  taskset -cp 1 $$ >/dev/null
-fi
+pin_cpus
+# This script's own polling (and every helper it runs) stays off the relay's CPU too.
+[ ${#client_pin[@]} -gt 0 ] && taskset -cp 1 $$ >/dev/null
 
 # The benchmark's CA and the MX's certificate (ECDSA P-256, as the inbound benchmark's): for the host name
 # the routes use and for the address bench.test's route names.
@@ -244,8 +218,6 @@ sink_report() {   # the sink's counters and latency window, freshly written to $
   die "the sink wrote no report"
 }
 sink_window_messages() { sink_report; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["window"]["messages"])' "$work/sink-stats.json"; }
-# CPU N's busy and stolen ticks from /proc/stat (user nice system idle iowait irq softirq steal ...).
-cpu_stat() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
 client_ticks() { local t=0 p; for p in "${client_pids[@]}"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
 
 # NAME RELAY DOMAIN LOADGEN-ARGS...: one loadgen run through RELAY, and its end: every accepted message at
@@ -292,11 +264,10 @@ PY
   # What the rest of the machine took of the relay's CPU meanwhile (other engineers' builds and tests on a
   # shared machine), and what the hypervisor stole from it: the load average cannot say, because the
   # benchmark's own processes (Postfix's hundred) are in it.
-  R_others=$(calc "(($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100 < 0 ? 0 : (($c0b2 - $c0b) - $R_ticks) / $hz / $wall * 100" 0)
+  R_others=$(others_pct "$c0b" "$c0b2" "$R_ticks" "$wall")
   R_steal=$(calc "($c0s2 - $c0s) / $hz / $wall * 100" 0)
   if [ "$R_failed" -gt 0 ] || [ $rc -ne 0 ] || [ "$R_mx_msgs" -lt "$R_msgs" ]; then
-    log "$name: $R_failed session(s) failed, the MX got $R_mx_msgs of $R_msgs messages:" \
-      "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failures"])' "$work/$name.json")"
+    log "$name: $R_failed session(s) failed, the MX got $R_mx_msgs of $R_msgs messages: $(failures_of "$work/$name.json")"
     [ $mode = smoke ] && die "$name failed; see $work"
   fi
   return 0
@@ -324,34 +295,10 @@ syscall_events() {
 # NAME RELAY DOMAIN: system calls per message (perf's syscall tracepoints on the relay's process tree, its
 # children forked meanwhile included; else strace -c -f). Sets S_*.
 syscalls() {
-  local name=$1 relay=$2 domain=$3 tracer pids
-  pids=$(tree "${relay_pid[$relay]}" | paste -sd, -)
-  if command -v perf >/dev/null && perf_works; then
-    S_tool=perf
-    perf stat -x, -e "$(syscall_events)" -p "$pids" -o "$work/$name.trace" 2>"$work/$name.perf-err" &
-  else
-    S_tool=strace
-    local args=() p
-    for p in ${pids//,/ }; do args+=(-p "$p"); done
-    strace -c -f "${args[@]}" -o "$work/$name.trace" 2>/dev/null &
-  fi
-  tracer=$!; started+=("$tracer")
-  sleep 2
+  local name=$1 relay=$2 domain=$3
+  syscalls_start "$name" "${relay_pid[$relay]}" "$(syscall_events)"
   run "$name" "$relay" "$domain" -n "$(sessions_for "$syscall_messages")" -c "$concurrency"
-  kill -INT $tracer 2>/dev/null || true
-  wait $tracer 2>/dev/null || true
-  forget "$tracer"
-  if [ $S_tool = perf ]; then
-    awk -F, '$1 ~ /^[0-9]+$/ && $3 == "raw_syscalls:sys_enter" { total = $1 }
-             $1 ~ /^[0-9]+$/ && $1 > 0 && $3 ~ /^syscalls:/ { sub(/syscalls:sys_enter_/, "", $3); print $1, $3; named += $1 }
-             END { if (total > named) print total - named, "other" }' "$work/$name.trace"
-  else
-    awk '$NF != "total" && $4 ~ /^[0-9]+$/ { print $4, $NF }' "$work/$name.trace"
-  fi | sort -rn >"$work/$name.counts"
-  local total; total=$(awk '{ t += $1 } END { print t + 0 }' "$work/$name.counts")
-  [ "$total" -gt 0 ] || log "$name: no system calls counted ($S_tool): $(cat "$work/$name.perf-err" 2>/dev/null)"
-  S_per=$(calc "$total / ($R_msgs > 0 ? $R_msgs : 1)" 1)
-  S_top=$(awk -v n="$R_msgs" 'NR <= 12 { printf "%s%s %.1f", (NR > 1 ? ", " : ""), $2, $1 / (n > 0 ? n : 1) }' "$work/$name.counts")
+  syscalls_stop "$name" "$R_msgs" 12
 }
 
 # NAME RELAY DOMAIN MESSAGES HZ: where the relay's CPU time goes (perf record on the software clock), by
@@ -404,15 +351,7 @@ if [ $mode = smoke ]; then
     grep -q "status=sent" "$pf_dir/maillog" || die "Postfix logged no delivery; see $pf_dir/maillog"
     echo "smoke outbound postfix bench.test: $R_msgs messages delivered over TLS"
   fi
-  for p in "$mx_pid" "$sink_pid"; do
-    kill -TERM "$p"
-    rc=0; wait "$p" || rc=$?
-    forget "$p"
-    [ $rc -eq 0 ] || die "process $p exited with status $rc on SIGTERM; see $work/mxguard.log and $work/sink.log"
-  done
-  if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/*.log "$work"/*.err; then
-    die "sanitizer report in the file(s) above"
-  fi
+  stop_cleanly "$mx_pid" "$sink_pid"
   echo "smoke outbound: ok (${relays[*]}; ${domains[*]})"
   cleanup
   stoppers=() started=()
@@ -471,10 +410,9 @@ fi
 check_audit bench.test config 1 || die "the address-route variant did not run as meant"
 
 # --- the figures -----------------------------------------------------------------------------------------
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
-  echo "mxguard outbound benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($cpu_model), Linux $(uname -r)"
+  echo "mxguard outbound benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($(cpu_model)), Linux $(uname -r)"
   echo "load average at the start $load_at_start, at the end $load_at_end (the benchmark's own processes count in it)"
   echo "1-minute load average after each throughput run: $(for c in "${cases[@]}"; do printf '%s %s; ' "$c" "$(list ${loads[$c]})"; done)"
   if [ ${#server_pin[@]} -gt 0 ]; then echo "relays pinned to CPU 0, load generator, sink (the MX) and DNS server to CPU 1"
@@ -486,11 +424,7 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
   cols=(mxguard)
   [ $use_postfix = 1 ] && cols+=(postfix "mxguard/postfix")
   printf '%-56s' "route to 127.0.0.1 (bench.test)"; printf '%16s' "${cols[@]}"; echo
-  row() {   # LABEL KEY-MXGUARD-VALUE KEY-POSTFIX-VALUE [- = no ratio]
-    printf '%-56s%16s' "$1" "$2"
-    [ $use_postfix = 1 ] && printf '%16s%16s' "$3" "$( [ "${4:-}" = - ] && echo "" || ratio "$2" "$3")"
-    echo
-  }
+  row() { table_row 56 "$use_postfix" "$@"; }   # LABEL MXGUARD-VALUE POSTFIX-VALUE [- = no ratio]
   m=mxguard:bench.test p=postfix:bench.test
   mc=$(median ${cpu[$m]}) pc=$( [ $use_postfix = 1 ] && median ${cpu[$p]} || echo -)
   row "CPU us per message, relay's process tree" "$mc" "$pc"

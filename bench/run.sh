@@ -6,15 +6,23 @@
 #   bench/run.sh            install what is missing (Debian), build mxguard in Release, measure, print figures
 #   bench/run.sh --flood    also: a fresh session's latency while each hostile-client flood runs
 #   bench/run.sh --flood-only   only that (about 1 minute): to repeat a flood measurement on a busy machine
-#   bench/run.sh --smoke    a few hundred sessions through each server, no figures (the ctest `bench.smoke`),
-#                           then a few dozen messages through the outbound path (bench/outbound.sh --smoke)
+#   bench/run.sh --capacity [N] only this (about 1 minute): N idle TLS sessions (default 9000) held with
+#                           the servers' descriptor limit at 20,000, a fresh session's latency meanwhile, the
+#                           memory and descriptors they take; pass if every one was held to the end
+#   bench/run.sh --rate [R] only this (under a minute): R new STARTTLS sessions a second (default 2500)
+#                           arriving on a schedule (open loop) for --rate-seconds S (10): failed sessions,
+#                           the rate achieved, latency, server CPU, and whether the load generator kept up
+#   bench/run.sh --smoke    a few hundred sessions through each server and the capacity and rate modes in
+#                           miniature, no figures (the ctest `bench.smoke`), then a few dozen messages
+#                           through the outbound path (bench/outbound.sh --smoke)
 #   bench/run.sh --outbound the outbound benchmark instead: mxguard and Postfix as TLS-enforcing relays, and
 #                           the cost of an MTA-STS policy lookup (bench/outbound.sh, which takes the options)
 #
-# Options: --mxguard BIN --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx,
-#   --sessions N (STARTTLS sessions per throughput run; plaintext runs twice as many), --concurrency N,
-#   --repeat N (throughput runs per server, alternating; medians are shown), --idle N (idle TLS sessions
-#   held for the memory figure), --out DIR (where logs and JSON reports go).
+# --capacity, --rate and --flood combine (each runs its own part once). Options: --mxguard BIN
+#   --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx, --sessions N (STARTTLS
+#   sessions per throughput run; plaintext runs twice as many), --concurrency N, --repeat N (throughput runs
+#   per server, alternating; medians are shown), --idle N (idle TLS sessions held for the memory figure),
+#   --out DIR (where logs and JSON reports go).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -27,43 +35,42 @@ for a in "$@"; do
   fi
 done
 
-mode=full flood=0 flood_only=0 use_nginx=1
-mxguard_bin="" loadgen_bin="" sink_bin="" out=""
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+# shellcheck source=bench/capacity.sh
+. "$here/capacity.sh"
+# shellcheck source=bench/rate.sh
+. "$here/rate.sh"
+
+flood=0 standard=1 capacity_mode=0 rate_mode=0 use_nginx=1
 tls_sessions=6000 concurrency=50 idle_sessions=2000 repeat=3
 latency_sessions=400 latency_concurrency=4 syscall_sessions=1000
 flood_seconds=10 flood_connections=100 flood_concurrency=4
+capacity_n=9000 capacity_nofile=20000 capacity_settle=2 capacity_fresh_seconds=10
+rate_per_s=2500 rate_seconds=10 rate_cap=4000 rate_timeout=10
 while [ $# -gt 0 ]; do
+  if shared_option "$@"; then shift "$took"; continue; fi
   case $1 in
-    --smoke) mode=smoke ;;
     --flood) flood=1 ;;
-    --flood-only) flood=1 flood_only=1 ;;
+    --flood-only) flood=1 standard=0 ;;
+    --capacity) capacity_mode=1 standard=0; if [[ ${2:-} =~ ^[0-9]+$ ]]; then capacity_n=$2; shift; fi ;;
+    --rate) rate_mode=1 standard=0; if [[ ${2:-} =~ ^[0-9]+([.][0-9]+)?$ ]]; then rate_per_s=$2; shift; fi ;;
+    --rate-seconds) rate_seconds=$2; shift ;;
     --no-nginx) use_nginx=0 ;;
-    --mxguard) mxguard_bin=$2; shift ;;
-    --loadgen) loadgen_bin=$2; shift ;;
-    --sink) sink_bin=$2; shift ;;
     --sessions) tls_sessions=$2; shift ;;
-    --concurrency) concurrency=$2; shift ;;
     --idle) idle_sessions=$2; shift ;;
-    --repeat) repeat=$2; shift ;;
-    --out) out=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) unknown_option "$1" ;;
   esac
   shift
 done
-
-# shellcheck source=bench/lib.sh
-. "$here/lib.sh"
 
 # --- packages --------------------------------------------------------------------------------------------
 if [ $mode = smoke ]; then
   # The smoke test must not hang on a slow mirror: nginx is a bonus there.
   [ $use_nginx = 1 ] && { timeout 50 bash -c "$(declare -f log installed apt_install); apt_install nginx libnginx-mod-mail" || true; }
 else
-  "$root/scripts/install-deps.sh"
-  apt_install strace iproute2 procps util-linux openssl || log "could not install strace/iproute2: continuing"
+  install_bench_tools
   [ $use_nginx = 1 ] && { apt_install nginx libnginx-mod-mail || die "cannot install nginx (use --no-nginx)"; }
-  apt_install linux-perf >/dev/null 2>&1 || true   # optional: cheaper system-call counts than strace
 fi
 if [ $use_nginx = 1 ] && ! { command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_mail_module.so ]; }; then
   [ $mode = smoke ] || die "nginx or its mail module is missing (use --no-nginx)"
@@ -72,27 +79,28 @@ if [ $use_nginx = 1 ] && ! { command -v nginx >/dev/null && [ -f /usr/lib/nginx/
 fi
 
 # --- binaries --------------------------------------------------------------------------------------------
-if [ -z "$mxguard_bin" ] || [ -z "$loadgen_bin" ] || [ -z "$sink_bin" ]; then
-  build=$root/build-bench
-  command -v ccache >/dev/null && export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
-  log "building mxguard, loadgen and sink in Release in $build"
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMXGUARD_TESTS=OFF -DMXGUARD_BENCH=ON >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target mxguard loadgen sink >/dev/null
-  mxguard_bin=${mxguard_bin:-$build/proxy/app/mxguard}
-  loadgen_bin=${loadgen_bin:-$build/bench/loadgen}
-  sink_bin=${sink_bin:-$build/bench/sink}
-fi
-for b in "$mxguard_bin" "$loadgen_bin" "$sink_bin"; do [ -x "$b" ] || die "not an executable: $b"; done
+build_binaries mxguard loadgen sink
 
 # --- the scene -------------------------------------------------------------------------------------------
-if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-bench.XXXXXX); fi
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 2,000 idle sessions are 4,000+ descriptors in one process
+make_workdir /tmp/mxguard-bench.XXXXXX
+# Descriptors: 2,000 idle sessions are 4,000+ in one process. The capacity mode gives the servers exactly
+# $capacity_nofile (the machine of the issue), raising the hard limit if it is lower and we may.
+[ $capacity_mode = 1 ] && [ "$(ulimit -Hn)" -lt $capacity_nofile ] && { ulimit -n $capacity_nofile 2>/dev/null ||
+  log "the hard descriptor limit is $(ulimit -Hn), below $capacity_nofile, and cannot be raised: the servers get $(ulimit -Hn)"; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+server_nofile=$(ulimit -n)
+[ $capacity_mode = 1 ] && [ "$server_nofile" -gt $capacity_nofile ] && server_nofile=$capacity_nofile
+limited() { ulimit -n "$server_nofile"; exec "$@"; }   # COMMAND...: run with the servers' descriptor limit
 
-ncpu=$(nproc)
-server_pin=() client_pin=()
-if [ $mode = full ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-  server_pin=(taskset -c 0) client_pin=(taskset -c 1)
+# mxguard's max_connections: out of the way, or in the capacity mode what the held sessions, the fresh
+# ones beside them and the rate mode's cap ask for (mxguard logs it if its descriptors allow fewer).
+mx_max_connections=100000
+if [ $capacity_mode = 1 ]; then
+  mx_max_connections=$((capacity_n + 64))
+  [ $rate_mode = 1 ] && [ $((rate_cap + 64)) -gt $mx_max_connections ] && mx_max_connections=$((rate_cap + 64))
 fi
+
+pin_cpus
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=mx.bench.test \
   -addext subjectAltName=DNS:mx.bench.test -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -122,15 +130,16 @@ cert = "$work/cert.pem"
 key = "$work/key.pem"
 
 [inbound.limits]
-max_connections = 100000
-max_connections_per_ip = 100000
+max_connections = $mx_max_connections
+max_connections_per_ip = $mx_max_connections
 
 [audit]
 path = "$work/audit.jsonl"
 TOML
-"${server_pin[@]}" "$mxguard_bin" run --config "$work/mxguard.toml" >"$work/mxguard.log" 2>&1 &
+limited "${server_pin[@]}" "$mxguard_bin" run --config "$work/mxguard.toml" >"$work/mxguard.log" 2>&1 &
 mx_pid=$!; started+=("$mx_pid")
 wait_listening "$mx_port" "$mx_pid" mxguard
+[ $capacity_mode = 0 ] || grep -h "file descriptor limit" "$work/mxguard.log" >&2 || true
 
 ng_pid=""
 if [ $use_nginx = 1 ]; then
@@ -144,8 +153,8 @@ worker_processes 1;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx-error.log warn;
-worker_rlimit_nofile $(ulimit -n);
-events { worker_connections $(ulimit -n); }
+worker_rlimit_nofile $server_nofile;
+events { worker_connections $server_nofile; }
 http {
   access_log off;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
@@ -179,21 +188,21 @@ mail {
   }
 }
 NGINX
-  "${server_pin[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.log" 2>&1 &
+  limited "${server_pin[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.log" 2>&1 &
   ng_pid=$!; started+=("$ng_pid")
   wait_listening "$ng_port" "$ng_pid" nginx
 fi
 
 # --- measuring -------------------------------------------------------------------------------------------
 # Reads a loadgen JSON report: completed failed sessions/s p50 p99 elapsed idle-established loadgen-CPU-s
-# flood-MiB-sent flood-connections-ended-by-the-server
+# flood-MiB-sent flood-connections-ended-by-the-server max
 report_fields() {
   python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 f = d.get("flood", {})
 print(d["completed"], d["failed"], "%.1f" % d["sessions_per_s"], d["latency"]["p50_ms"], d["latency"]["p99_ms"],
       d["elapsed_s"], d.get("idle", {}).get("established", 0), d["cpu_s"],
-      "%.1f" % (f.get("bytes_sent", 0) / 1048576), f.get("closed_by_server", 0))' "$1"
+      "%.1f" % (f.get("bytes_sent", 0) / 1048576), f.get("closed_by_server", 0), d["latency"]["max_ms"])' "$1"
 }
 
 # NAME PORT PID LOADGEN-ARGS...: one loadgen run with the server's CPU time around it, and the client side's
@@ -206,7 +215,7 @@ run() {
     >"$work/$name.json" 2>"$work/$name.err" || rc=$?
   after=$(cpu_ticks "$pid") sink_after=$(cpu_ticks "$sink_pid")
   [ -s "$work/$name.json" ] || die "loadgen $name produced no report (exit $rc): $(cat "$work/$name.err")"
-  read -r R_done R_failed R_rate R_p50 R_p99 R_elapsed R_idle R_client_s R_flood_mib R_flood_ended \
+  read -r R_done R_failed R_rate R_p50 R_p99 R_elapsed _ R_client_s R_flood_mib R_flood_ended R_max \
     < <(report_fields "$work/$name.json")
   R_ticks=$((after - before))
   R_cpu_us=$( [ "$R_done" -gt 0 ] && calc "$R_ticks * 1000000 / $hz / $R_done" || echo -)
@@ -214,59 +223,57 @@ run() {
   R_busy=$(calc "$R_ticks / $hz / $wall * 100" 0)
   R_client_busy=$(calc "($R_client_s + ($sink_after - $sink_before) / $hz) / $wall * 100" 0)
   if [ "$R_failed" -gt 0 ] || [ $rc -ne 0 ]; then
-    log "$name: $R_failed session(s) failed: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failures"])' "$work/$name.json")"
+    log "$name: $R_failed session(s) failed: $(failures_of "$work/$name.json")"
     [ $mode = smoke ] && die "$name failed"
   fi
   return 0
 }
 
+# NAME PORT N [SETUP-CONCURRENCY]: a load generator that sets up N idle TLS sessions (STARTTLS and the
+# post-TLS EHLO, 50 at a time) and holds them until release_idle; returns once every one is set up or has
+# failed. Sets H_pid and H_setup_s (how long that took).
+hold_idle() {
+  local name=$1 port=$2 n=$3 t0
+  rm -f "$work/$name.ready"
+  t0=$(date +%s%N)
+  "${client_pin[@]}" "$loadgen_bin" --target "127.0.0.1:$port" --label "$name" --json --idle "$n" \
+    -c "${4:-50}" --ready-file "$work/$name.ready" >"$work/$name.json" 2>"$work/$name.err" &
+  H_pid=$!; started+=("$H_pid")
+  for _ in $(seq 1200); do [ -f "$work/$name.ready" ] || ! kill -0 $H_pid 2>/dev/null && break; sleep 0.1; done
+  H_setup_s=$(calc "($(date +%s%N) - $t0) / 1e9" 1)
+}
+# NAME: lets hold_idle's sessions go. Sets I_n (set up), I_failed (not set up), I_dropped (ended by the
+# server while held).
+release_idle() {
+  kill -TERM "$H_pid" 2>/dev/null || true
+  wait "$H_pid" || true
+  forget "$H_pid"
+  [ -s "$work/$1.json" ] || die "loadgen $1 produced no report: $(cat "$work/$1.err")"
+  read -r I_n I_failed I_dropped < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1])); i = d.get("idle", {})
+print(i.get("established", 0), d["failed"], i.get("dropped", 0))' "$work/$1.json")
+}
+
 # NAME PORT PID: KiB of PSS and descriptors per idle TLS session. Sets I_* variables.
 idle_memory() {
-  local name=$1 port=$2 pid=$3 base base_fds full full_fds lg n
-  base=$(pss_kib "$pid") base_fds=$(fds "$pid")
-  rm -f "$work/$name.ready"
-  "${client_pin[@]}" "$loadgen_bin" --target "127.0.0.1:$port" --label "$name" --json --idle "$idle_sessions" \
-    -c 50 --ready-file "$work/$name.ready" >"$work/$name.json" 2>"$work/$name.err" &
-  lg=$!; started+=("$lg")
-  for _ in $(seq 1200); do [ -f "$work/$name.ready" ] || ! kill -0 $lg 2>/dev/null && break; sleep 0.1; done
+  local name=$1 port=$2 pid=$3 base base_fds full full_fds
+  base=$(memory_kib Pss "$pid") base_fds=$(fds "$pid")
+  hold_idle "$name" "$port" "$idle_sessions"
   sleep 1   # let the last handshakes' garbage settle
-  full=$(pss_kib "$pid") full_fds=$(fds "$pid")
-  kill -TERM $lg 2>/dev/null || true
-  wait $lg || true
-  read -r _ I_failed _ _ _ _ n _ < <(report_fields "$work/$name.json")
-  I_n=$n
-  I_kib=$( [ "$n" -gt 0 ] && calc "($full - $base) / $n" || echo -)
-  I_fds=$( [ "$n" -gt 0 ] && calc "($full_fds - $base_fds) / $n" || echo -)
-  [ $mode = smoke ] && { [ "$n" -gt 0 ] && [ "$I_failed" -eq 0 ] || die "$name: idle sessions failed"; }
+  full=$(memory_kib Pss "$pid") full_fds=$(fds "$pid")
+  release_idle "$name"
+  I_kib=$( [ "$I_n" -gt 0 ] && calc "($full - $base) / $I_n" || echo -)
+  I_fds=$( [ "$I_n" -gt 0 ] && calc "($full_fds - $base_fds) / $I_n" || echo -)
+  [ $mode = smoke ] && { [ "$I_n" -gt 0 ] && [ "$I_failed" -eq 0 ] || die "$name: idle sessions failed"; }
   return 0
 }
 
 # NAME PORT PID: system calls per STARTTLS session (perf's syscall tracepoints, else strace -c). Sets S_*.
 syscalls() {
-  local name=$1 port=$2 pid=$3 tracer pids
-  pids=$(tree "$pid" | paste -sd, -)
-  if command -v perf >/dev/null && perf_works; then
-    S_tool=perf
-    perf stat -x, -e 'syscalls:sys_enter_*' -p "$pids" -o "$work/$name.trace" &
-  else
-    S_tool=strace
-    local args=() p
-    for p in ${pids//,/ }; do args+=(-p "$p"); done
-    strace -c -f "${args[@]}" -o "$work/$name.trace" 2>/dev/null &
-  fi
-  tracer=$!; started+=("$tracer")
-  sleep 2   # attaching to every thread (and perf to 300-odd tracepoints) takes a moment
+  local name=$1 port=$2 pid=$3
+  syscalls_start "$name" "$pid" 'syscalls:sys_enter_*'
   run "$name" "$port" "$pid" -n "$syscall_sessions" -c "$concurrency"
-  kill -INT $tracer 2>/dev/null || true
-  wait $tracer 2>/dev/null || true
-  if [ $S_tool = perf ]; then
-    awk -F, '$1 ~ /^[0-9]+$/ && $1 > 0 { sub(/syscalls:sys_enter_/, "", $3); print $1, $3 }' "$work/$name.trace"
-  else
-    awk '$NF != "total" && $4 ~ /^[0-9]+$/ { print $4, $NF }' "$work/$name.trace"
-  fi | sort -rn >"$work/$name.counts"
-  local total; total=$(awk '{ t += $1 } END { print t + 0 }' "$work/$name.counts")
-  S_per=$(calc "$total / ($R_done > 0 ? $R_done : 1)" 1)
-  S_top=$(awk -v n="$R_done" 'NR <= 8 { printf "%s%s %.1f", (NR > 1 ? ", " : ""), $2, $1 / (n > 0 ? n : 1) }' "$work/$name.counts")
+  syscalls_stop "$name" "$R_done" 8
 }
 
 servers=(mxguard)
@@ -274,6 +281,7 @@ declare -A port=([mxguard]=$mx_port) pid=([mxguard]=$mx_pid)
 if [ $use_nginx = 1 ]; then servers+=(nginx); port[nginx]=$ng_port; pid[nginx]=$ng_pid; fi
 
 if [ $mode = smoke ]; then
+  capacity_settle=0.5
   for s in "${servers[@]}"; do
     run "$s-tls" "${port[$s]}" "${pid[$s]}" -n 200 -c 10
     echo "smoke $s: STARTTLS $R_done sessions ok ($R_rate sessions/s)"
@@ -283,17 +291,15 @@ if [ $mode = smoke ]; then
     echo "smoke $s: $I_n idle TLS sessions held"
     run "$s-flood" "${port[$s]}" "${pid[$s]}" -n 20 -c 2 --flood handshake --flood-connections 5 --flood-warmup 0.2
     echo "smoke $s: 20 sessions beside 5 stalled handshakes ok"
+    # The capacity and rate modes in miniature (a few seconds), so that their scripts never rot either.
+    capacity_measure "$s" "${port[$s]}" "${pid[$s]}" 100 -n 20 -c 2
+    [ "${capv[$s,pass]}" = pass ] || die "$s: capacity: ${capv[$s,held]} of 100 held to the end"
+    echo "smoke $s: capacity: 100 idle TLS sessions held, ${capv[$s,fresh]} fresh sessions beside them ok"
+    rate_measure "$s" "${port[$s]}" "${pid[$s]}" 200 1 50
+    [ "${ratev[$s,skipped]}" -eq 0 ] || die "$s: open loop: ${ratev[$s,skipped]} arrivals skipped at the cap"
+    echo "smoke $s: open loop at 200/s: ${ratev[$s,done]} STARTTLS sessions ok"
   done
-  # Both of our own programs must stop cleanly, and with sanitizers nothing may have been reported.
-  for p in "$mx_pid" "$sink_pid"; do
-    kill -TERM "$p"
-    rc=0; wait "$p" || rc=$?
-    forget "$p"
-    [ $rc -eq 0 ] || die "process $p exited with status $rc on SIGTERM; see $work/mxguard.log and $work/sink.log"
-  done
-  if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/*.log "$work"/*.err; then
-    die "sanitizer report in the file(s) above"
-  fi
+  stop_cleanly "$mx_pid" "$sink_pid"
   # The outbound mode, so that it never rots either: mxguard (and Postfix, where it can run) as relays.
   "$here/outbound.sh" --smoke --mxguard "$mxguard_bin" --loadgen "$loadgen_bin" --sink "$sink_bin" ||
     die "the outbound smoke run failed"
@@ -302,13 +308,14 @@ if [ $mode = smoke ]; then
   exit 0
 fi
 
-log "results and logs in $work"
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "results and logs in $work; load average at the start: $load_at_start"
 log "warming up"
 for s in "${servers[@]}"; do run "$s-warmup" "${port[$s]}" "${pid[$s]}" -n 300 -c 10; done
 
 # Throughput: the servers take turns, $repeat times, so that a change in the machine's other load hits both.
 declare -A cpu rate busy client lat idle_kib idle_fds sys sys_top
-[ $flood_only = 1 ] && repeat=0
+[ $standard = 0 ] && repeat=0
 for ((i = 1; i <= repeat; i++)); do
   for m in tls plain; do
     for s in "${servers[@]}"; do
@@ -320,7 +327,7 @@ for ((i = 1; i <= repeat; i++)); do
   done
 done
 for s in "${servers[@]}"; do
-  [ $flood_only = 1 ] && break
+  [ $standard = 0 ] && break
   log "$s: latency, idle memory, system calls"
   for m in tls plain tls-pipelined; do
     args=(-n "$latency_sessions" -c "$latency_concurrency")
@@ -335,13 +342,28 @@ for s in "${servers[@]}"; do
   sys[$s]=$S_per sys_top[$s]=$S_top
 done
 
+if [ $capacity_mode = 1 ]; then
+  for s in "${servers[@]}"; do
+    log "$s: capacity, $capacity_n idle TLS sessions (load average $(cut -d' ' -f1 /proc/loadavg))"
+    capacity_measure "$s" "${port[$s]}" "${pid[$s]}" "$capacity_n" -d "$capacity_fresh_seconds" -c "$latency_concurrency"
+    sleep 2   # the held sessions' connections close before the next server's turn
+  done
+fi
+if [ $rate_mode = 1 ]; then
+  for s in "${servers[@]}"; do
+    log "$s: open loop, $rate_per_s STARTTLS sessions/s for ${rate_seconds}s (load average $(cut -d' ' -f1 /proc/loadavg))"
+    rate_measure "$s" "${port[$s]}" "${pid[$s]}" "$rate_per_s" "$rate_seconds" "$rate_cap"
+    sleep 2
+  done
+fi
+
 if [ $flood = 1 ]; then
   declare -A fl
   for s in "${servers[@]}"; do
     for kind in none rcpt noop drip handshake; do
       log "$s: latency of fresh sessions, flood: $kind"
       args=(-d "$flood_seconds" -c "$flood_concurrency")
-      [ $kind = none ] || args+=(--flood $kind --flood-connections "$flood_connections" --drip-interval-ms 100)
+      [ $kind = none ] || args+=(--flood "$kind" --flood-connections "$flood_connections" --drip-interval-ms 100)
       run "$s-flood-$kind" "${port[$s]}" "${pid[$s]}" "${args[@]}"
       fl[$s,$kind]="$R_p50 $R_p99 $R_rate $R_failed $R_busy $R_client_busy $R_flood_mib $R_flood_ended"
       sleep 2   # the server closes the flood's connections before the next run
@@ -350,24 +372,23 @@ if [ $flood = 1 ]; then
 fi
 
 # --- the figures -----------------------------------------------------------------------------------------
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-load=$(cut -d' ' -f1-3 /proc/loadavg)
+row() { table_row 44 "$use_nginx" "$@"; }   # LABEL VALUE-MXGUARD [VALUE-NGINX [- = no ratio]]
+columns() {   # the table's heading
+  local cols=("${servers[@]}")
+  [ $use_nginx = 1 ] && cols+=("mxguard/nginx")
+  printf '%-44s' ""; printf '%16s' "${cols[@]}"; echo
+}
+load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
-  echo "mxguard benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($cpu_model), load average at the end $load"
+  echo "mxguard benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $ncpu CPUs ($(cpu_model)), load average at the start" \
+    "$load_at_start, at the end $load_at_end"
   if [ ${#server_pin[@]} -gt 0 ]; then echo "servers pinned to CPU 0, load generator and sink to CPU 1"
   else echo "no CPU pinning (fewer than 2 CPUs): figures mix server and client work"; fi
-  if [ $flood_only = 0 ]; then
+  if [ $standard = 1 ]; then
     echo "throughput runs: $tls_sessions STARTTLS / $((tls_sessions * 2)) plaintext sessions at concurrency $concurrency;" \
       "latency runs: $latency_sessions sessions at concurrency $latency_concurrency; 4096-byte messages, 1 recipient"
     echo
-    cols=("${servers[@]}")
-    [ $use_nginx = 1 ] && cols+=("mxguard/nginx")
-    printf '%-44s' ""; printf '%16s' "${cols[@]}"; echo
-    row() {   # LABEL VALUE-MXGUARD [VALUE-NGINX [- = no ratio]]
-      printf '%-44s%16s' "$1" "$2"
-      [ $use_nginx = 1 ] && printf '%16s%16s' "$3" "$( [ "${4:-}" = - ] && echo "" || ratio "$2" "$3")"
-      echo
-    }
+    columns
     for m in tls plain; do
       label=$( [ $m = tls ] && echo STARTTLS || echo plaintext)
       declare -A med=()
@@ -391,6 +412,10 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
     row "system calls per STARTTLS session ($S_tool)" "${sys[mxguard]}" "${sys[nginx]:-}"
     for s in "${servers[@]}"; do echo "  $s, per session: ${sys_top[$s]}"; done
   fi
+  if [ $capacity_mode = 1 ]; then
+    capacity_table "$capacity_n" "$latency_concurrency at a time for ${capacity_fresh_seconds}s"
+  fi
+  if [ $rate_mode = 1 ]; then rate_table "$rate_per_s" "$rate_seconds" "$rate_cap" "$rate_timeout"; fi
   if [ $flood = 1 ]; then
     echo
     echo "fresh STARTTLS sessions (concurrency $flood_concurrency, ${flood_seconds}s) while $flood_connections hostile connections run"

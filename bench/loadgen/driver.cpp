@@ -101,12 +101,45 @@ void Driver::open_flood() {
 void Driver::start_measuring() {
   stage_ = Stage::Measuring;
   measure_start_ns_ = uv_hrtime();
+  if (open_loop()) {
+    uint64_t total = options_.duration_s > 0 ? ArrivalSchedule::for_duration(options_.rate, options_.duration_s)
+                                             : (options_.sessions > 0 ? options_.sessions : 1000);
+    schedule_ = ArrivalSchedule{options_.rate, total, measure_start_ns_};
+    // libuv's timers count whole milliseconds: each tick starts the arrivals due since the last one.
+    uv_timer_init(loop_, pacer_.get());
+    pacer_.mark_initialized();
+    pacer_.get()->data = this;
+    uv_timer_start(pacer_.get(), [](uv_timer_t* t) { static_cast<Driver*>(t->data)->pace(); }, 1, 1);
+    pace();
+    return;
+  }
   for (int i = 0; i < options_.concurrency && may_launch(); ++i) launch();
   maybe_over();
 }
 
+void Driver::pace() {
+  if (stage_ != Stage::Measuring) return;
+  uint64_t now = uv_hrtime();
+  for (uint64_t due = schedule_.due(now); arrivals_ < due; ++arrivals_) {
+    if (sessions_.size() >= static_cast<std::size_t>(options_.concurrency)) {
+      ++skipped_at_cap_;
+      continue;
+    }
+    uint64_t at = schedule_.scheduled_ns(arrivals_);
+    start_lag_us_.push_back(now > at ? micros_since(at, now) : 0);
+    last_start_ns_ = now;
+    launch();
+    max_in_flight_ = std::max(max_in_flight_, sessions_.size());
+  }
+  if (arrivals_ == schedule_.total) {
+    pacer_.close();
+    maybe_over();
+  }
+}
+
 bool Driver::may_launch() const {
   if (stage_ != Stage::Measuring) return false;
+  if (open_loop()) return arrivals_ < schedule_.total;
   if (options_.idle > 0) return launched_ < options_.idle;
   if (options_.duration_s > 0) return uv_hrtime() - measure_start_ns_ < seconds_ns(options_.duration_s);
   return launched_ < (options_.sessions > 0 ? options_.sessions : 1000);
@@ -170,7 +203,7 @@ void Driver::message_accepted(Session&, uint64_t start_ns, uint64_t end_ns) {
 void Driver::session_closed(Session& s) {
   bool was_held = s.phase() == Session::Phase::Idle;
   sessions_.erase(&s);
-  if (!was_held && may_launch()) launch();
+  if (!was_held && !open_loop() && may_launch()) launch();   // a closed loop replaces it
   maybe_over();
 }
 
@@ -212,6 +245,7 @@ void Driver::maybe_over() {
     // With these closed the loop has nothing left, and run() returns.
     ticker_.close();
     dripper_.close();
+    pacer_.close();
     sigint_.close();
     sigterm_.close();
   }
@@ -245,6 +279,16 @@ Report Driver::report() {
     r.idle_dropped = idle_dropped_;
     if (hold_end_ns_ > hold_start_ns_) r.hold_s = static_cast<double>(hold_end_ns_ - hold_start_ns_) / 1e9;
     r.idle_setup = percentiles(idle_setup_us_);
+  }
+  if (open_loop()) {
+    r.open_loop = true;
+    r.rate = options_.rate;
+    r.arrivals_scheduled = schedule_.total;
+    r.arrivals_started = start_lag_us_.size();
+    r.skipped_at_cap = skipped_at_cap_;
+    r.max_in_flight = max_in_flight_;
+    if (last_start_ns_ > measure_start_ns_) r.start_span_s = static_cast<double>(last_start_ns_ - measure_start_ns_) / 1e9;
+    r.start_lag = percentiles(start_lag_us_);
   }
   if (options_.flood) {
     r.flood = true;

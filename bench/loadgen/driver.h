@@ -1,7 +1,8 @@
 #pragma once
 // Runs one load-generator experiment on one libuv loop: a closed loop of `concurrency` measured sessions
-// (each one that ends is replaced until the session count or the duration is reached), optionally with a
-// flood of hostile connections opened first; or, in idle mode, N sessions set up and held.
+// (each one that ends is replaced until the session count or the duration is reached), or an open loop
+// (sessions started at a fixed rate whatever the server's pace, at most `concurrency` in flight),
+// optionally with a flood of hostile connections opened first; or, in idle mode, N sessions set up and held.
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/loadgen/arrivals.h"
 #include "bench/loadgen/flood.h"
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/session.h"
@@ -24,9 +26,10 @@ namespace mxguard::bench {
 struct Options {
   std::string target_text = "127.0.0.1:8025";
   sockaddr_in target{};
-  int concurrency = 10;
+  int concurrency = 10;         // open loop: the most sessions in flight; an arrival past it is skipped
   uint64_t sessions = 0;       // 0 with duration 0: 1000
   double duration_s = 0;
+  double rate = 0;             // open loop: sessions started per second on a schedule; 0 = closed loop
   std::size_t message_size = 4096;
   bool tls = true;
   bool pipelining = false;
@@ -65,6 +68,8 @@ class Driver final : public SessionHost, public FloodHost {
   void tick();
   void open_flood();
   void start_measuring();
+  bool open_loop() const { return options_.rate > 0; }
+  void pace();   // open loop: starts the arrivals that are due
   void launch();
   bool may_launch() const;
   void all_idle_ready();
@@ -88,6 +93,7 @@ class Driver final : public SessionHost, public FloodHost {
   int floods_to_reopen_ = 0;
   uv::Handle<uv_timer_t> ticker_;
   uv::Handle<uv_timer_t> dripper_;
+  uv::Handle<uv_timer_t> pacer_;
   uv::Handle<uv_signal_t> sigint_;
   uv::Handle<uv_signal_t> sigterm_;
   // results
@@ -102,6 +108,13 @@ class Driver final : public SessionHost, public FloodHost {
   uint64_t hold_start_ns_ = 0;
   uint64_t hold_end_ns_ = 0;
   std::map<std::string, uint64_t> failures_;
+  // open loop
+  ArrivalSchedule schedule_;
+  uint64_t arrivals_ = 0;           // arrivals whose time has come: started or skipped
+  uint64_t skipped_at_cap_ = 0;     // not started: `concurrency` sessions were in flight
+  std::size_t max_in_flight_ = 0;
+  uint64_t last_start_ns_ = 0;
+  std::vector<uint32_t> start_lag_us_;   // how late each arrival was started
   FloodStats flood_stats_;
 };
 

@@ -1,8 +1,9 @@
 // bench/loadgen: the SMTP load generator of mxguard's benchmark (see docs/benchmarks.md). It drives one
 // server on 127.0.0.1 with full sessions (STARTTLS or plaintext, pipelined or not, one message or several
-// per session), holds idle sessions, or plays hostile clients while it measures, and prints one report as
-// text or JSON. As the legacy MTA of the outbound benchmark it is a plaintext client of the relay under
-// test (--plain), and --stamp lets the sink behind that relay time each message end to end.
+// per session) in a closed loop or arriving at a fixed rate (open loop), holds idle sessions, or plays
+// hostile clients while it measures, and prints one report as text or JSON. As the legacy MTA of the
+// outbound benchmark it is a plaintext client of the relay under test (--plain), and --stamp lets the sink
+// behind that relay time each message end to end.
 #include <CLI/CLI.hpp>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
@@ -39,13 +40,17 @@ int main(int argc, char** argv) {
   std::string flood_name;
   CLI::App app{"loadgen: SMTP load generator for mxguard's benchmark (127.0.0.1 only)"};
   app.add_option("--target", o.target_text, "server to drive, 127.x.y.z:PORT")->capture_default_str();
-  app.add_option("-c,--concurrency", o.concurrency, "sessions in flight (idle mode: being set up)")
+  app.add_option("-c,--concurrency", o.concurrency,
+                 "sessions in flight (--rate: at most; idle mode: being set up)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   auto* sessions = app.add_option("-n,--sessions", o.sessions, "sessions to run (default 1000)");
   app.add_option("-d,--duration", o.duration_s, "seconds to keep starting sessions, instead of a count")
       ->excludes(sessions)
       ->check(CLI::PositiveNumber);
+  auto* rate = app.add_option("--rate", o.rate, "open loop: start this many sessions per second on a schedule, "
+                              "whether or not earlier ones are done (-n or -d: how many or how long)")
+                   ->check(CLI::PositiveNumber);
   app.add_option("--message-size", o.message_size, "bytes of each message, headers included")
       ->capture_default_str()
       ->check(CLI::Range(64, 64 * 1024 * 1024));
@@ -60,7 +65,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.timeout_s, "seconds a session may take before it counts as failed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  auto* idle = app.add_option("--idle", o.idle, "idle mode: set up N sessions (STARTTLS + EHLO) and hold them");
+  auto* idle = app.add_option("--idle", o.idle, "idle mode: set up N sessions (STARTTLS + EHLO) and hold them")
+                   ->excludes(rate);
   app.add_option("--hold", o.hold_s, "idle mode: seconds to hold (default: until SIGINT/SIGTERM)")->needs(idle);
   app.add_option("--ready-file", o.ready_file, "idle mode: file written once every session is set up")->needs(idle);
   auto* flood = app.add_option("--flood", flood_name, "hostile clients during the run: rcpt, noop, drip, handshake")

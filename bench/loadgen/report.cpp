@@ -41,6 +41,14 @@ std::string to_text(const Report& r) {
                   static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.failed), r.elapsed_s,
                   r.sessions_per_s());
     out += latency_line("latency (connect -> 221)", r.latency);
+    if (r.open_loop) {
+      out += format("  open loop at %.1f/s: %llu of %llu arrivals started (%.1f/s), %llu skipped at the cap of %d "
+                    "in flight, at most %zu in flight\n",
+                    r.rate, static_cast<unsigned long long>(r.arrivals_started),
+                    static_cast<unsigned long long>(r.arrivals_scheduled), r.started_per_s(),
+                    static_cast<unsigned long long>(r.skipped_at_cap), r.concurrency, r.max_in_flight);
+      out += latency_line("start lag (scheduled -> started)", r.start_lag);
+    }
     if (r.messages_per_session > 1 || r.messages != r.completed) {
       out += format("  messages: %llu accepted: %.1f messages/s\n", static_cast<unsigned long long>(r.messages),
                     r.messages_per_s());
@@ -91,6 +99,16 @@ std::string to_json(const Report& r) {
                  {"dropped", r.idle_dropped},
                  {"hold_s", r.hold_s},
                  {"setup_latency", to_json(r.idle_setup)}};
+  }
+  if (r.open_loop) {
+    j["open_loop"] = {{"rate", r.rate},
+                      {"scheduled", r.arrivals_scheduled},
+                      {"started", r.arrivals_started},
+                      {"started_per_s", r.started_per_s()},
+                      {"skipped_at_cap", r.skipped_at_cap},
+                      {"cap", r.concurrency},
+                      {"max_in_flight", r.max_in_flight},
+                      {"start_lag", to_json(r.start_lag)}};
   }
   if (r.flood) {
     j["flood"] = {{"kind", to_string(r.flood_kind)},

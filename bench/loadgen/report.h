@@ -40,6 +40,15 @@ struct Report {
   uint64_t idle_dropped = 0;                   // closed by the server while held
   double hold_s = 0;
   Percentiles idle_setup;                      // connect -> post-TLS EHLO reply
+  // open loop (--rate)
+  bool open_loop = false;
+  double rate = 0;                             // arrivals per second asked for
+  uint64_t arrivals_scheduled = 0;
+  uint64_t arrivals_started = 0;
+  uint64_t skipped_at_cap = 0;                 // arrivals not started: `concurrency` sessions were in flight
+  std::size_t max_in_flight = 0;
+  double start_span_s = 0;                     // from the first start to the last
+  Percentiles start_lag;                       // an arrival's start -> its scheduled time
   // flood
   bool flood = false;
   FloodKind flood_kind = FloodKind::Rcpt;
@@ -47,6 +56,10 @@ struct Report {
   FloodStats flood_stats;
 
   double sessions_per_s() const { return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0; }
+  // Arrivals started per second over the schedule (the first one starts at 0 s).
+  double started_per_s() const {
+    return start_span_s > 0 ? static_cast<double>(arrivals_started - 1) / start_span_s : 0;
+  }
   double messages_per_s() const { return elapsed_s > 0 ? static_cast<double>(messages) / elapsed_s : 0; }
 };
 
