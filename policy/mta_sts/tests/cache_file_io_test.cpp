@@ -11,6 +11,7 @@
 
 #include "policy/mta_sts/cache_file.h"
 #include "policy/mta_sts/tests/cache_test_support.h"
+#include "policy/testing/file_size_limit.h"
 
 namespace mxguard::mta_sts {
 namespace {
@@ -301,15 +302,10 @@ TEST(CacheFileWrite, AFailedWriteKeepsTheOldFileAndRemovesTheTemporaryFile) {
   const std::string path = dir.file("mta-sts.cache");
   write_bytes(path, "old");
   std::string big(100000, ' ');
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto previous_handler = ::signal(SIGXFSZ, SIG_IGN);
-  rlimit small = saved;
-  small.rlim_cur = 4096;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  mxguard::testing::FileSizeLimit limit(4096);
+  ASSERT_TRUE(limit.ok());
   std::string error = write_cache_file(path, big);
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, previous_handler);
+  limit.lift();
 
   EXPECT_TRUE(contains(error, "cannot write MTA-STS cache " + path + ": cannot write ")) << error;
   EXPECT_TRUE(contains(error, "File too large")) << error;

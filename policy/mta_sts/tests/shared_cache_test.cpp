@@ -12,9 +12,12 @@
 
 #include "policy/mta_sts/cache_file.h"
 #include "policy/mta_sts/tests/cache_test_support.h"
+#include "policy/testing/file_size_limit.h"
 
 namespace mxguard::mta_sts {
 namespace {
+
+using mxguard::testing::FileSizeLimit;
 
 using namespace std::chrono_literals;
 using testing::cached;
@@ -65,31 +68,6 @@ std::vector<std::string> domains_in(const std::string& path) {
   for (const CachedPolicy& p : load_cache_file(path).entries) out.push_back(p.domain);
   return out;
 }
-
-// Files larger than `bytes` cannot be written for the scope (SIGXFSZ ignored: EFBIG instead).
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_ = ::signal(SIGXFSZ, SIG_IGN);
-    rlimit small = saved_;
-    small.rlim_cur = bytes;
-    ok_ = ::setrlimit(RLIMIT_FSIZE, &small) == 0;
-  }
-  ~FileSizeLimit() { lift(); }
-  bool ok() const { return ok_; }
-  void lift() {
-    if (!ok_) return;
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    ::signal(SIGXFSZ, previous_);
-    ok_ = false;
-  }
-
- private:
-  rlimit saved_{};
-  sighandler_t previous_{};
-  bool ok_ = false;
-};
 
 TEST(SharedCacheFile, AFailedWriteIsSaidOnceAReloadKeepsTheUnsavedPolicyAndSavesItOnceThereIsRoom) {
   TempDir dir;

@@ -2,6 +2,7 @@
 // same path with ENOSPC: test_logging_gaps.py AuditLogOnAFullDisk) leaves no half line, is counted, and the
 // next event that fits is a whole line again.
 #include "proxy/audit/audit_log.h"
+#include "policy/testing/file_size_limit.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -17,6 +18,8 @@
 
 namespace mxguard::audit {
 namespace {
+
+using mxguard::testing::FileSizeLimit;
 
 class TempDir {
  public:
@@ -45,28 +48,6 @@ Event event(const std::string& session) {
   e.verdict(Verdict::Skipped);
   return e;
 }
-
-// The file size limit set to `bytes` for the scope (SIGXFSZ ignored: the write fails with EFBIG instead).
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_ = ::signal(SIGXFSZ, SIG_IGN);
-    rlimit small = saved_;
-    small.rlim_cur = bytes;
-    ok_ = ::setrlimit(RLIMIT_FSIZE, &small) == 0;
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    ::signal(SIGXFSZ, previous_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  rlimit saved_{};
-  sighandler_t previous_{};
-  bool ok_ = false;
-};
 
 TEST(AuditLog, AWriteThatFailsHalfWayLeavesNoHalfLineAndTheNextEventIsWhole) {
   TempDir dir;
