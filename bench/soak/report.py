@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""The soak's figures and verdict (bench/soak.sh writes the run directory, this reads it).
+
+Reads samples.csv (one row per 10 s: RSS and descriptors of mxguard and its mxguard-fetch children), the
+load generators' and the soak clients' JSON reports, the sinks' counters, mxguard's audit log, the
+policy host's request log and the shell's own checks (exit status, sanitizer reports, the state at
+rest), prints the table and the verdict, and exits 1 when anything failed: a session, a cross-check of
+counts, growth beyond the tolerance after the warm-up, a leak report, a crash.
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+
+def slope_per_10_min(points):
+    """Least-squares slope of (t seconds, value) in value per 600 s; None with fewer than 3 points."""
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    sxx = sum((t - mt) ** 2 for t, _ in points)
+    if sxx == 0:
+        return None
+    return sum((t - mt) * (v - mv) for t, v in points) / sxx * 600
+
+
+class Checks:
+    def __init__(self):
+        self.failed = []
+
+    def require(self, ok, what):
+        if not ok:
+            self.failed.append(what)
+        return ok
+
+
+def load_json(path, checks):
+    """The report in `path`, or None (a failed check) when a process died before writing it."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        checks.require(False, f"{os.path.basename(path)}: {e}")
+        return None
+
+
+def audit_events(path):
+    events = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                events.append(json.loads(line))
+    return events
+
+
+
+
+def cross_checks(args, d, lg, cl, sinks, checks):
+    """What the sinks received and the audit log says against what the clients did."""
+    inbound_msgs = sum(r["messages"] for k, r in lg.items() if k.startswith("inbound"))
+    outbound_msgs = sum(r["messages"] for k, r in lg.items() if k.startswith("outbound"))
+    injected_ok = cl["kinds"]["injection"]["ok"]
+    refused_ok = cl["kinds"]["refused"]["ok"]
+    events = audit_events(os.path.join(d, "audit.jsonl"))
+    by = {}
+    for e in events:
+        by.setdefault(e.get("event"), []).append(e)
+    starttls = {}
+    for e in by.get("starttls", []):
+        starttls[e.get("verdict")] = starttls.get(e.get("verdict"), 0) + 1
+    print("\nserver side:")
+    print(f"  backend (plaintext sink): {sinks['backend']['messages']} messages "
+          f"(expected {inbound_msgs} from the load generators + {injected_ok} after an injection)")
+    checks.require(sinks["backend"]["messages"] == inbound_msgs + injected_ok,
+                   f"the backend has {sinks['backend']['messages']} messages, {inbound_msgs + injected_ok} expected")
+    print(f"  MX (STARTTLS sink): {sinks['mx']['messages']} messages (expected {outbound_msgs}), "
+          f"{sinks['mx']['connections']} connections, TLS: {sinks['mx'].get('tls', {})}")
+    checks.require(sinks["mx"]["messages"] == outbound_msgs,
+                   f"the MX has {sinks['mx']['messages']} messages, {outbound_msgs} expected")
+    print(f"  MX without STARTTLS ({args.refused_domain}): {sinks['plain-mx']['connections']} connections, "
+          f"{sinks['plain-mx']['messages']} messages (expected none)")
+    checks.require(sinks["plain-mx"]["messages"] == 0, "mail reached the MX without STARTTLS")
+    print(f"  audit, inbound starttls: {', '.join(f'{v} {n}' for v, n in sorted(starttls.items()))}")
+    inj = len(by.get("plaintext-injection", []))
+    print(f"  audit, plaintext-injection: {inj} (expected {injected_ok})")
+    checks.require(inj == injected_ok, f"{inj} plaintext-injection events, {injected_ok} expected")
+    policy = {}
+    for e in by.get("tls-policy", []):
+        key = (e.get("domain"), e.get("policy_source"), e.get("verdict"), e.get("reason", ""))
+        policy[key] = policy.get(key, 0) + 1
+    for (domain, source, verdict, reason), n in sorted(policy.items()):
+        print(f"  audit, tls-policy {domain} ({source}): {n} {verdict}{' ' + reason if reason else ''}")
+    refused = sum(n for (dom, _, v, _r), n in policy.items() if dom == args.refused_domain and v == "refused")
+    checks.require(refused == refused_ok, f"{refused} refusals of {args.refused_domain} audited, {refused_ok} expected")
+    wrong = [k for k in policy if (k[0] == args.refused_domain) != (k[2] == "refused")]
+    checks.require(not wrong, f"unexpected tls-policy verdicts: {wrong}")
+    if args.sts_domain:
+        checks.require(all(k[1] == "mta-sts" for k in policy if k[0] == args.sts_domain),
+                       f"{args.sts_domain} was not decided by its MTA-STS policy every time")
+        fetches = by.get("mta-sts-fetch", [])
+        ok = sum(1 for e in fetches if e.get("verdict") == "fetched")
+        with open(os.path.join(d, "policy-server.log")) as f:
+            gets = sum(1 for line in f if line.startswith("GET /.well-known/mta-sts.txt"))
+        print(f"  audit, mta-sts-fetch: {ok} fetched, {len(fetches) - ok} failed; the policy host served {gets}")
+        checks.require(ok > 0 and ok == len(fetches), f"MTA-STS fetches: {ok} of {len(fetches)} fetched")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dir", required=True, help="the run directory")
+    ap.add_argument("--warmup-s", type=float, required=True)
+    ap.add_argument("--rss-tolerance-kib", type=float, required=True, help="RSS slope allowed, KiB per 10 min")
+    ap.add_argument("--fd-tolerance", type=float, required=True, help="descriptor slope allowed, per 10 min")
+    ap.add_argument("--no-growth-verdict", action="store_true", help="a short run: report the slopes, judge none")
+    ap.add_argument("--sts-domain", default="", help="the MTA-STS domain, when the DNS part ran")
+    ap.add_argument("--refused-domain", required=True)
+    args = ap.parse_args()
+    d = args.dir
+    checks = Checks()
+
+    # --- memory and descriptors --------------------------------------------------------------------------
+    with open(os.path.join(d, "samples.csv")) as f:
+        rows = [r for r in csv.DictReader(f)]
+    traffic = [r for r in rows if r["phase"] == "traffic"]
+    after = [r for r in traffic if float(r["t_s"]) >= args.warmup_s]
+    before = [r for r in traffic if float(r["t_s"]) < args.warmup_s]
+    series = [("RSS KiB, mxguard + mxguard-fetch", "rss_kib"), ("descriptors, mxguard + mxguard-fetch", "fds"),
+              ("  RSS KiB, mxguard alone", "mxguard_rss_kib"), ("  descriptors, mxguard alone", "mxguard_fds"),
+              ("  mxguard-fetch processes", "fetch_procs"), ("  sessions active (metrics)", "sessions_active")]
+    print(f"samples: {len(traffic)} under traffic every 10 s, {len(before)} in the warm-up "
+          f"(first {args.warmup_s:.0f} s), {len(after)} after it")
+    print(f"{'':40}{'warm-up end':>12}{'min':>10}{'max':>10}{'last':>10}{'slope/10 min':>14}")
+    slopes = {}
+    for label, key in series:
+        if not after:
+            break
+        values = [float(r[key]) for r in after]
+        warm = before[-1][key] if before else "-"
+        s = slope_per_10_min([(float(r["t_s"]), float(r[key])) for r in after])
+        slopes[key] = s
+        print(f"{label:40}{warm:>12}{min(values):>10.0f}{max(values):>10.0f}{values[-1]:>10.0f}"
+              f"{'-' if s is None else f'{s:+.1f}':>14}")
+    if len(traffic) >= 2:
+        span = float(traffic[-1]["t_s"]) - float(traffic[0]["t_s"])
+        cpu = float(traffic[-1]["cpu_s"]) - float(traffic[0]["cpu_s"])
+        loads = [float(r["load1"]) for r in traffic]
+        print(f"mxguard's CPU time under traffic: {cpu / span * 100 if span else 0:.1f}% of one core; 1-minute load "
+              f"average over the samples {min(loads):.2f} to {max(loads):.2f}")
+    rest = {r["phase"]: r for r in rows if r["phase"].startswith("rest")}
+    if "rest-before" in rest and "rest-after" in rest:
+        b, a = rest["rest-before"], rest["rest-after"]
+        print(f"at rest before the traffic: RSS {b['rss_kib']} KiB, {b['fds']} descriptors "
+              f"({b['mxguard_fds']} of mxguard's own, {b['fetch_procs']} fetcher); after it: RSS "
+              f"{a['rss_kib']} KiB, {a['fds']} descriptors ({a['mxguard_fds']} of mxguard's own, "
+              f"{a['fetch_procs']} fetcher), {a['sessions_active']} sessions active")
+        # Each mxguard-fetch child is one end of a socketpair in mxguard; nothing else may stay open.
+        extra = int(a["fetch_procs"]) - int(b["fetch_procs"])
+        checks.require(int(a["mxguard_fds"]) - int(b["mxguard_fds"]) <= max(extra, 0),
+                       f"mxguard holds {int(a['mxguard_fds']) - int(b['mxguard_fds'])} more descriptors at rest "
+                       f"after the traffic than before ({extra} new fetcher(s) account for {max(extra, 0)})")
+        checks.require(a["sessions_active"] in ("0", "-"), f"{a['sessions_active']} sessions active at rest")
+    else:
+        checks.require(False, "no samples at rest before and after the traffic")
+
+    # --- sessions ----------------------------------------------------------------------------------------
+    print("\nsessions (client side):")
+    lg = {}
+    for name in sorted(os.listdir(d)):
+        if name.startswith("loadgen-") and name.endswith(".json") and name != "loadgen-idle.json":
+            r = load_json(os.path.join(d, name), checks)
+            if r is None:
+                continue
+            lg[name[len("loadgen-"):-len(".json")]] = r
+            print(f"  {r['label']:44} {r['completed']:>7} completed {r['failed']:>4} failed "
+                  f"{r['messages']:>7} messages   p50 {r['latency']['p50_ms']:.1f} ms  p99 "
+                  f"{r['latency']['p99_ms']:.1f} ms")
+            checks.require(r["completed"] > 0 and r["failed"] == 0,
+                           f"{r['label']}: {r['completed']} completed, {r['failed']} failed: {r['failures']}")
+    cl = load_json(os.path.join(d, "clients.json"), checks)
+    if cl:
+        for kind, s in cl["kinds"].items():
+            points = ", ".join(f"{p} {n}" for p, n in sorted(s["points"].items()))
+            print(f"  {kind:44} {s['ok']:>7} ok        {s['failed']:>4} failed   ({points})")
+            checks.require(s["ok"] > 0, f"no {kind} session succeeded")
+        checks.require(not cl["failures"], f"soak clients failed: {cl['failures']}")
+    idle = load_json(os.path.join(d, "loadgen-idle.json"), checks)
+    if idle:
+        print(f"  {'idle STARTTLS sessions held through SIGTERM':44} {idle['idle']['established']:>7} set up, "
+              f"{idle['idle']['dropped']} ended by mxguard's drain")
+        checks.require(idle["idle"]["established"] > 0, "no idle session to drain")
+
+    # --- the far sides and the audit log agree with the clients ------------------------------------------
+    sinks = {n: load_json(os.path.join(d, f"sink-{n}.json"), checks) for n in ("backend", "mx", "plain-mx")}
+    if cl and all(sinks.values()):
+        cross_checks(args, d, lg, cl, sinks, checks)
+
+    # --- the shell's own checks: exit, sanitizers ----------------------------------------------------------
+    with open(os.path.join(d, "checks.txt")) as f:
+        for line in f:
+            status, _, what = line.rstrip("\n").partition(" ")
+            print(f"  {what}: {'ok' if status == 'ok' else 'FAILED'}")
+            checks.require(status == "ok", what)
+
+    # --- growth ----------------------------------------------------------------------------------------
+    growth = []
+    for key, tol, unit in (("rss_kib", args.rss_tolerance_kib, "KiB"), ("fds", args.fd_tolerance, "descriptors")):
+        s = slopes.get(key)
+        if s is None:
+            growth.append(f"{key}: too few samples after the warm-up for a slope")
+        elif s > tol:
+            growth.append(f"{key} grows {s:+.1f} {unit} per 10 min after the warm-up (tolerance {tol:g})")
+    if args.no_growth_verdict:
+        print(f"\ngrowth: not judged (a short run); tolerances would be {args.rss_tolerance_kib:g} KiB and "
+              f"{args.fd_tolerance:g} descriptors per 10 min")
+    else:
+        for g in growth:
+            checks.require(False, g)
+    print()
+    if checks.failed:
+        for what in checks.failed:
+            print(f"FAILED: {what}")
+        print("verdict: FAILED")
+        return 1
+    print("verdict: ok (no leak report, clean exit, every session as expected"
+          + ("" if args.no_growth_verdict else ", no growth beyond the tolerance after the warm-up") + ")")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
