@@ -317,14 +317,25 @@ else
   sleep 3   # the last sessions' connections close (MX connections after their QUIT)
   sample rest-after "$(( ($(date +%s%N) - t0) / 1000000000 ))"
 
-  # --- the drain: SIGTERM while idle TLS sessions are held --------------------------------------------------
+  # --- the drain: SIGTERM while sessions are held ------------------------------------------------------------
+  # Idle TLS sessions (mxguard ends them at once), and sessions halfway through a message in both
+  # directions, which finish it during shutdown_grace (5 s): their messages must arrive all the same.
   "$loadgen_bin" --target "127.0.0.1:$in_port" --label idle --json --idle 10 -c 10 --ready-file "$work/idle.ready" \
     >"$work/loadgen-idle.json" 2>"$work/loadgen-idle.err" &
   idle_pid=$!; started+=("$idle_pid")
-  for _ in $(seq 300); do [ -f "$work/idle.ready" ] || ! kill -0 $idle_pid 2>/dev/null && break; sleep 0.1; done
+  python3 "$here/soak/clients.py" --inbound "127.0.0.1:$in_port" --outbound "127.0.0.1:$ob_port" --drain 3 \
+    --ready-file "$work/drain.ready" --json "$work/drain.json" >"$work/drain.log" 2>&1 &
+  drain_pid=$!; started+=("$drain_pid")
+  for _ in $(seq 300); do
+    { [ -f "$work/idle.ready" ] || ! kill -0 $idle_pid 2>/dev/null; } &&
+      { [ -f "$work/drain.ready" ] || ! kill -0 $drain_pid 2>/dev/null; } && break
+    sleep 0.1
+  done
   stop_start=$(date +%s)
   kill -TERM "$mx_pid"
-  # shutdown_grace (5 s) for the held sessions, then LeakSanitizer's scan of the heap at exit.
+  sleep 1
+  kill -USR1 "$drain_pid" 2>/dev/null || true
+  # The held messages end, then LeakSanitizer scans the heap at exit.
   for _ in $(seq 600); do kill -0 "$mx_pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$mx_pid" 2>/dev/null; then
     kill -KILL "$mx_pid"
@@ -336,6 +347,8 @@ else
   kill -TERM "$idle_pid" 2>/dev/null || true
   wait "$idle_pid" || true
   forget "$idle_pid"
+  wait "$drain_pid" || true
+  forget "$drain_pid"
 fi
 
 # The sinks' counters, then their own clean exit.
@@ -359,9 +372,9 @@ check "$([ -z "$reports" ] && echo ok || echo failed)" "no sanitizer report${rep
 for p in "$mx_pid" $(cat "$work/fetch-pids"); do
   name=mxguard; [ "$p" = "$mx_pid" ] || name="mxguard-fetch $p"
   if grep -q 'AddressSanitizer exit stats' "$work/asan/asan.$p" 2>/dev/null; then
-    check ok "$name went through its exit handlers (LeakSanitizer's scan among them)"
+    check ok "$name completed its exit handlers (LeakSanitizer's scan among them)"
   else
-    check failed "$name went through its exit handlers: no exit statistics in $work/asan/asan.$p"
+    check failed "$name completed its exit handlers (no exit statistics in $work/asan/asan.$p)"
   fi
 done
 

@@ -12,6 +12,11 @@ Kinds, taken in turn (reset-inbound twice per round: it has the most places to b
                   the RCPT must get 451 4.7.x, and the session goes on to QUIT
 Each session checks every reply up to the point it breaks off; a reset itself is the client's act and
 counts as done. The report (JSON) has the counts per kind and point and every failure by reason.
+
+With --drain N it plays the sessions that are mid-message when mxguard is told to stop instead: N inbound
+over TLS and N outbound, each halfway through its message's content; it writes --ready-file, waits for
+SIGUSR1 (sent after mxguard's SIGTERM), then finishes every message, which must get its 250 within
+mxguard's shutdown grace, and says QUIT (221, or 421 from a server on its way out).
 Talks only to the 127.0.0.1 addresses it is given.
 """
 import argparse
@@ -217,13 +222,73 @@ class Kinds:
         return "451-4.7.x"
 
 
+def drain(args):
+    """Sessions halfway through a message while mxguard drains: each must still deliver it."""
+    kinds = Kinds(args, random.Random(0))
+    stats = {k: {"ok": 0, "failed": 0, "points": {}} for k in ("drain-inbound", "drain-outbound")}
+    failures = {}
+    half = len(MESSAGE) // 2
+    held = []
+    usr1 = []
+    signal.signal(signal.SIGUSR1, lambda *_: usr1.append(1))
+    for i in range(args.drain * 2):
+        kind = "drain-inbound" if i % 2 == 0 else "drain-outbound"
+        try:
+            if kind == "drain-inbound":
+                c = kinds.inbound()
+                kinds.ehlo(c)
+                c.command("STARTTLS", 220)
+                c.starttls(kinds.ctx)
+                c.command("EHLO soak.bench.test", 250)
+                transaction_until_data(c, "bench.test")
+            else:
+                c = Client(args.outbound, args.timeout)
+                kinds.ehlo(c)
+                transaction_until_data(c, args.deliver_domain)
+            c.send(MESSAGE[:half])
+            held.append((kind, c))
+        except (Unexpected, OSError) as e:
+            stats[kind]["failed"] += 1
+            failures[f"{kind} setup: {e}"] = failures.get(f"{kind} setup: {e}", 0) + 1
+    with open(args.ready_file, "w") as f:
+        f.write(f"{len(held)} held\n")
+    deadline = time.monotonic() + 120
+    while not usr1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for kind, c in held:
+        try:
+            c.send(MESSAGE[half:] + b".\r\n")
+            c.expect("end of data during the drain", 250)
+            c.send(b"QUIT\r\n")
+            try:
+                code, _ = c.reply("QUIT")
+            except Unexpected:
+                code = 0   # closed at once: the session was over for mxguard
+            if code not in (221, 421, 0):
+                raise Unexpected(f"QUIT during the drain: {code} reply")
+            stats[kind]["ok"] += 1
+            stats[kind]["points"]["delivered"] = stats[kind]["points"].get("delivered", 0) + 1
+        except (Unexpected, OSError) as e:
+            stats[kind]["failed"] += 1
+            failures[f"{kind}: {e}"] = failures.get(f"{kind}: {e}", 0) + 1
+        finally:
+            c.close()
+    report = {"signalled": bool(usr1), "kinds": stats, "failures": failures}
+    with open(args.json, "w") as f:
+        json.dump(report, f, indent=1)
+    return 1 if failures or not usr1 else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--inbound", required=True, help="mxguard's inbound listener, 127.0.0.1:PORT")
     ap.add_argument("--outbound", required=True, help="mxguard's outbound listener, 127.0.0.1:PORT")
     ap.add_argument("--deliver-domain", default="bench.test", help="a domain mxguard delivers to over TLS")
-    ap.add_argument("--refused-domain", required=True, help="a domain mxguard must refuse (no STARTTLS at its MX)")
-    ap.add_argument("--duration", type=float, required=True, help="seconds to keep starting sessions")
+    ap.add_argument("--refused-domain", default="plain.bench.test",
+                    help="a domain mxguard must refuse (no STARTTLS at its MX)")
+    ap.add_argument("--duration", type=float, default=60, help="seconds to keep starting sessions")
+    ap.add_argument("--drain", type=int, default=0, help="the drain instead: N inbound and N outbound sessions")
+    ap.add_argument("--ready-file", help="with --drain: written once the sessions are held")
     ap.add_argument("--rate", type=float, default=2.0, help="sessions started per second")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds any one reply may take")
     ap.add_argument("--seed", type=int, default=None, help="for the random reset points (default: the time)")
@@ -232,6 +297,10 @@ def main():
     for a in (args.inbound, args.outbound):
         if not a.startswith("127."):
             ap.error(f"{a}: loopback (127.0.0.0/8) only")
+    if args.drain:
+        if not args.ready_file:
+            ap.error("--drain needs --ready-file")
+        return drain(args)
 
     seed = args.seed if args.seed is not None else time.time_ns()
     rng = random.Random(seed)

@@ -58,10 +58,12 @@ def audit_events(path):
 
 
 
-def cross_checks(args, d, lg, cl, sinks, checks):
+def cross_checks(args, d, lg, cl, drain, sinks, checks):
     """What the sinks received and the audit log says against what the clients did."""
     inbound_msgs = sum(r["messages"] for k, r in lg.items() if k.startswith("inbound"))
     outbound_msgs = sum(r["messages"] for k, r in lg.items() if k.startswith("outbound"))
+    drained_in = drain["kinds"]["drain-inbound"]["ok"]
+    drained_out = drain["kinds"]["drain-outbound"]["ok"]
     injected_ok = cl["kinds"]["injection"]["ok"]
     refused_ok = cl["kinds"]["refused"]["ok"]
     events = audit_events(os.path.join(d, "audit.jsonl"))
@@ -72,14 +74,17 @@ def cross_checks(args, d, lg, cl, sinks, checks):
     for e in by.get("starttls", []):
         starttls[e.get("verdict")] = starttls.get(e.get("verdict"), 0) + 1
     print("\nserver side:")
-    print(f"  backend (plaintext sink): {sinks['backend']['messages']} messages "
-          f"(expected {inbound_msgs} from the load generators + {injected_ok} after an injection)")
-    checks.require(sinks["backend"]["messages"] == inbound_msgs + injected_ok,
-                   f"the backend has {sinks['backend']['messages']} messages, {inbound_msgs + injected_ok} expected")
-    print(f"  MX (STARTTLS sink): {sinks['mx']['messages']} messages (expected {outbound_msgs}), "
-          f"{sinks['mx']['connections']} connections, TLS: {sinks['mx'].get('tls', {})}")
-    checks.require(sinks["mx"]["messages"] == outbound_msgs,
-                   f"the MX has {sinks['mx']['messages']} messages, {outbound_msgs} expected")
+    expected_in = inbound_msgs + injected_ok + drained_in
+    print(f"  backend (plaintext sink): {sinks['backend']['messages']} messages (expected {expected_in}: "
+          f"{inbound_msgs} from the load generators, {injected_ok} after an injection, {drained_in} in the drain)")
+    checks.require(sinks["backend"]["messages"] == expected_in,
+                   f"the backend has {sinks['backend']['messages']} messages, {expected_in} expected")
+    expected_out = outbound_msgs + drained_out
+    print(f"  MX (STARTTLS sink): {sinks['mx']['messages']} messages (expected {expected_out}: {outbound_msgs} "
+          f"from the load generators, {drained_out} in the drain), {sinks['mx']['connections']} connections, "
+          f"TLS: {sinks['mx'].get('tls', {})}")
+    checks.require(sinks["mx"]["messages"] == expected_out,
+                   f"the MX has {sinks['mx']['messages']} messages, {expected_out} expected")
     print(f"  MX without STARTTLS ({args.refused_domain}): {sinks['plain-mx']['connections']} connections, "
           f"{sinks['plain-mx']['messages']} messages (expected none)")
     checks.require(sinks["plain-mx"]["messages"] == 0, "mail reached the MX without STARTTLS")
@@ -192,10 +197,17 @@ def main():
               f"{idle['idle']['dropped']} ended by mxguard's drain")
         checks.require(idle["idle"]["established"] > 0, "no idle session to drain")
 
+    drain = load_json(os.path.join(d, "drain.json"), checks)
+    if drain:
+        for kind, s in drain["kinds"].items():
+            print(f"  {kind + ', mid-message at SIGTERM':44} {s['ok']:>7} ok        {s['failed']:>4} failed")
+            checks.require(s["ok"] > 0, f"no {kind} session delivered its message during the drain")
+        checks.require(not drain["failures"], f"sessions held through the drain failed: {drain['failures']}")
+
     # --- the far sides and the audit log agree with the clients ------------------------------------------
     sinks = {n: load_json(os.path.join(d, f"sink-{n}.json"), checks) for n in ("backend", "mx", "plain-mx")}
-    if cl and all(sinks.values()):
-        cross_checks(args, d, lg, cl, sinks, checks)
+    if cl and drain and all(sinks.values()):
+        cross_checks(args, d, lg, cl, drain, sinks, checks)
 
     # --- the shell's own checks: exit, sanitizers ----------------------------------------------------------
     with open(os.path.join(d, "checks.txt")) as f:
@@ -203,6 +215,16 @@ def main():
             status, _, what = line.rstrip("\n").partition(" ")
             print(f"  {what}: {'ok' if status == 'ok' else 'FAILED'}")
             checks.require(status == "ok", what)
+
+    # --- what the tolerance means at this run's rate ----------------------------------------------------
+    if traffic and cl and all(sinks.values()):
+        span = float(traffic[-1]["t_s"])
+        total = (sum(r["completed"] + r["failed"] for r in lg.values()) + cl["sessions"]
+                 + sinks["mx"]["connections"] + sinks["plain-mx"]["connections"])
+        per_10 = total / span * 600 if span else 0
+        print(f"\n{total} sessions in all (client sessions of both listeners and mxguard's MX connections), "
+              f"{per_10:.0f} per 10 min: the RSS tolerance of {args.rss_tolerance_kib:g} KiB per 10 min is "
+              f"{args.rss_tolerance_kib * 1024 / per_10 if per_10 else 0:.0f} bytes kept per session")
 
     # --- growth ----------------------------------------------------------------------------------------
     growth = []
