@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # mxguard's soak: one mxguard built with AddressSanitizer (LeakSanitizer included) under mixed traffic in
-# both directions for a long time, its RSS and descriptors sampled every 10 s; at the end it is stopped
-# with SIGTERM while sessions are held (the drain) and LeakSanitizer's report at exit is read. It fails on
-# a leak report, a sanitizer error, an unclean exit or a crash, a session that did not go as expected,
-# counts that do not add up, or growth beyond the tolerance after the warm-up. Everything is on 127.0.0.1.
+# both directions for a long time, the RSS and descriptors of it and its mxguard-fetch children sampled
+# every 10 s; at the end it is stopped with SIGTERM while sessions are held (the drain) and LeakSanitizer's
+# report at exit is read. It fails on a leak report, a sanitizer error, an unclean exit or a crash, a
+# session that did not go as expected, counts that do not add up, or growth beyond the tolerance after
+# the warm-up (least squares over the samples; judged on RssAnon, the process's own memory, not on the
+# code pages a new path maps in). Everything is on 127.0.0.1.
 # Method and results: docs/benchmarks.md, "Soak".
 #
 #   bench/soak.sh                  build mxguard with ASan in build-soak/, 30 minutes of traffic, figures
@@ -19,13 +21,14 @@
 #             encrypt (451 4.7.x, audited); resets mid-command, after RCPT, mid-DATA (clients.py)
 #
 # Options: --minutes N (30; fractions allowed), --warmup-minutes N (a sixth of the run), --rate R (2),
-#   --rss-tolerance KIB (1024 per 10 min), --fd-tolerance N (1 per 10 min), --no-dns, --out DIR,
+#   --rss-tolerance KIB (mxguard: 1024 per 10 min), --fetch-rss-tolerance KIB (each mxguard-fetch: 512),
+#   --fd-tolerance N (1 per 10 min), --no-dns, --out DIR,
 #   --mxguard BIN --loadgen BIN --sink BIN (instead of building; mxguard-fetch next to mxguard).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-mode=full use_dns=1 minutes=30 warmup_minutes="" rate=2 rss_tolerance=1024 fd_tolerance=1
+mode=full use_dns=1 minutes=30 warmup_minutes="" rate=2 rss_tolerance=1024 fetch_rss_tolerance=512 fd_tolerance=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -35,12 +38,13 @@ while [ $# -gt 0 ]; do
     --warmup-minutes) warmup_minutes=$2; shift ;;
     --rate) rate=$2; shift ;;
     --rss-tolerance) rss_tolerance=$2; shift ;;
+    --fetch-rss-tolerance) fetch_rss_tolerance=$2; shift ;;
     --fd-tolerance) fd_tolerance=$2; shift ;;
     --mxguard) mxguard_bin=$2; shift ;;
     --loadgen) loadgen_bin=$2; shift ;;
     --sink) sink_bin=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -86,14 +90,17 @@ ldd "$mxguard_bin" | grep -q libasan ||
 if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-soak.XXXXXX); fi
 chmod 755 "$work"   # mxguard-fetch runs as nobody and reads the CA file
 : >"$work/checks.txt"
-# The quarantine (freed memory ASan holds back to catch use-after-free) is 256 MiB by default: filling it
-# would take most of the run and look like growth; 16 MiB fills in the first seconds. Every sanitized
+# The quarantine (freed memory ASan holds back to catch use-after-free) is 256 MiB by default, and filling
+# it looks like growth: at 16 MiB mxguard's fills in seconds, but an mxguard-fetch frees about 1 MiB per
+# policy fetch, once a minute, and grew for a quarter of an hour. 1 MiB fills at the first fetch. Ten
+# frames per allocation stack (not 30) keep the stack depot, which stores every distinct one, small and
+# quick to saturate; a leak report still names the allocating function and its callers. Every sanitized
 # process of the run writes its reports to asan/asan.PID (world-writable: mxguard-fetch runs as nobody),
 # and atexit=1 adds the allocator's statistics at a normal exit, the proof that the exit handlers, among
 # them LeakSanitizer's scan, ran. A leak makes the process exit non-zero (abort_on_error).
 mkdir -p "$work/asan"
 chmod 1777 "$work/asan"
-export ASAN_OPTIONS=${SOAK_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:quarantine_size_mb=16:thread_local_quarantine_size_kb=256:atexit=1}:log_path=$work/asan/asan
+export ASAN_OPTIONS=${SOAK_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:quarantine_size_mb=1:thread_local_quarantine_size_kb=64:malloc_context_size=10:atexit=1}:log_path=$work/asan/asan
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 check() { if [ "$1" = ok ]; then echo "ok $2"; else echo "failed $2"; fi >>"$work/checks.txt"; }
 
@@ -238,28 +245,35 @@ mx_pid=$!; started+=("$mx_pid")
 for p in "$in_port" "$ob_port" "$metrics_port"; do wait_listening "$p" "$mx_pid" mxguard; done
 
 # --- sampling --------------------------------------------------------------------------------------------
-# Every figure of one process tree is read from /proc without failing: a fetcher may exit in between.
-status_kib() {   # PID FIELD: a /proc/PID/status figure in kB, 0 when the process is gone
-  local k v _
-  { while read -r k v _; do if [ "$k" = "$2:" ]; then echo "$v"; return 0; fi; done <"/proc/$1/status"; } 2>/dev/null || true
-  echo 0
+# VmRSS, and its anonymous part (RssAnon: heap, ASan's shadow and bookkeeping, stacks) apart from the
+# file-backed pages of the executable and its libraries, which grow as code runs for the first time and
+# can never exceed the files. Every figure of a process is read without failing: a fetcher may exit.
+proc_figures() {   # PID: "VmRSS-kB RssAnon-kB descriptors", zeros when the process is gone
+  local k v _ rss=0 anon=0 fds
+  { while read -r k v _; do
+      case $k in VmRSS:) rss=$v ;; RssAnon:) anon=$v ;; esac
+    done <"/proc/$1/status"; } 2>/dev/null || true
+  fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) || true
+  echo "$rss $anon ${fds:-0}"
 }
-fd_count() { local n; n=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) || true; echo "${n:-0}"; }
 sessions_active() {
   curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null |
     awk '/^mxguard_sessions_active/ { s += $2; f = 1 } END { if (f) print s; else print "-" }' || echo -
 }
-echo "phase,t_s,rss_kib,fds,mxguard_rss_kib,mxguard_fds,fetch_procs,fetch_rss_kib,fetch_fds,sessions_active,cpu_s,load1" \
+echo "phase,t_s,mxguard_rss_kib,mxguard_anon_kib,mxguard_fds,fetch_procs,fetch_rss_kib,fetch_anon_kib,fetch_fds,rss_kib,fds,sessions_active,cpu_s,load1" \
   >"$work/samples.csv"
+echo "phase,t_s,pid,rss_kib,anon_kib,fds" >"$work/fetch-samples.csv"
 : >"$work/fetch-pids"
-sample() {   # PHASE T
-  local rss fds frss=0 ffds=0 n=0 c
-  rss=$(status_kib "$mx_pid" VmRSS) fds=$(fd_count "$mx_pid")
+sample() {   # PHASE T: one row for mxguard and its mxguard-fetch children together, one per child
+  local rss anon fds frss=0 fanon=0 ffds=0 n=0 c r a f
+  read -r rss anon fds < <(proc_figures "$mx_pid")
   for c in $(ps -o pid= --ppid "$mx_pid" 2>/dev/null || true); do
-    frss=$((frss + $(status_kib "$c" VmRSS))) ffds=$((ffds + $(fd_count "$c"))) n=$((n + 1))
+    read -r r a f < <(proc_figures "$c")
+    echo "$1,$2,$c,$r,$a,$f" >>"$work/fetch-samples.csv"
+    frss=$((frss + r)) fanon=$((fanon + a)) ffds=$((ffds + f)) n=$((n + 1))
     grep -qx "$c" "$work/fetch-pids" || echo "$c" >>"$work/fetch-pids"
   done
-  echo "$1,$2,$((rss + frss)),$((fds + ffds)),$rss,$fds,$n,$frss,$ffds,$(sessions_active)," \
+  echo "$1,$2,$rss,$anon,$fds,$n,$frss,$fanon,$ffds,$((rss + frss)),$((fds + ffds)),$(sessions_active)," \
     "$(calc "$(cpu_ticks "$mx_pid") / $hz" 2),$(cut -d' ' -f1 /proc/loadavg)" | tr -d ' ' >>"$work/samples.csv"
 }
 
@@ -390,6 +404,7 @@ verdict=0
   growth_args=()
   [ $mode = smoke ] && growth_args=(--no-growth-verdict)
   python3 "$here/soak/report.py" --dir "$work" --warmup-s "$warmup_s" --rss-tolerance-kib "$rss_tolerance" \
+    --fetch-rss-tolerance-kib "$fetch_rss_tolerance" \
     --fd-tolerance "$fd_tolerance" --refused-domain plain.bench.test "${sts_args[@]}" "${growth_args[@]}"
 } | tee "$work/summary.txt" || verdict=$?
 log "summary in $work/summary.txt, samples in $work/samples.csv"

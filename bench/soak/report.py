@@ -117,7 +117,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dir", required=True, help="the run directory")
     ap.add_argument("--warmup-s", type=float, required=True)
-    ap.add_argument("--rss-tolerance-kib", type=float, required=True, help="RSS slope allowed, KiB per 10 min")
+    ap.add_argument("--rss-tolerance-kib", type=float, required=True,
+                    help="mxguard's RssAnon slope allowed, KiB per 10 min")
+    ap.add_argument("--fetch-rss-tolerance-kib", type=float, required=True,
+                    help="each mxguard-fetch's RssAnon slope allowed, KiB per 10 min")
     ap.add_argument("--fd-tolerance", type=float, required=True, help="descriptor slope allowed, per 10 min")
     ap.add_argument("--no-growth-verdict", action="store_true", help="a short run: report the slopes, judge none")
     ap.add_argument("--sts-domain", default="", help="the MTA-STS domain, when the DNS part ran")
@@ -132,22 +135,44 @@ def main():
     traffic = [r for r in rows if r["phase"] == "traffic"]
     after = [r for r in traffic if float(r["t_s"]) >= args.warmup_s]
     before = [r for r in traffic if float(r["t_s"]) < args.warmup_s]
-    series = [("RSS KiB, mxguard + mxguard-fetch", "rss_kib"), ("descriptors, mxguard + mxguard-fetch", "fds"),
-              ("  RSS KiB, mxguard alone", "mxguard_rss_kib"), ("  descriptors, mxguard alone", "mxguard_fds"),
-              ("  mxguard-fetch processes", "fetch_procs"), ("  sessions active (metrics)", "sessions_active")]
     print(f"samples: {len(traffic)} under traffic every 10 s, {len(before)} in the warm-up "
-          f"(first {args.warmup_s:.0f} s), {len(after)} after it")
-    print(f"{'':40}{'warm-up end':>12}{'min':>10}{'max':>10}{'last':>10}{'slope/10 min':>14}")
-    slopes = {}
-    for label, key in series:
-        if not after:
-            break
-        values = [float(r[key]) for r in after]
-        warm = before[-1][key] if before else "-"
-        s = slope_per_10_min([(float(r["t_s"]), float(r[key])) for r in after])
-        slopes[key] = s
-        print(f"{label:40}{warm:>12}{min(values):>10.0f}{max(values):>10.0f}{values[-1]:>10.0f}"
+          f"(first {args.warmup_s:.0f} s), {len(after)} after it; * = judged")
+    print(f"{'':46}{'warm-up end':>12}{'min':>10}{'max':>10}{'last':>10}{'slope/10 min':>14}")
+    growth = []   # (what, slope, tolerance, unit)
+
+    def row(label, samples, key, tolerance=None, unit="", warm="-"):
+        values = [float(r[key]) for r in samples]
+        s = slope_per_10_min([(float(r["t_s"]), float(r[key])) for r in samples])
+        print(f"{label:46}{warm:>12}{min(values):>10.0f}{max(values):>10.0f}{values[-1]:>10.0f}"
               f"{'-' if s is None else f'{s:+.1f}':>14}")
+        if tolerance is not None:
+            growth.append((label.strip(" *"), s, tolerance, unit))
+
+    if after:
+        warm = before[-1] if before else {}
+        for label, key, tol, unit in (("mxguard: VmRSS KiB", "mxguard_rss_kib", None, ""),
+                                      ("* mxguard: RssAnon KiB (heap, shadow, stacks)", "mxguard_anon_kib",
+                                       args.rss_tolerance_kib, "KiB"),
+                                      ("* mxguard: descriptors", "mxguard_fds", args.fd_tolerance, "descriptors")):
+            row(label, after, key, tol, unit, warm.get(key, "-"))
+        # Each mxguard-fetch on its own samples after the warm-up, its first minute left out (its first
+        # fetch fills its quarantine): a fetcher that starts late is a new process, not growth.
+        with open(os.path.join(d, "fetch-samples.csv")) as f:
+            fetch_rows = [r for r in csv.DictReader(f) if r["phase"] == "traffic"]
+        for pid in sorted({r["pid"] for r in fetch_rows}, key=int):
+            mine = [r for r in fetch_rows if r["pid"] == pid]
+            born = float(mine[0]["t_s"])
+            judged = [r for r in mine if float(r["t_s"]) >= max(args.warmup_s, born + 60)]
+            if len(judged) < 6:
+                print(f"  mxguard-fetch {pid}: {len(judged)} samples after its first minute and the warm-up: not judged")
+                continue
+            row(f"* mxguard-fetch {pid}: RssAnon KiB", judged, "anon_kib", args.fetch_rss_tolerance_kib, "KiB")
+            row(f"* mxguard-fetch {pid}: descriptors", judged, "fds", args.fd_tolerance, "descriptors")
+        for label, key in (("mxguard + mxguard-fetch: VmRSS KiB", "rss_kib"),
+                           ("mxguard + mxguard-fetch: descriptors", "fds"), ("mxguard-fetch processes", "fetch_procs"),
+                           ("sessions active (metrics)", "sessions_active")):
+            if all(r[key] != "-" for r in after):
+                row(label, after, key, None, "", warm.get(key, "-"))
     if len(traffic) >= 2:
         span = float(traffic[-1]["t_s"]) - float(traffic[0]["t_s"])
         cpu = float(traffic[-1]["cpu_s"]) - float(traffic[0]["cpu_s"])
@@ -157,10 +182,10 @@ def main():
     rest = {r["phase"]: r for r in rows if r["phase"].startswith("rest")}
     if "rest-before" in rest and "rest-after" in rest:
         b, a = rest["rest-before"], rest["rest-after"]
-        print(f"at rest before the traffic: RSS {b['rss_kib']} KiB, {b['fds']} descriptors "
-              f"({b['mxguard_fds']} of mxguard's own, {b['fetch_procs']} fetcher); after it: RSS "
+        print(f"at rest before the traffic: VmRSS {b['rss_kib']} KiB, {b['fds']} descriptors "
+              f"({b['mxguard_fds']} of mxguard's own, {b['fetch_procs']} fetcher(s)); after it: VmRSS "
               f"{a['rss_kib']} KiB, {a['fds']} descriptors ({a['mxguard_fds']} of mxguard's own, "
-              f"{a['fetch_procs']} fetcher), {a['sessions_active']} sessions active")
+              f"{a['fetch_procs']} fetcher(s)), {a['sessions_active']} sessions active")
         # Each mxguard-fetch child is one end of a socketpair in mxguard; nothing else may stay open.
         extra = int(a["fetch_procs"]) - int(b["fetch_procs"])
         checks.require(int(a["mxguard_fds"]) - int(b["mxguard_fds"]) <= max(extra, 0),
@@ -223,23 +248,31 @@ def main():
                  + sinks["mx"]["connections"] + sinks["plain-mx"]["connections"])
         per_10 = total / span * 600 if span else 0
         print(f"\n{total} sessions in all (client sessions of both listeners and mxguard's MX connections), "
-              f"{per_10:.0f} per 10 min: the RSS tolerance of {args.rss_tolerance_kib:g} KiB per 10 min is "
+              f"{per_10:.0f} per 10 min: mxguard's tolerance of {args.rss_tolerance_kib:g} KiB per 10 min is "
               f"{args.rss_tolerance_kib * 1024 / per_10 if per_10 else 0:.0f} bytes kept per session")
+        log = os.path.join(d, "policy-server.log")
+        if os.path.exists(log):
+            with open(log) as f:
+                fetches = sum(1 for line in f if line.startswith("GET /.well-known/mta-sts.txt"))
+            per_10 = fetches / span * 600 if span else 0
+            if per_10:
+                print(f"{fetches} policy fetches, {per_10:.1f} per 10 min: each mxguard-fetch's tolerance of "
+                      f"{args.fetch_rss_tolerance_kib:g} KiB per 10 min is {args.fetch_rss_tolerance_kib / per_10:.0f}"
+                      f" KiB kept per fetch (or less: the fetches are shared between the fetchers)")
 
     # --- growth ----------------------------------------------------------------------------------------
-    growth = []
-    for key, tol, unit in (("rss_kib", args.rss_tolerance_kib, "KiB"), ("fds", args.fd_tolerance, "descriptors")):
-        s = slopes.get(key)
-        if s is None:
-            growth.append(f"{key}: too few samples after the warm-up for a slope")
-        elif s > tol:
-            growth.append(f"{key} grows {s:+.1f} {unit} per 10 min after the warm-up (tolerance {tol:g})")
     if args.no_growth_verdict:
-        print(f"\ngrowth: not judged (a short run); tolerances would be {args.rss_tolerance_kib:g} KiB and "
-              f"{args.fd_tolerance:g} descriptors per 10 min")
+        print(f"\ngrowth: not judged (a short run); tolerances would be {args.rss_tolerance_kib:g} KiB (mxguard), "
+              f"{args.fetch_rss_tolerance_kib:g} KiB (each mxguard-fetch) and {args.fd_tolerance:g} descriptors "
+              f"per 10 min")
+    elif not growth:
+        checks.require(False, "too few samples after the warm-up to judge growth")
     else:
-        for g in growth:
-            checks.require(False, g)
+        for what, s, tol, unit in growth:
+            if s is None:
+                checks.require(False, f"{what}: too few samples after the warm-up for a slope")
+            else:
+                checks.require(s <= tol, f"{what} grows {s:+.1f} {unit} per 10 min after the warm-up (tolerance {tol:g})")
     print()
     if checks.failed:
         for what in checks.failed:
