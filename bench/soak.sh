@@ -22,18 +22,20 @@
 #
 # Options: --minutes N (30; fractions allowed), --warmup-minutes N (a sixth of the run), --rate R (2),
 #   --rss-tolerance KIB (mxguard: 1024 per 10 min), --fetch-rss-tolerance KIB (each mxguard-fetch: 512),
-#   --fd-tolerance N (1 per 10 min), --no-dns, --out DIR,
+#   --fd-tolerance N (1 per 10 min), --no-dns, --out DIR, --no-asan (a control: an mxguard without
+#   sanitizers, e.g. build-bench's, to tell ASan's own growth from mxguard's; no leak check then),
 #   --mxguard BIN --loadgen BIN --sink BIN (instead of building; mxguard-fetch next to mxguard).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-mode=full use_dns=1 minutes=30 warmup_minutes="" rate=2 rss_tolerance=1024 fetch_rss_tolerance=512 fd_tolerance=1
+mode=full use_dns=1 sanitized=1 minutes=30 warmup_minutes="" rate=2 rss_tolerance=1024 fetch_rss_tolerance=512 fd_tolerance=1
 mxguard_bin="" loadgen_bin="" sink_bin="" out=""
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) mode=smoke ;;
     --no-dns) use_dns=0 ;;
+    --no-asan) sanitized=0 ;;
     --minutes) minutes=$2; shift ;;
     --warmup-minutes) warmup_minutes=$2; shift ;;
     --rate) rate=$2; shift ;;
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
     --loadgen) loadgen_bin=$2; shift ;;
     --sink) sink_bin=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -83,8 +85,10 @@ fi
 for b in "$mxguard_bin" "$(dirname "$mxguard_bin")/mxguard-fetch" "$loadgen_bin" "$sink_bin"; do
   [ -x "$b" ] || die "not an executable: $b"
 done
-ldd "$mxguard_bin" | grep -q libasan ||
-  die "$mxguard_bin is not built with AddressSanitizer (-DMXGUARD_SANITIZE=ON): the soak's leak check needs it"
+if [ $sanitized = 1 ]; then
+  ldd "$mxguard_bin" | grep -q libasan ||
+    die "$mxguard_bin is not built with AddressSanitizer (-DMXGUARD_SANITIZE=ON): the leak check needs it (or --no-asan)"
+fi
 
 # --- the scene -------------------------------------------------------------------------------------------
 if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-soak.XXXXXX); fi
@@ -384,6 +388,7 @@ reports=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:|LeakSanitizer 
   "$work"/*.log "$work"/*.err "$work"/asan/asan.* 2>/dev/null || true)
 check "$([ -z "$reports" ] && echo ok || echo failed)" "no sanitizer report${reports:+ (see: $reports)}"
 for p in "$mx_pid" $(cat "$work/fetch-pids"); do
+  [ $sanitized = 1 ] || break
   name=mxguard; [ "$p" = "$mx_pid" ] || name="mxguard-fetch $p"
   if grep -q 'AddressSanitizer exit stats' "$work/asan/asan.$p" 2>/dev/null; then
     check ok "$name completed its exit handlers (LeakSanitizer's scan among them)"
@@ -397,12 +402,18 @@ verdict=0
 {
   echo "mxguard soak, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($cpu_model), Linux $(uname -r)," \
     "shared with other work: load average at the start $load_at_start, at the end $load_at_end"
-  echo "$duration_s s of traffic at $rate sessions/s per generator (warm-up: the first $warmup_s s)," \
-    "$mxguard_bin (AddressSanitizer), ASAN_OPTIONS=$ASAN_OPTIONS"
+  if [ $sanitized = 1 ]; then
+    echo "$duration_s s of traffic at $rate sessions/s per generator (warm-up: the first $warmup_s s)," \
+      "$mxguard_bin (AddressSanitizer), ASAN_OPTIONS=$ASAN_OPTIONS"
+  else
+    echo "$duration_s s of traffic at $rate sessions/s per generator (warm-up: the first $warmup_s s)," \
+      "$mxguard_bin WITHOUT sanitizers (--no-asan): a control for the growth figures, no leak check"
+  fi
   sts_args=()
   [ $use_dns = 1 ] && sts_args=(--sts-domain sts.bench.test)
   growth_args=()
   [ $mode = smoke ] && growth_args=(--no-growth-verdict)
+  [ $sanitized = 1 ] || growth_args+=(--control)
   python3 "$here/soak/report.py" --dir "$work" --warmup-s "$warmup_s" --rss-tolerance-kib "$rss_tolerance" \
     --fetch-rss-tolerance-kib "$fetch_rss_tolerance" \
     --fd-tolerance "$fd_tolerance" --refused-domain plain.bench.test "${sts_args[@]}" "${growth_args[@]}"

@@ -10,21 +10,29 @@ counts, growth beyond the tolerance after the warm-up, a leak report, a crash.
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 
 
-def slope_per_10_min(points):
-    """Least-squares slope of (t seconds, value) in value per 600 s; None with fewer than 3 points."""
+def fit_per_10_min(points):
+    """Least-squares slope of (t seconds, value) in value per 600 s and its standard error (from the
+    residuals: how much the samples scatter around the line); (None, None) with fewer than 3 points."""
     if len(points) < 3:
-        return None
+        return None, None
     n = len(points)
     mt = sum(t for t, _ in points) / n
     mv = sum(v for _, v in points) / n
     sxx = sum((t - mt) ** 2 for t, _ in points)
     if sxx == 0:
-        return None
-    return sum((t - mt) * (v - mv) for t, v in points) / sxx * 600
+        return None, None
+    b = sum((t - mt) * (v - mv) for t, v in points) / sxx
+    residuals = sum((v - mv - b * (t - mt)) ** 2 for t, v in points)
+    return b * 600, math.sqrt(residuals / (n - 2) / sxx) * 600
+
+
+def slope_per_10_min(points):
+    return fit_per_10_min(points)[0]
 
 
 class Checks:
@@ -123,6 +131,7 @@ def main():
                     help="each mxguard-fetch's RssAnon slope allowed, KiB per 10 min")
     ap.add_argument("--fd-tolerance", type=float, required=True, help="descriptor slope allowed, per 10 min")
     ap.add_argument("--no-growth-verdict", action="store_true", help="a short run: report the slopes, judge none")
+    ap.add_argument("--control", action="store_true", help="mxguard without sanitizers: growth only, no leak check")
     ap.add_argument("--sts-domain", default="", help="the MTA-STS domain, when the DNS part ran")
     ap.add_argument("--refused-domain", required=True)
     args = ap.parse_args()
@@ -137,14 +146,14 @@ def main():
     before = [r for r in traffic if float(r["t_s"]) < args.warmup_s]
     print(f"samples: {len(traffic)} under traffic every 10 s, {len(before)} in the warm-up "
           f"(first {args.warmup_s:.0f} s), {len(after)} after it; * = judged")
-    print(f"{'':46}{'warm-up end':>12}{'min':>10}{'max':>10}{'last':>10}{'slope/10 min':>14}")
+    print(f"{'':46}{'warm-up end':>12}{'min':>10}{'max':>10}{'last':>10}{'slope/10 min':>14}{'+-':>8}")
     growth = []   # (what, slope, tolerance, unit)
 
     def row(label, samples, key, tolerance=None, unit="", warm="-"):
         values = [float(r[key]) for r in samples]
-        s = slope_per_10_min([(float(r["t_s"]), float(r[key])) for r in samples])
+        s, se = fit_per_10_min([(float(r["t_s"]), float(r[key])) for r in samples])
         print(f"{label:46}{warm:>12}{min(values):>10.0f}{max(values):>10.0f}{values[-1]:>10.0f}"
-              f"{'-' if s is None else f'{s:+.1f}':>14}")
+              f"{'-' if s is None else f'{s:+.1f}':>14}{'-' if se is None else f'{se:.1f}':>8}")
         if tolerance is not None:
             growth.append((label.strip(" *"), s, tolerance, unit))
 
@@ -279,7 +288,8 @@ def main():
             print(f"FAILED: {what}")
         print("verdict: FAILED")
         return 1
-    print("verdict: ok (no leak report, clean exit, every session as expected"
+    print("verdict: ok (" + ("a control without sanitizers, no leak check" if args.control else "no leak report")
+          + ", clean exit, every session as expected"
           + ("" if args.no_growth_verdict else ", no growth beyond the tolerance after the warm-up") + ")")
     return 0
 
