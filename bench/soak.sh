@@ -29,11 +29,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-mode=full use_dns=1 sanitized=1 minutes=30 warmup_minutes="" rate=2 rss_tolerance=1024 fetch_rss_tolerance=512 fd_tolerance=1
-mxguard_bin="" loadgen_bin="" sink_bin="" out=""
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+workers=2 use_dns=1 sanitized=1 minutes=30 warmup_minutes="" rate=2
+rss_tolerance=1024 fetch_rss_tolerance=512 fd_tolerance=1
 while [ $# -gt 0 ]; do
   case $1 in
-    --smoke) mode=smoke ;;
+    --concurrency|--repeat) unknown_option "$1" ;;   # the benchmarks' options: nothing to repeat here
+  esac
+  if shared_option "$@"; then shift "$took"; continue; fi
+  case $1 in
     --no-dns) use_dns=0 ;;
     --no-asan) sanitized=0 ;;
     --minutes) minutes=$2; shift ;;
@@ -42,18 +48,10 @@ while [ $# -gt 0 ]; do
     --rss-tolerance) rss_tolerance=$2; shift ;;
     --fetch-rss-tolerance) fetch_rss_tolerance=$2; shift ;;
     --fd-tolerance) fd_tolerance=$2; shift ;;
-    --mxguard) mxguard_bin=$2; shift ;;
-    --loadgen) loadgen_bin=$2; shift ;;
-    --sink) sink_bin=$2; shift ;;
-    --out) out=$2; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
-    *) echo "soak: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) unknown_option "$1" ;;
   esac
   shift
 done
-
-# shellcheck source=bench/lib.sh
-. "$here/lib.sh"
 
 if [ $mode = smoke ]; then
   duration_s=45 warmup_s=15
@@ -87,11 +85,12 @@ for b in "$mxguard_bin" "$(dirname "$mxguard_bin")/mxguard-fetch" "$loadgen_bin"
 done
 if [ $sanitized = 1 ]; then
   ldd "$mxguard_bin" | grep -q libasan ||
-    die "$mxguard_bin is not built with AddressSanitizer (-DMXGUARD_SANITIZE=ON): the leak check needs it (or --no-asan)"
+    die "$mxguard_bin is not built with AddressSanitizer (-DMXGUARD_SANITIZE=ON): the leak check needs it" \
+      "(or --no-asan)"
 fi
 
 # --- the scene -------------------------------------------------------------------------------------------
-if [ -n "$out" ]; then mkdir -p "$out"; work=$(cd "$out" && pwd); else work=$(mktemp -d /tmp/mxguard-soak.XXXXXX); fi
+make_workdir /tmp/mxguard-soak.XXXXXX
 chmod 755 "$work"   # mxguard-fetch runs as nobody and reads the CA file
 : >"$work/checks.txt"
 # The quarantine (freed memory ASan holds back to catch use-after-free) is 256 MiB by default, and filling
@@ -104,7 +103,9 @@ chmod 755 "$work"   # mxguard-fetch runs as nobody and reads the CA file
 # them LeakSanitizer's scan, ran. A leak makes the process exit non-zero (abort_on_error).
 mkdir -p "$work/asan"
 chmod 1777 "$work/asan"
-export ASAN_OPTIONS=${SOAK_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:quarantine_size_mb=1:thread_local_quarantine_size_kb=64:malloc_context_size=10:atexit=1}:log_path=$work/asan/asan
+asan_options=detect_leaks=1:abort_on_error=1:quarantine_size_mb=1:thread_local_quarantine_size_kb=64
+asan_options+=:malloc_context_size=10:atexit=1
+export ASAN_OPTIONS=${SOAK_ASAN_OPTIONS:-$asan_options}:log_path=$work/asan/asan
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 check() { if [ "$1" = ok ]; then echo "ok $2"; else echo "failed $2"; fi >>"$work/checks.txt"; }
 
@@ -119,7 +120,8 @@ mkdir -p "$ca"
  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mx.bench.test" \
    -keyout "$ca/leaf.key" -out "$ca/leaf.csr"
  printf '%s\n' "subjectAltName=DNS:mx.bench.test,DNS:mta-sts.sts.bench.test,IP:127.0.0.1" \
-   "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$ca/leaf.ext"
+   "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
+   >"$ca/leaf.ext"
  openssl x509 -req -in "$ca/leaf.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -CAcreateserial -days 30 \
    -extfile "$ca/leaf.ext" -out "$ca/leaf.crt") 2>/dev/null
 cat "$ca/leaf.crt" "$ca/ca.crt" >"$ca/leaf.chain.crt"
@@ -185,7 +187,7 @@ mkdir -p "$work/state"
 # Written by bench/soak.sh: both directions in one mxguard, two workers, limits out of the way.
 [server]
 hostname = "mx.bench.test"
-workers = 2
+workers = $workers
 state_dir = "$work/state"
 log_level = "warn"
 shutdown_grace = "5s"
@@ -252,37 +254,37 @@ for p in "$in_port" "$ob_port" "$metrics_port"; do wait_listening "$p" "$mx_pid"
 # VmRSS, and its anonymous part (RssAnon: heap, ASan's shadow and bookkeeping, stacks) apart from the
 # file-backed pages of the executable and its libraries, which grow as code runs for the first time and
 # can never exceed the files. Every figure of a process is read without failing: a fetcher may exit.
-proc_figures() {   # PID: "VmRSS-kB RssAnon-kB descriptors", zeros when the process is gone
-  local k v _ rss=0 anon=0 fds
+proc_figures() {   # PID: "VmRSS-kB RssAnon-kB descriptors /dev/null-descriptors", zeros when it is gone
+  local k v _ rss=0 anon=0 fds null
   { while read -r k v _; do
       case $k in VmRSS:) rss=$v ;; RssAnon:) anon=$v ;; esac
     done <"/proc/$1/status"; } 2>/dev/null || true
   fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) || true
-  echo "$rss $anon ${fds:-0}"
+  null=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname /dev/null 2>/dev/null | wc -l) || true
+  echo "$rss $anon ${fds:-0} ${null:-0}"
 }
 sessions_active() {
   curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null |
     awk '/^mxguard_sessions_active/ { s += $2; f = 1 } END { if (f) print s; else print "-" }' || echo -
 }
-echo "phase,t_s,mxguard_rss_kib,mxguard_anon_kib,mxguard_fds,fetch_procs,fetch_rss_kib,fetch_anon_kib,fetch_fds,rss_kib,fds,sessions_active,cpu_s,load1" \
-  >"$work/samples.csv"
+{ printf 'phase,t_s,mxguard_rss_kib,mxguard_anon_kib,mxguard_fds,mxguard_null_fds,'
+  echo 'fetch_procs,fetch_rss_kib,fetch_anon_kib,fetch_fds,rss_kib,fds,sessions_active,cpu_s,load1'; } >"$work/samples.csv"
 echo "phase,t_s,pid,rss_kib,anon_kib,fds" >"$work/fetch-samples.csv"
 : >"$work/fetch-pids"
 sample() {   # PHASE T: one row for mxguard and its mxguard-fetch children together, one per child
-  local rss anon fds frss=0 fanon=0 ffds=0 n=0 c r a f
-  read -r rss anon fds < <(proc_figures "$mx_pid")
+  local rss anon fds null frss=0 fanon=0 ffds=0 n=0 c r a f _
+  read -r rss anon fds null < <(proc_figures "$mx_pid")
   for c in $(ps -o pid= --ppid "$mx_pid" 2>/dev/null || true); do
-    read -r r a f < <(proc_figures "$c")
+    read -r r a f _ < <(proc_figures "$c")
     echo "$1,$2,$c,$r,$a,$f" >>"$work/fetch-samples.csv"
     frss=$((frss + r)) fanon=$((fanon + a)) ffds=$((ffds + f)) n=$((n + 1))
     grep -qx "$c" "$work/fetch-pids" || echo "$c" >>"$work/fetch-pids"
   done
-  echo "$1,$2,$rss,$anon,$fds,$n,$frss,$fanon,$ffds,$((rss + frss)),$((fds + ffds)),$(sessions_active)," \
+  echo "$1,$2,$rss,$anon,$fds,$null,$n,$frss,$fanon,$ffds,$((rss + frss)),$((fds + ffds)),$(sessions_active)," \
     "$(calc "$(cpu_ticks "$mx_pid") / $hz" 2),$(cut -d' ' -f1 /proc/loadavg)" | tr -d ' ' >>"$work/samples.csv"
 }
 
 # --- the traffic -----------------------------------------------------------------------------------------
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "results and logs in $work; $duration_s s of traffic, warm-up $warmup_s s; load average $load_at_start"
 sleep 1
@@ -361,7 +363,8 @@ else
   fi
   rc=0; wait "$mx_pid" || rc=$?
   forget "$mx_pid"
-  check "$([ $rc = 0 ] && echo ok || echo failed)" "mxguard exit status 0 after SIGTERM and the drain (got $rc, in $(( $(date +%s) - stop_start )) s)"
+  check "$([ $rc = 0 ] && echo ok || echo failed)" \
+    "mxguard exit status 0 after SIGTERM and the drain (got $rc, in $(( $(date +%s) - stop_start )) s)"
   kill -TERM "$idle_pid" 2>/dev/null || true
   wait "$idle_pid" || true
   forget "$idle_pid"
@@ -384,7 +387,8 @@ started=()
 
 # Sanitizer reports anywhere (UBSan's go to stderr), LeakSanitizer unable to run at all (it needs ptrace),
 # which would make its silence mean nothing, and mxguard's exit statistics, without which it did not scan.
-reports=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:|LeakSanitizer has encountered|Sanitizer CHECK failed' \
+sanitizer_error='ERROR: (Address|Leak)Sanitizer|runtime error:|LeakSanitizer has encountered|Sanitizer CHECK failed'
+reports=$(grep -lE "$sanitizer_error" \
   "$work"/*.log "$work"/*.err "$work"/asan/asan.* 2>/dev/null || true)
 check "$([ -z "$reports" ] && echo ok || echo failed)" "no sanitizer report${reports:+ (see: $reports)}"
 for p in "$mx_pid" $(cat "$work/fetch-pids"); do
@@ -400,7 +404,7 @@ done
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
 verdict=0
 {
-  echo "mxguard soak, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($cpu_model), Linux $(uname -r)," \
+  echo "mxguard soak, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($(cpu_model)), Linux $(uname -r)," \
     "shared with other work: load average at the start $load_at_start, at the end $load_at_end"
   if [ $sanitized = 1 ]; then
     echo "$duration_s s of traffic at $rate sessions/s per generator (warm-up: the first $warmup_s s)," \
@@ -416,7 +420,8 @@ verdict=0
   [ $sanitized = 1 ] || growth_args+=(--control)
   python3 "$here/soak/report.py" --dir "$work" --warmup-s "$warmup_s" --rss-tolerance-kib "$rss_tolerance" \
     --fetch-rss-tolerance-kib "$fetch_rss_tolerance" \
-    --fd-tolerance "$fd_tolerance" --refused-domain plain.bench.test "${sts_args[@]}" "${growth_args[@]}"
+    --fd-tolerance "$fd_tolerance" --refused-domain plain.bench.test --workers "$workers" \
+    "${sts_args[@]}" "${growth_args[@]}"
 } | tee "$work/summary.txt" || verdict=$?
 log "summary in $work/summary.txt, samples in $work/samples.csv"
 if [ "$verdict" -eq 0 ] && [ $mode = smoke ] && [ -z "$out" ]; then rm -rf "$work"; fi

@@ -134,6 +134,7 @@ def main():
     ap.add_argument("--control", action="store_true", help="mxguard without sanitizers: growth only, no leak check")
     ap.add_argument("--sts-domain", default="", help="the MTA-STS domain, when the DNS part ran")
     ap.add_argument("--refused-domain", required=True)
+    ap.add_argument("--workers", type=int, default=2, help="mxguard's worker loops")
     args = ap.parse_args()
     d = args.dir
     checks = Checks()
@@ -173,7 +174,8 @@ def main():
             born = float(mine[0]["t_s"])
             judged = [r for r in mine if float(r["t_s"]) >= max(args.warmup_s, born + 60)]
             if len(judged) < 6:
-                print(f"  mxguard-fetch {pid}: {len(judged)} samples after its first minute and the warm-up: not judged")
+                print(f"  mxguard-fetch {pid}: {len(judged)} samples after its first minute and the warm-up: "
+                      "not judged")
                 continue
             row(f"* mxguard-fetch {pid}: RssAnon KiB", judged, "anon_kib", args.fetch_rss_tolerance_kib, "KiB")
             row(f"* mxguard-fetch {pid}: descriptors", judged, "fds", args.fd_tolerance, "descriptors")
@@ -191,15 +193,21 @@ def main():
     rest = {r["phase"]: r for r in rows if r["phase"].startswith("rest")}
     if "rest-before" in rest and "rest-after" in rest:
         b, a = rest["rest-before"], rest["rest-after"]
-        print(f"at rest before the traffic: VmRSS {b['rss_kib']} KiB, {b['fds']} descriptors "
-              f"({b['mxguard_fds']} of mxguard's own, {b['fetch_procs']} fetcher(s)); after it: VmRSS "
-              f"{a['rss_kib']} KiB, {a['fds']} descriptors ({a['mxguard_fds']} of mxguard's own, "
-              f"{a['fetch_procs']} fetcher(s)), {a['sessions_active']} sessions active")
-        # Each mxguard-fetch child is one end of a socketpair in mxguard; nothing else may stay open.
-        extra = int(a["fetch_procs"]) - int(b["fetch_procs"])
-        checks.require(int(a["mxguard_fds"]) - int(b["mxguard_fds"]) <= max(extra, 0),
-                       f"mxguard holds {int(a['mxguard_fds']) - int(b['mxguard_fds'])} more descriptors at rest "
-                       f"after the traffic than before ({extra} new fetcher(s) account for {max(extra, 0)})")
+        for name, r in (("before", b), ("after", a)):
+            print(f"at rest {name} the traffic: VmRSS {r['rss_kib']} KiB, {r['fds']} descriptors "
+                  f"({r['mxguard_fds']} of mxguard's own, {r['mxguard_null_fds']} of them /dev/null; "
+                  f"{r['fetch_procs']} fetcher(s)), {r['sessions_active']} sessions active")
+        # Each mxguard-fetch child started meanwhile is one end of a socketpair in mxguard, and libuv opens
+        # /dev/null once per loop, at the loop's first TCP handle (its reserve for EMFILE): a worker that
+        # had no connection before the traffic has one after it. Nothing else may stay open.
+        extra = max(int(a["fetch_procs"]) - int(b["fetch_procs"]), 0)
+        other = ((int(a["mxguard_fds"]) - int(a["mxguard_null_fds"]))
+                 - (int(b["mxguard_fds"]) - int(b["mxguard_null_fds"])))
+        nulls = int(a["mxguard_null_fds"]) - int(b["mxguard_null_fds"])
+        checks.require(other <= extra, f"mxguard holds {other} more descriptors (other than /dev/null) at rest "
+                       f"after the traffic than before ({extra} new fetcher(s) account for {extra})")
+        checks.require(nulls <= args.workers, f"mxguard holds {nulls} more /dev/null descriptors at rest after the "
+                       f"traffic than before (libuv's reserve: at most one per worker loop, {args.workers})")
         checks.require(a["sessions_active"] in ("0", "-"), f"{a['sessions_active']} sessions active at rest")
     else:
         checks.require(False, "no samples at rest before and after the traffic")
@@ -213,9 +221,11 @@ def main():
             if r is None:
                 continue
             lg[name[len("loadgen-"):-len(".json")]] = r
+            skipped = r.get("open_loop", {}).get("skipped_at_cap", 0)
             print(f"  {r['label']:44} {r['completed']:>7} completed {r['failed']:>4} failed "
                   f"{r['messages']:>7} messages   p50 {r['latency']['p50_ms']:.1f} ms  p99 "
-                  f"{r['latency']['p99_ms']:.1f} ms")
+                  f"{r['latency']['p99_ms']:.1f} ms"
+                  + (f"  ({skipped} arrivals skipped at the cap)" if skipped else ""))
             checks.require(r["completed"] > 0 and r["failed"] == 0,
                            f"{r['label']}: {r['completed']} completed, {r['failed']} failed: {r['failures']}")
     cl = load_json(os.path.join(d, "clients.json"), checks)
@@ -281,7 +291,8 @@ def main():
             if s is None:
                 checks.require(False, f"{what}: too few samples after the warm-up for a slope")
             else:
-                checks.require(s <= tol, f"{what} grows {s:+.1f} {unit} per 10 min after the warm-up (tolerance {tol:g})")
+                checks.require(s <= tol,
+                               f"{what} grows {s:+.1f} {unit} per 10 min after the warm-up (tolerance {tol:g})")
     print()
     if checks.failed:
         for what in checks.failed:
