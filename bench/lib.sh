@@ -214,3 +214,37 @@ table_row() {
   [ "$compare" = 1 ] && printf '%16s%16s' "${5:-}" "$( [ "${6:-}" = - ] && echo "" || ratio "$4" "${5:-}")"
   echo
 }
+
+# An unbound for the benchmarks, writing DIR/unbound.conf for 127.0.0.1:PORT: authoritative for bench.test
+# from local data (mx.bench.test is 127.0.0.1) and refusing everything else, so nothing leaves the machine.
+# Further records are the arguments, each a whole "name ttl IN type data" (TXT data in double quotes).
+write_unbound_conf() {
+  local dir=$1 port=$2 record
+  shift 2
+  mkdir -p "$dir"
+  {
+    cat <<CONF
+server:
+  interface: 127.0.0.1
+  port: $port
+  do-ip6: no
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$dir"
+  pidfile: ""
+  logfile: ""
+  use-syslog: no
+  verbosity: 0
+  num-threads: 1
+  access-control: 127.0.0.0/8 allow
+  module-config: "iterator"
+  local-zone: "." refuse
+  local-zone: "bench.test." static
+  local-data: "mx.bench.test. 300 IN A 127.0.0.1"
+CONF
+    # In single quotes: within double quotes unbound would end the string at the first \".
+    for record in "$@"; do printf "  local-data: '%s'\n" "$record"; done
+    printf 'remote-control:\n  control-enable: no\n'
+  } >"$dir/unbound.conf"
+}

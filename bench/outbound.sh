@@ -98,31 +98,7 @@ wait_listening "$mx_port" "$sink_pid" sink
 client_pids=("$sink_pid")   # the client side's processes, whose CPU time says who the bottleneck was
 if [ $use_dns = 1 ]; then
   dns_port=$(pick_port)
-  mkdir -p "$work/unbound"
-  # Authoritative for bench.test from local data, refusing everything else: nothing leaves the machine.
-  cat >"$work/unbound/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1
-  port: $dns_port
-  do-ip6: no
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$work/unbound"
-  pidfile: ""
-  logfile: ""
-  use-syslog: no
-  verbosity: 0
-  num-threads: 1
-  access-control: 127.0.0.0/8 allow
-  module-config: "iterator"
-  local-zone: "." refuse
-  local-zone: "bench.test." static
-  local-data: "mx.bench.test. 300 IN A 127.0.0.1"
-  local-data: "_mta-sts.sts.bench.test. 300 IN TXT \"v=STSv1; id=bench1\""
-remote-control:
-  control-enable: no
-CONF
+  write_unbound_conf "$work/unbound" "$dns_port" '_mta-sts.sts.bench.test. 300 IN TXT "v=STSv1; id=bench1"'
   "${client_pin[@]}" "$unbound_bin" -d -c "$work/unbound/unbound.conf" >"$work/unbound.log" 2>&1 &
   dns_pid=$!; started+=("$dns_pid")
   wait_listening "$dns_port" "$dns_pid" unbound
