@@ -95,7 +95,8 @@ chmod 755 "$work"   # mxguard-fetch runs as nobody and reads the CA file
 : >"$work/checks.txt"
 # The quarantine (freed memory ASan holds back to catch use-after-free) is 256 MiB by default, and filling
 # it looks like growth: at 16 MiB mxguard's fills in seconds, but an mxguard-fetch frees about 1 MiB per
-# policy fetch, once a minute, and grew for a quarter of an hour. 1 MiB fills at the first fetch. Ten
+# policy fetch, and with a fetch a minute shared by two fetchers theirs were still filling after 30
+# minutes. 1 MiB fills at the first fetch (SOAK_ASAN_OPTIONS replaces all of these but log_path). Ten
 # frames per allocation stack (not 30) keep the stack depot, which stores every distinct one, small and
 # quick to saturate; a leak report still names the allocating function and its callers. Every sanitized
 # process of the run writes its reports to asan/asan.PID (world-writable: mxguard-fetch runs as nobody),
