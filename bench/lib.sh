@@ -248,3 +248,24 @@ CONF
     printf 'remote-control:\n  control-enable: no\n'
   } >"$dir/unbound.conf"
 }
+
+# The run's CA and one ECDSA P-256 leaf (the inbound benchmark's key type) in DIR, for every TLS server of
+# a run: DIR/ca.crt, DIR/NAME.key, DIR/NAME.crt and DIR/NAME.chain.crt (leaf then CA). SANS: the leaf's
+# subjectAltName ("DNS:mx.bench.test,IP:127.0.0.1"). The directory is left readable: mxguard-fetch runs as
+# nobody and reads the CA file.
+make_bench_pki() {
+  local dir=$1 name=$2 sans=$3
+  mkdir -p "$dir"
+  (umask 022
+   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=mxguard bench CA" \
+     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+     -keyout "$dir/ca.key" -out "$dir/ca.crt"
+   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mx.bench.test" \
+     -keyout "$dir/$name.key" -out "$dir/$name.csr"
+   printf '%s\n' "subjectAltName=$sans" "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+     "extendedKeyUsage=serverAuth" >"$dir/$name.ext"
+   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 \
+     -extfile "$dir/$name.ext" -out "$dir/$name.crt") 2>/dev/null
+  cat "$dir/$name.crt" "$dir/ca.crt" >"$dir/$name.chain.crt"
+  chmod 755 "$dir"
+}

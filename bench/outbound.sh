@@ -72,19 +72,7 @@ pin_cpus
 # The benchmark's CA and the MX's certificate (ECDSA P-256, as the inbound benchmark's): for the host name
 # the routes use and for the address bench.test's route names.
 ca=$work/ca
-mkdir -p "$ca"
-(umask 022
- openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=mxguard bench CA" \
-   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-   -keyout "$ca/ca.key" -out "$ca/ca.crt"
- openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mx.bench.test" \
-   -keyout "$ca/mx.key" -out "$ca/mx.csr"
- printf '%s\n' "subjectAltName=DNS:mx.bench.test,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
-   "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$ca/mx.ext"
- openssl x509 -req -in "$ca/mx.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -CAcreateserial -days 30 \
-   -extfile "$ca/mx.ext" -out "$ca/mx.crt") 2>/dev/null
-cat "$ca/mx.crt" "$ca/ca.crt" >"$ca/mx.chain.crt"
-chmod 755 "$ca"
+make_bench_pki "$ca" mx "DNS:mx.bench.test,IP:127.0.0.1"
 
 mx_port=$(pick_port) ob_port=$(pick_port) pf_port=$(pick_port)
 dns_port=""

@@ -111,22 +111,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 check() { if [ "$1" = ok ]; then echo "ok $2"; else echo "failed $2"; fi >>"$work/checks.txt"; }
 
 ca=$work/ca
-mkdir -p "$ca"
-# One CA for the run and one ECDSA P-256 leaf for everything that serves TLS: mxguard's inbound listener,
-# the STARTTLS sink as MX (mx.bench.test, 127.0.0.1, which the routes name) and the MTA-STS policy host.
-(umask 022
- openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=mxguard soak CA" \
-   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-   -keyout "$ca/ca.key" -out "$ca/ca.crt"
- openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mx.bench.test" \
-   -keyout "$ca/leaf.key" -out "$ca/leaf.csr"
- printf '%s\n' "subjectAltName=DNS:mx.bench.test,DNS:mta-sts.sts.bench.test,IP:127.0.0.1" \
-   "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
-   >"$ca/leaf.ext"
- openssl x509 -req -in "$ca/leaf.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -CAcreateserial -days 30 \
-   -extfile "$ca/leaf.ext" -out "$ca/leaf.crt") 2>/dev/null
-cat "$ca/leaf.crt" "$ca/ca.crt" >"$ca/leaf.chain.crt"
-chmod 755 "$ca"
+# One CA for the run and one leaf for everything that serves TLS: mxguard's inbound listener, the STARTTLS
+# sink as MX (mx.bench.test, 127.0.0.1, which the routes name) and the MTA-STS policy host.
+make_bench_pki "$ca" leaf "DNS:mx.bench.test,DNS:mta-sts.sts.bench.test,IP:127.0.0.1"
 
 backend_port=$(pick_port) mx_port=$(pick_port) plain_mx_port=$(pick_port) in_port=$(pick_port)
 ob_port=$(pick_port) metrics_port=$(pick_port)
