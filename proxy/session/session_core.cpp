@@ -43,7 +43,7 @@ class SessionCore::Turn {
     if (s_.far_) s_.far_->uncork();
     s_.client_.uncork();
     // Replies the kernel took at once report no on_drained: the client has them all now.
-    if (!s_.client_.corked() && s_.client_.queued_bytes() == 0 && !s_.client_.closing()) s_.on_client_caught_up();
+    if (s_.client_.queued_bytes() == 0 && !s_.client_.closing()) s_.on_client_caught_up();   // corked bytes count as queued
   }
   Turn(const Turn&) = delete;
   Turn& operator=(const Turn&) = delete;
