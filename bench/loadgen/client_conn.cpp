@@ -10,8 +10,10 @@
 
 namespace mxguard::bench {
 namespace {
-char read_buffer[64 * 1024];   // one loop thread: each read is consumed before the next one
-char plain_buffer[16 * 1024];
+// One per thread (the flood has a loop of its own, flood_runner.h): within a loop each read is consumed
+// before the next one.
+thread_local char read_buffer[64 * 1024];
+thread_local char plain_buffer[16 * 1024];
 }  // namespace
 
 struct ClientConn::WriteReq {

@@ -69,33 +69,16 @@ bool Driver::run(std::string& error) {
                     h == &sigint_ ? SIGINT : SIGTERM);
   }
   if (options_.flood) {
-    if (options_.flood == FloodKind::Drip) {
-      uv_timer_init(loop_, dripper_.get());
-      dripper_.mark_initialized();
-      dripper_.get()->data = this;
-      auto every = static_cast<uint64_t>(options_.drip_interval_ms);
-      uv_timer_start(
-          dripper_.get(),
-          [](uv_timer_t* t) {
-            for (auto& [raw, f] : static_cast<Driver*>(t->data)->floods_) f->drip();
-          },
-          every, every);
-    }
     stage_ = Stage::FloodWarmup;
     stage_since_ns_ = uv_hrtime();
-    for (int i = 0; i < options_.flood_connections; ++i) open_flood();
+    flood_ = std::make_unique<FloodRunner>(FloodPlan{*options_.flood, options_.target, options_.flood_connections,
+                                                     options_.drip_interval_ms, half_hello_});
+    flood_->start();
   } else {
     start_measuring();
   }
   uv_run(loop_, UV_RUN_DEFAULT);
   return true;
-}
-
-void Driver::open_flood() {
-  auto f = std::make_unique<FloodConn>(loop_, *options_.flood, options_.target, half_hello_, flood_stats_, *this);
-  FloodConn* raw = f.get();
-  floods_.emplace(raw, std::move(f));
-  raw->start();
 }
 
 void Driver::start_measuring() {
@@ -166,10 +149,6 @@ void Driver::tick() {
   if (stage_ == Stage::Holding && options_.hold_s > 0 && now - hold_start_ns_ >= seconds_ns(options_.hold_s)) {
     stop("hold over");
   }
-  // A flood connection the server ended is replaced after a pause of one tick, never in a tight loop.
-  for (; floods_to_reopen_ > 0 && (stage_ == Stage::FloodWarmup || stage_ == Stage::Measuring); --floods_to_reopen_) {
-    open_flood();
-  }
 }
 
 void Driver::session_idle(Session& s) {
@@ -207,12 +186,6 @@ void Driver::session_closed(Session& s) {
   maybe_over();
 }
 
-void Driver::flood_closed(FloodConn& f) {
-  floods_.erase(&f);
-  if (stage_ == Stage::FloodWarmup || stage_ == Stage::Measuring) ++floods_to_reopen_;
-  maybe_over();
-}
-
 void Driver::all_idle_ready() {
   stage_ = Stage::Holding;
   hold_start_ns_ = uv_hrtime();
@@ -233,18 +206,16 @@ void Driver::stop(const char* why) {
   stage_ = Stage::Draining;
   // Closing is asynchronous: nothing leaves either map while it is walked here.
   for (auto& [raw, s] : sessions_) s->release();
-  for (auto& [raw, f] : floods_) f->stop();
-  floods_to_reopen_ = 0;
+  if (flood_) flood_->stop();   // joins the flood's thread: its figures are final from here
   maybe_over();
 }
 
 void Driver::maybe_over() {
   if (stage_ == Stage::Measuring && options_.idle == 0 && !may_launch() && sessions_.empty()) stop("done");
-  if (stage_ == Stage::Draining && sessions_.empty() && floods_.empty()) {
+  if (stage_ == Stage::Draining && sessions_.empty()) {
     stage_ = Stage::Over;
     // With these closed the loop has nothing left, and run() returns.
     ticker_.close();
-    dripper_.close();
     pacer_.close();
     sigint_.close();
     sigterm_.close();
@@ -294,7 +265,7 @@ Report Driver::report() {
     r.flood = true;
     r.flood_kind = *options_.flood;
     r.flood_connections = options_.flood_connections;
-    r.flood_stats = flood_stats_;
+    if (flood_) r.flood_stats = flood_->stats();
   }
   return r;
 }

@@ -2,7 +2,7 @@
 // Runs one load-generator experiment on one libuv loop: a closed loop of `concurrency` measured sessions
 // (each one that ends is replaced until the session count or the duration is reached), or an open loop
 // (sessions started at a fixed rate whatever the server's pace, at most `concurrency` in flight),
-// optionally with a flood of hostile connections opened first; or, in idle mode, N sessions set up and held.
+// optionally with a flood of hostile connections opened first (on a thread of their own, flood_runner.h); or, in idle mode, N sessions set up and held.
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -17,6 +17,7 @@
 
 #include "bench/loadgen/arrivals.h"
 #include "bench/loadgen/flood.h"
+#include "bench/loadgen/flood_runner.h"
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/session.h"
 #include "proxy/uv/handle.h"
@@ -50,7 +51,7 @@ struct Options {
   std::string label;
 };
 
-class Driver final : public SessionHost, public FloodHost {
+class Driver final : public SessionHost {
  public:
   Driver(uv_loop_t* loop, const Options& options, SSL_CTX* tls);
   // Runs the loop until the experiment is over; false if it could not start.
@@ -61,12 +62,10 @@ class Driver final : public SessionHost, public FloodHost {
   void session_finished(Session& s, const std::string& failure) override;
   void message_accepted(Session& s, uint64_t start_ns, uint64_t end_ns) override;
   void session_closed(Session& s) override;
-  void flood_closed(FloodConn& f) override;
 
  private:
   enum class Stage { FloodWarmup, Measuring, Holding, Draining, Over };
   void tick();
-  void open_flood();
   void start_measuring();
   bool open_loop() const { return options_.rate > 0; }
   void pace();   // open loop: starts the arrivals that are due
@@ -89,10 +88,8 @@ class Driver final : public SessionHost, public FloodHost {
   uint64_t last_finish_ns_ = 0;
   uint64_t launched_ = 0;
   std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<FloodConn*, std::unique_ptr<FloodConn>> floods_;
-  int floods_to_reopen_ = 0;
+  std::unique_ptr<FloodRunner> flood_;   // the hostile connections, on their own thread
   uv::Handle<uv_timer_t> ticker_;
-  uv::Handle<uv_timer_t> dripper_;
   uv::Handle<uv_timer_t> pacer_;
   uv::Handle<uv_signal_t> sigint_;
   uv::Handle<uv_signal_t> sigterm_;
@@ -115,7 +112,6 @@ class Driver final : public SessionHost, public FloodHost {
   std::size_t max_in_flight_ = 0;
   uint64_t last_start_ns_ = 0;
   std::vector<uint32_t> start_lag_us_;   // how late each arrival was started
-  FloodStats flood_stats_;
 };
 
 }  // namespace mxguard::bench
