@@ -22,6 +22,7 @@
 #   --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx, --sessions N (STARTTLS
 #   sessions per throughput run; plaintext runs twice as many), --concurrency N, --repeat N (throughput runs
 #   per server, alternating; medians are shown), --idle N (idle TLS sessions held for the memory figure),
+#   --log-level LEVEL (mxguard's [server] log_level; warn by default, info is what a deployment runs),
 #   --out DIR (where logs and JSON reports go).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +49,7 @@ latency_sessions=400 latency_concurrency=4 syscall_sessions=1000
 flood_seconds=10 flood_connections=100 flood_concurrency=4
 capacity_n=9000 capacity_nofile=20000 capacity_settle=2 capacity_fresh_seconds=10
 rate_per_s=2500 rate_seconds=10 rate_cap=4000 rate_timeout=10
+mx_log_level=warn
 while [ $# -gt 0 ]; do
   if shared_option "$@"; then shift "$took"; continue; fi
   case $1 in
@@ -59,6 +61,7 @@ while [ $# -gt 0 ]; do
     --no-nginx) use_nginx=0 ;;
     --sessions) tls_sessions=$2; shift ;;
     --idle) idle_sessions=$2; shift ;;
+    --log-level) mx_log_level=$2; shift ;;
     *) unknown_option "$1" ;;
   esac
   shift
@@ -117,7 +120,7 @@ cat >"$work/mxguard.toml" <<TOML
 hostname = "mx.bench.test"
 workers = 1
 state_dir = "$work/state"
-log_level = "warn"
+log_level = "$mx_log_level"
 shutdown_grace = "5s"
 
 [inbound]

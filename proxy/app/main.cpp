@@ -1,7 +1,6 @@
 // mxguard: a STARTTLS-enforcing SMTP proxy. Subcommands: run, check-config, healthcheck, policy, mta-sts, audit,
 // version.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/prctl.h>
@@ -10,6 +9,7 @@
 
 #include "proxy/app/audit_command.h"
 #include "proxy/app/healthcheck.h"
+#include "proxy/app/log_output.h"
 #include "proxy/app/policy_command.h"
 #include "proxy/app/policy_command_sts.h"
 #include "proxy/app/server.h"
@@ -19,8 +19,9 @@
 #endif
 
 int main(int argc, char** argv) {
-  // Logs go to stderr (journald and container runtimes collect it), one line per event, UTC timestamps.
-  auto logger = spdlog::stderr_logger_mt("mxguard");
+  // Logs go to stderr (journald and container runtimes collect it), one line per event, UTC timestamps;
+  // worker threads write theirs once per loop iteration (log_output.h).
+  auto logger = std::make_shared<spdlog::logger>("mxguard", mxguard::app::make_log_output());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);

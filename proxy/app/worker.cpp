@@ -12,6 +12,7 @@
 #include <cstring>
 #include <random>
 
+#include "proxy/app/log_output.h"
 #include "proxy/net/listener_options.h"
 #include "proxy/session/thresholds.h"
 #include "proxy/smtp/proxy_header.h"
@@ -143,7 +144,12 @@ void Worker::start() {
 }
 
 void Worker::run() {
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  {
+    LoopLogBatch log_batch(&loop_);   // this thread's log lines leave once per iteration, before the poll
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    log_batch.close();
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);   // the batch's handle, closed just now
   if (on_exit_) on_exit_();
 }
 
