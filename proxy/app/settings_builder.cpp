@@ -31,7 +31,7 @@ std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build
                  config.server.hostname);
     files.push_back({made.cert_path, made.key_path, "self-signed certificate"});
   }
-  auto tls = tls::ServerContext::create(files);
+  auto tls = tls::ServerContext::create(files, {.workers = options.workers, .ticket_keys = options.ticket_keys});
   if (auto* error = std::get_if<std::string>(&tls)) return *error;
   settings->tls = std::get<std::shared_ptr<const tls::ServerContext>>(tls);
   return std::shared_ptr<const inbound::InboundSettings>(std::move(settings));
