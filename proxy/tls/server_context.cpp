@@ -50,8 +50,8 @@ bool configure_common(SSL_CTX* ctx) {
   // TLS 1.2 and 1.3 only. The server's order wins over the client's: a client listing a weak suite first
   // still gets the strongest one both sides have.
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // No session cache: resumption is by ticket only (TLS 1.3 knows nothing else, and TLS 1.2 senders such
-  // as Postfix and Exim send tickets). A cache would be one more write under a lock per session, and a
+  // No session cache: resumption is by ticket only (TLS 1.3 knows nothing else, and the TLS 1.2 clients
+  // of OpenSSL and GnuTLS, so Postfix's and Exim's, offer tickets by default). A cache would be one more write under a lock per session, and a
   // worker's own cache would resume a sender only when SO_REUSEPORT brought it back to the same worker.
   // Set on every context: BoringSSL reads the cache mode from the certificate's context too.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -76,6 +76,7 @@ struct CertificatePem {
 bool read_whole_file(const std::string& path, std::string& out) {
   bssl::UniquePtr<BIO> file(BIO_new_file(path.c_str(), "r"));
   if (!file) return false;
+  out.reserve(64 * 1024);   // certificate and key files fit: no reallocation leaves key bytes behind
   char buffer[4096];
   for (int n; (n = BIO_read(file.get(), buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
   OPENSSL_cleanse(buffer, sizeof buffer);
