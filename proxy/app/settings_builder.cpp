@@ -51,7 +51,7 @@ std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const co
     outbound->policy = config.policy;
     outbound->hostname = config.server.hostname;
     outbound->max_message_size = config.inbound.max_message_size;
-    auto tls = tls::ClientContext::create(config.outbound.ca_file);
+    auto tls = tls::ClientContext::create(config.outbound.ca_file, options.workers);
     if (auto* error = std::get_if<std::string>(&tls)) {
       return config.source_path + ": outbound.ca_file: " + *error;
     }

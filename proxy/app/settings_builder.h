@@ -14,8 +14,8 @@ namespace mxguard::app {
 
 struct BuildOptions {
   bool allow_self_signed = true;   // check-config only checks files and never writes one
-  // The running number of workers (a reload keeps it whatever the file now says): one set of inbound
-  // TLS contexts each.
+  // The running number of workers (a reload keeps it whatever the file now says): one set of TLS
+  // contexts each, inbound and outbound.
   unsigned workers = 1;
   // The process's session-ticket keys, shared by every load so that tickets survive a reload. Null: the
   // contexts get a source of their own (check-config).
