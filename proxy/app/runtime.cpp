@@ -8,11 +8,11 @@ namespace mxguard::app {
 namespace {
 SessionFactory inbound_factory(bool implicit_tls) {
   return [implicit_tls](const Runtime& runtime, session::Environment env,
-                        const LoopServices&) -> std::unique_ptr<session::SessionCore> {
+                        const LoopServices& services) -> std::unique_ptr<session::SessionCore> {
     env.direction = audit::Direction::Inbound;
     env.hostname = runtime.inbound->hostname;
     env.limits = &runtime.inbound->inbound.limits;
-    return std::make_unique<inbound::InboundSession>(std::move(env), runtime.inbound, implicit_tls);
+    return std::make_unique<inbound::InboundSession>(std::move(env), runtime.inbound, implicit_tls, services.worker);
   };
 }
 SessionFactory outbound_factory() {

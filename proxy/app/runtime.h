@@ -24,6 +24,7 @@ struct Runtime {
 
 // A worker's per-loop services, handed to the sessions of its loop.
 struct LoopServices {
+  unsigned worker = 0;   // the worker's index: which of the per-worker TLS contexts its sessions use
   outbound::LoopServices outbound;
 };
 

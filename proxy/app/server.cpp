@@ -78,7 +78,8 @@ class Server {
     watch_lapses();
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
     if (auto missing = tproxy_capability_warning(config_)) spdlog::warn("{}: {}", path_, *missing);
-    auto runtime = build_runtime(config_);
+    workers_count_ = worker_count(config_);
+    auto runtime = build_runtime(config_, build_options());
     if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("{}", *error);
       return 1;
@@ -102,7 +103,7 @@ class Server {
       return 1;
     }
 
-    unsigned workers = worker_count(config_);
+    unsigned workers = workers_count_;
     {
       // Inbound and outbound share the process's descriptors; the larger max_connections is the ask.
       std::size_t asked = std::max(config_.inbound.limits.max_connections, config_.outbound.limits.max_connections);
@@ -318,7 +319,7 @@ class Server {
       return;
     }
     auto& next = std::get<config::Config>(loaded);
-    auto runtime = build_runtime(next);
+    auto runtime = build_runtime(next, build_options());
     if (auto* error = std::get_if<std::string>(&runtime)) {
       spdlog::error("reload refused, keeping the running configuration: {}", *error);
       return;
@@ -356,8 +357,19 @@ class Server {
     spdlog::info("reload done: new sessions use the new configuration and certificates");
   }
 
+  // What every configuration load builds with: the running worker count, the process's ticket keys.
+  BuildOptions build_options() const {
+    BuildOptions options;
+    options.workers = workers_count_;
+    options.ticket_keys = ticket_keys_;
+    return options;
+  }
+
   std::string path_;
   config::Config config_;
+  unsigned workers_count_ = 1;   // fixed at start (server.workers takes effect at restart only)
+  // Session-ticket keys for every inbound TLS context of this process, across reloads (tls/ticket_keys.h).
+  std::shared_ptr<tls::TicketKeySource> ticket_keys_ = std::make_shared<tls::TicketKeySource>();
   uv_loop_t loop_{};
   static constexpr std::chrono::seconds kSuccessorPatience{60};   // to load, bind and say ready
   uv::Handle<uv_signal_t> sighup_, sigterm_, sigint_, sigusr2_;
@@ -399,7 +411,9 @@ int check_config(const std::string& config_path) {
     return 2;
   }
   auto& config = std::get<config::Config>(loaded);
-  auto runtime = build_runtime(config, BuildOptions{.allow_self_signed = false});
+  BuildOptions options;
+  options.allow_self_signed = false;
+  auto runtime = build_runtime(config, options);
   if (auto* error = std::get_if<std::string>(&runtime)) {
     std::fprintf(stderr, "%s\n", error->c_str());
     return 2;

@@ -31,7 +31,7 @@ std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build
                  config.server.hostname);
     files.push_back({made.cert_path, made.key_path, "self-signed certificate"});
   }
-  auto tls = tls::ServerContext::create(files);
+  auto tls = tls::ServerContext::create(files, {.workers = options.workers, .ticket_keys = options.ticket_keys});
   if (auto* error = std::get_if<std::string>(&tls)) return *error;
   settings->tls = std::get<std::shared_ptr<const tls::ServerContext>>(tls);
   return std::shared_ptr<const inbound::InboundSettings>(std::move(settings));
@@ -51,7 +51,7 @@ std::variant<std::shared_ptr<const Runtime>, std::string> build_runtime(const co
     outbound->policy = config.policy;
     outbound->hostname = config.server.hostname;
     outbound->max_message_size = config.inbound.max_message_size;
-    auto tls = tls::ClientContext::create(config.outbound.ca_file);
+    auto tls = tls::ClientContext::create(config.outbound.ca_file, options.workers);
     if (auto* error = std::get_if<std::string>(&tls)) {
       return config.source_path + ": outbound.ca_file: " + *error;
     }

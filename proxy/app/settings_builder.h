@@ -8,11 +8,18 @@
 #include "policy/config/config.h"
 #include "proxy/app/runtime.h"
 #include "proxy/inbound/inbound_settings.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace mxguard::app {
 
 struct BuildOptions {
   bool allow_self_signed = true;   // check-config only checks files and never writes one
+  // The running number of workers (a reload keeps it whatever the file now says): one set of TLS
+  // contexts each, inbound and outbound.
+  unsigned workers = 1;
+  // The process's session-ticket keys, shared by every load so that tickets survive a reload. Null: the
+  // contexts get a source of their own (check-config).
+  std::shared_ptr<tls::TicketKeySource> ticket_keys;
 };
 
 std::variant<std::shared_ptr<const inbound::InboundSettings>, std::string> build_inbound_settings(

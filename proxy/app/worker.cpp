@@ -90,6 +90,8 @@ void Worker::start() {
     wakeup_->mark_initialized();
   }
   wakeup_->get()->data = this;
+  services_.worker = index_;
+  services_.outbound.worker = index_;
   std::vector<dns::Server> servers;
   for (const auto& ep : runtime_->dns_servers) servers.push_back({ep.host, ep.port});
   auto resolver = dns::Resolver::create(&loop_, servers);

@@ -35,11 +35,12 @@ const session::VerbRule<InboundSession> InboundSession::kVerbRules[] = {
 };
 
 InboundSession::InboundSession(session::Environment env, std::shared_ptr<const InboundSettings> settings,
-                               bool implicit_tls)
+                               bool implicit_tls, unsigned worker)
     : SessionCore(std::move(env), /*extra_handles=*/0),
       settings_holder_(std::move(settings)),
-      settings_(*settings_holder_) {
-  if (implicit_tls && settings_.tls) set_implicit_tls(settings_.tls->new_ssl());
+      settings_(*settings_holder_),
+      worker_(worker) {
+  if (implicit_tls && settings_.tls) set_implicit_tls(settings_.tls->new_ssl(worker_));
 }
 
 InboundSession::~InboundSession() = default;
@@ -217,7 +218,7 @@ void InboundSession::proceed_starttls(const smtp::Command&, std::string_view) {
 }
 
 bssl::UniquePtr<SSL> InboundSession::new_client_tls() {
-  return settings_.tls ? settings_.tls->new_ssl() : nullptr;
+  return settings_.tls ? settings_.tls->new_ssl(worker_) : nullptr;
 }
 
 void InboundSession::on_client_tls_ready() {

@@ -22,8 +22,10 @@ namespace mxguard::inbound {
 
 class InboundSession : public session::SessionCore {
  public:
-  // `implicit_tls`: the listener speaks TLS from the first byte (RFC 8314, port 465).
-  InboundSession(session::Environment env, std::shared_ptr<const InboundSettings> settings, bool implicit_tls);
+  // `implicit_tls`: the listener speaks TLS from the first byte (RFC 8314, port 465). `worker`: the index of
+  // the worker whose loop runs the session, whose own TLS contexts it uses (ServerContext::new_ssl).
+  InboundSession(session::Environment env, std::shared_ptr<const InboundSettings> settings, bool implicit_tls,
+                 unsigned worker);
   ~InboundSession() override;
 
  private:
@@ -99,6 +101,7 @@ class InboundSession : public session::SessionCore {
 
   std::shared_ptr<const InboundSettings> settings_holder_;
   const InboundSettings& settings_;
+  unsigned worker_;
   std::unique_ptr<net::Connection> backend_;
   std::vector<std::unique_ptr<net::Connection>> retired_backends_;   // failed connects, closing
   std::unique_ptr<uv_getaddrinfo_t> resolve_req_;

@@ -301,8 +301,9 @@ void MxLink::act(const DialogueAction& action) {
 // the host's usable TLSA records (dane_expectation).
 bssl::UniquePtr<SSL> MxLink::new_ssl(const DialogueAction& action) const {
   if (!ctx_.settings->tls) return nullptr;
-  if (!action.dane) return ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate);
-  return ctx_.settings->tls->new_dane_ssl(mx_host_, dane_expectation(dialogue_->policy(), mx_host_));
+  const unsigned worker = ctx_.services.worker;
+  if (!action.dane) return ctx_.settings->tls->new_ssl(mx_host_, mx_host_, action.verify_certificate, worker);
+  return ctx_.settings->tls->new_dane_ssl(mx_host_, dane_expectation(dialogue_->policy(), mx_host_), worker);
 }
 
 void MxLink::after_event() {

@@ -31,6 +31,7 @@ struct OutboundSettings {
 
 // What a worker's loop provides to its outbound sessions.
 struct LoopServices {
+  unsigned worker = 0;                 // the loop's worker: whose TLS client contexts its links use
   dns::Resolver* resolver = nullptr;   // the loop's one resolver ([dns] servers)
   mta_sts::Agent* sts = nullptr;       // the loop's MTA-STS agent; null when [mta_sts] is disabled
   MxObserver* observer = nullptr;      // told of every MX decision and connection (the metrics); may be null

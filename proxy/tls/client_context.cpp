@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+
 #include "proxy/tls/ssl_error.h"
 #include "proxy/tls/verification.h"
 
@@ -34,28 +36,33 @@ bool is_ip_literal(std::string_view name) {
 
 }  // namespace
 
-std::variant<std::shared_ptr<const ClientContext>, std::string> ClientContext::create(const std::string& ca_file) {
+std::variant<std::shared_ptr<const ClientContext>, std::string> ClientContext::create(const std::string& ca_file,
+                                                                                     unsigned workers) {
   if (ca_file.empty()) return std::string("no CA file configured for verifying remote certificates");
   std::shared_ptr<ClientContext> self(new ClientContext());   // private constructor: make_shared can't reach it
   self->ca_file_ = ca_file;
-  self->ctx_.reset(SSL_CTX_new(TLS_method()));
-  SSL_CTX* ctx = self->ctx_.get();
-  if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-      SSL_CTX_set_strict_cipher_list(ctx, kClientCiphers) != 1) {
-    return "cannot create a TLS client context: " + last_ssl_error();
+  for (unsigned w = 0; w < std::max(1u, workers); ++w) {
+    bssl::UniquePtr<SSL_CTX> owned(SSL_CTX_new(TLS_method()));
+    SSL_CTX* ctx = owned.get();
+    if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_strict_cipher_list(ctx, kClientCiphers) != 1) {
+      return "cannot create a TLS client context: " + last_ssl_error();
+    }
+    // Read again per worker: a store of its own needs certificates of its own (see the header).
+    if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
+      return "cannot load CA certificates from \"" + ca_file + "\": " + last_ssl_error();
+    }
+    enable_verification(ctx);
+    self->contexts_.push_back(std::move(owned));
   }
-  if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
-    return "cannot load CA certificates from \"" + ca_file + "\": " + last_ssl_error();
-  }
-  enable_verification(ctx);
   return std::shared_ptr<const ClientContext>(std::move(self));
 }
 
-bssl::UniquePtr<SSL> ClientContext::client_ssl(std::string_view sni) const {
+bssl::UniquePtr<SSL> ClientContext::client_ssl(std::string_view sni, unsigned worker) const {
   sni = without_root_dot(sni);
-  if (sni.find('\0') != sni.npos) return nullptr;
-  bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+  if (sni.find('\0') != sni.npos || worker >= contexts_.size()) return nullptr;
+  bssl::UniquePtr<SSL> ssl(SSL_new(contexts_[worker].get()));
   if (!ssl) return nullptr;
   SSL_set_connect_state(ssl.get());
   if (!sni.empty() && !is_ip_literal(sni) && SSL_set_tlsext_host_name(ssl.get(), std::string(sni).c_str()) != 1) {
@@ -65,10 +72,11 @@ bssl::UniquePtr<SSL> ClientContext::client_ssl(std::string_view sni) const {
   return ssl;
 }
 
-bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_view verify_host, bool verify) const {
+bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_view verify_host, bool verify,
+                                             unsigned worker) const {
   verify_host = without_root_dot(verify_host);
   if (verify_host.find('\0') != verify_host.npos) return nullptr;
-  bssl::UniquePtr<SSL> ssl = client_ssl(sni);
+  bssl::UniquePtr<SSL> ssl = client_ssl(sni, worker);
   if (!ssl) return nullptr;
   if (!verify_host.empty()) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
@@ -87,13 +95,13 @@ bssl::UniquePtr<SSL> ClientContext::new_ssl(std::string_view sni, std::string_vi
   return ssl;
 }
 
-bssl::UniquePtr<SSL> ClientContext::new_dane_ssl(std::string_view sni, DaneExpectation dane) const {
+bssl::UniquePtr<SSL> ClientContext::new_dane_ssl(std::string_view sni, DaneExpectation dane, unsigned worker) const {
   for (std::string& name : dane.reference_names) {
     name = std::string(without_root_dot(name));
     if (name.empty() || name.find('\0') != name.npos) return nullptr;
   }
   if (dane.reference_names.empty()) dane.reference_names.emplace_back(without_root_dot(sni));
-  bssl::UniquePtr<SSL> ssl = client_ssl(sni);
+  bssl::UniquePtr<SSL> ssl = client_ssl(sni, worker);
   if (!ssl) return nullptr;
   // The record's expected_host is the MX host, so that host_matches() means the same as under the WebPKI.
   std::string host = dane.reference_names.front();

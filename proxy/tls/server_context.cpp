@@ -1,10 +1,12 @@
 #include "proxy/tls/server_context.h"
 
 #include <openssl/err.h>
+#include <openssl/mem.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "policy/names.h"
 #include "proxy/tls/ssl_error.h"
@@ -48,38 +50,95 @@ bool configure_common(SSL_CTX* ctx) {
   // TLS 1.2 and 1.3 only. The server's order wins over the client's: a client listing a weak suite first
   // still gets the strongest one both sides have.
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // No session cache: resumption is by ticket only (TLS 1.3 knows nothing else, and the TLS 1.2 clients
+  // of OpenSSL and GnuTLS, so Postfix's and Exim's, offer tickets by default). A cache would be one more write under a lock per session, and a
+  // worker's own cache would resume a sender only when SO_REUSEPORT brought it back to the same worker.
+  // Set on every context: BoringSSL reads the cache mode from the certificate's context too.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
          SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
          SSL_CTX_set_strict_cipher_list(ctx, kServerCiphers) == 1 &&
          (SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr), true);
 }
 
-std::variant<LoadedCertificate, std::string> load_one(const CertificateFiles& files) {
-  LoadedCertificate loaded;
-  loaded.ctx.reset(SSL_CTX_new(TLS_server_method()));
-  if (!loaded.ctx || !configure_common(loaded.ctx.get())) return "cannot create a TLS context";
-  if (SSL_CTX_use_certificate_chain_file(loaded.ctx.get(), files.cert.c_str()) != 1) {
+// A certificate's files as read once: every worker's copy is parsed from these bytes, so all serve the
+// same certificate even if a file is replaced while they load. The key's bytes are erased afterwards.
+struct CertificatePem {
+  std::string chain;
+  std::string key;
+  CertificatePem() = default;
+  CertificatePem(const CertificatePem&) = delete;
+  CertificatePem& operator=(const CertificatePem&) = delete;
+  ~CertificatePem() { OPENSSL_cleanse(key.data(), key.size()); }
+};
+
+// A whole (small) file through a BIO, so that errors read as BoringSSL's. False: see ERR_get_error.
+bool read_whole_file(const std::string& path, std::string& out) {
+  bssl::UniquePtr<BIO> file(BIO_new_file(path.c_str(), "r"));
+  if (!file) return false;
+  out.reserve(64 * 1024);   // certificate and key files fit: no reallocation leaves key bytes behind
+  char buffer[4096];
+  for (int n; (n = BIO_read(file.get(), buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
+  OPENSSL_cleanse(buffer, sizeof buffer);
+  return true;
+}
+
+// SSL_CTX_use_certificate_chain_file over bytes in memory: the leaf, then every further certificate as
+// the chain.
+bool use_chain(SSL_CTX* ctx, const std::string& pem) {
+  bssl::UniquePtr<BIO> in(BIO_new_mem_buf(pem.data(), pem.size()));
+  bssl::UniquePtr<X509> leaf(in ? PEM_read_bio_X509_AUX(in.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1 || SSL_CTX_clear_chain_certs(ctx) != 1) return false;
+  while (bssl::UniquePtr<X509> next{PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr)}) {
+    if (SSL_CTX_add0_chain_cert(ctx, next.get()) != 1) return false;
+    next.release();   // owned by the context now
+  }
+  uint32_t error = ERR_peek_last_error();
+  if (ERR_GET_LIB(error) != ERR_LIB_PEM || ERR_GET_REASON(error) != PEM_R_NO_START_LINE) return false;
+  ERR_clear_error();   // the end of the file, not an error
+  return true;
+}
+
+// Reads both files into `pem`; the error names the entry and the file.
+std::optional<std::string> read_one(const CertificateFiles& files, CertificatePem& pem) {
+  if (!read_whole_file(files.cert, pem.chain)) {
     return files.origin + ".cert: cannot load certificate chain \"" + files.cert + "\": " + last_ssl_error();
   }
-  bssl::UniquePtr<BIO> key_file(BIO_new_file(files.key.c_str(), "r"));
-  bssl::UniquePtr<EVP_PKEY> key(key_file ? PEM_read_bio_PrivateKey(key_file.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!read_whole_file(files.key, pem.key)) {
+    return files.origin + ".key: cannot load private key \"" + files.key + "\": " + last_ssl_error();
+  }
+  return std::nullopt;
+}
+
+// One worker's context serving exactly this certificate, with a private key of its own (an RSA key's
+// private operations take the key's lock). `loaded` (the first worker's) gets the names and key type.
+std::variant<bssl::UniquePtr<SSL_CTX>, std::string> load_one(const CertificateFiles& files, const CertificatePem& pem,
+                                                             LoadedCertificate* loaded) {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx || !configure_common(ctx.get())) return "cannot create a TLS context";
+  if (!use_chain(ctx.get(), pem.chain)) {
+    return files.origin + ".cert: cannot load certificate chain \"" + files.cert + "\": " + last_ssl_error();
+  }
+  bssl::UniquePtr<BIO> key_bytes(BIO_new_mem_buf(pem.key.data(), pem.key.size()));
+  bssl::UniquePtr<EVP_PKEY> key(key_bytes ? PEM_read_bio_PrivateKey(key_bytes.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key) {
     return files.origin + ".key: cannot load private key \"" + files.key + "\": " + last_ssl_error();
   }
-  if (SSL_CTX_use_PrivateKey(loaded.ctx.get(), key.get()) != 1 || SSL_CTX_check_private_key(loaded.ctx.get()) != 1) {
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1) {
     ERR_clear_error();
     return files.origin + ".key: private key \"" + files.key + "\" does not match certificate \"" + files.cert + "\"";
   }
-  X509* leaf = SSL_CTX_get0_certificate(loaded.ctx.get());
   int type = EVP_PKEY_id(key.get());
   if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA) {
     return files.origin + ".key: only ECDSA and RSA keys are supported (\"" + files.key + "\")";
   }
-  loaded.ecdsa = type == EVP_PKEY_EC;
-  loaded.names = host_names(leaf);
-  loaded.description = (loaded.names.empty() ? std::string("(no name)") : loaded.names.front()) +
-                       (loaded.ecdsa ? " (ECDSA)" : " (RSA)");
-  return loaded;
+  if (loaded) {
+    loaded->ecdsa = type == EVP_PKEY_EC;
+    loaded->names = host_names(SSL_CTX_get0_certificate(ctx.get()));
+    loaded->description = (loaded->names.empty() ? std::string("(no name)") : loaded->names.front()) +
+                          (loaded->ecdsa ? " (ECDSA)" : " (RSA)");
+  }
+  return ctx;
 }
 
 std::span<const uint8_t> extension(const SSL_CLIENT_HELLO* hello, uint16_t type) {
@@ -91,24 +150,55 @@ std::span<const uint8_t> extension(const SSL_CLIENT_HELLO* hello, uint16_t type)
 
 }  // namespace
 
+// One worker's contexts. Aligned to a cache line, so that no other worker's data shares one with its
+// ticket key cache, the one part written after start.
+struct alignas(64) ServerContext::WorkerContexts {
+  WorkerContexts(const ServerContext* owner, std::shared_ptr<TicketKeySource> keys)
+      : owner(owner), tickets(std::move(keys)) {}
+  const ServerContext* owner;
+  bssl::UniquePtr<SSL_CTX> base;                          // what SSL_new gets; the session (ticket) context
+  std::vector<bssl::UniquePtr<SSL_CTX>> by_certificate;   // in the order of certificates_
+  TicketKeyCache tickets;
+};
+
+ServerContext::~ServerContext() = default;
+
 std::variant<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
-    const std::vector<CertificateFiles>& certificates) {
+    const std::vector<CertificateFiles>& certificates, ServerOptions options) {
   if (certificates.empty()) return std::string("no certificate to serve");
   std::shared_ptr<ServerContext> ctx(new ServerContext());   // private constructor: make_shared can't reach it
-  for (const auto& files : certificates) {
-    auto loaded = load_one(files);
-    if (auto* error = std::get_if<std::string>(&loaded)) return *error;
-    ctx->certificates_.push_back(std::move(std::get<LoadedCertificate>(loaded)));
+  std::vector<CertificatePem> pems(certificates.size());
+  for (std::size_t i = 0; i < certificates.size(); ++i) {
+    if (auto error = read_one(certificates[i], pems[i])) return *error;
   }
-  ctx->base_.reset(SSL_CTX_new(TLS_server_method()));
-  if (!ctx->base_ || !configure_common(ctx->base_.get())) return std::string("cannot create a TLS context");
-  SSL_CTX_set_app_data(ctx->base_.get(), ctx.get());
-  SSL_CTX_set_select_certificate_cb(ctx->base_.get(), &ServerContext::on_client_hello);
+  ctx->certificates_.resize(certificates.size());
+  auto keys = options.ticket_keys ? options.ticket_keys : std::make_shared<TicketKeySource>();
+  for (unsigned w = 0; w < std::max(1u, options.workers); ++w) {
+    auto worker = std::make_unique<WorkerContexts>(ctx.get(), keys);
+    for (std::size_t i = 0; i < certificates.size(); ++i) {
+      auto loaded = load_one(certificates[i], pems[i], w == 0 ? &ctx->certificates_[i] : nullptr);
+      if (auto* error = std::get_if<std::string>(&loaded)) return *error;
+      worker->by_certificate.push_back(std::move(std::get<bssl::UniquePtr<SSL_CTX>>(loaded)));
+      SSL_CTX_set_app_data(worker->by_certificate.back().get(), worker.get());
+    }
+    worker->base.reset(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX* base = worker->base.get();
+    if (!base || !configure_common(base)) return std::string("cannot create a TLS context");
+    SSL_CTX_set_app_data(base, worker.get());
+    SSL_CTX_set_select_certificate_cb(base, &ServerContext::on_client_hello);
+    // Tickets are sealed and opened with the worker's own copy of the process's keys (ticket_keys.h);
+    // BoringSSL asks the base context, the session's context whichever certificate serves it. A ticket
+    // lives as long as its key is sure to be there: one period.
+    SSL_CTX_set_tlsext_ticket_key_cb(base, &ServerContext::on_ticket);
+    SSL_CTX_set_session_psk_dhe_timeout(base, static_cast<uint32_t>(TicketKeySource::kPeriod.count()));
+    ctx->workers_.push_back(std::move(worker));
+  }
   return std::shared_ptr<const ServerContext>(std::move(ctx));
 }
 
-bssl::UniquePtr<SSL> ServerContext::new_ssl() const {
-  bssl::UniquePtr<SSL> ssl(SSL_new(base_.get()));
+bssl::UniquePtr<SSL> ServerContext::new_ssl(unsigned worker) const {
+  if (worker >= workers_.size()) return nullptr;
+  bssl::UniquePtr<SSL> ssl(SSL_new(workers_[worker]->base.get()));
   if (ssl) {
     SSL_set_accept_state(ssl.get());
     // Handshake-only configuration is freed once the handshake is done: idle sessions stay small.
@@ -137,16 +227,26 @@ const LoadedCertificate& ServerContext::select(const std::string* sni, const Cli
 }
 
 enum ssl_select_cert_result_t ServerContext::on_client_hello(const SSL_CLIENT_HELLO* hello) {
-  SSL_CTX* base = SSL_get_SSL_CTX(hello->ssl);
-  const auto* self = static_cast<const ServerContext*>(SSL_CTX_get_app_data(base));
-  if (!self) return ssl_select_cert_error;
+  const auto* worker = static_cast<const WorkerContexts*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(hello->ssl)));
+  if (!worker) return ssl_select_cert_error;
+  const ServerContext& self = *worker->owner;
   std::optional<std::string> sni = parse_server_name(extension(hello, TLSEXT_TYPE_server_name));
   ClientCapabilities caps = parse_capabilities(
       extension(hello, TLSEXT_TYPE_signature_algorithms), extension(hello, TLSEXT_TYPE_supported_versions),
       {hello->cipher_suites, hello->cipher_suites_len});
-  const LoadedCertificate& chosen = self->select(sni ? &*sni : nullptr, caps);
-  if (SSL_set_SSL_CTX(hello->ssl, chosen.ctx.get()) == nullptr) return ssl_select_cert_error;
+  const LoadedCertificate& chosen = self.select(sni ? &*sni : nullptr, caps);
+  SSL_CTX* serving = worker->by_certificate[static_cast<std::size_t>(&chosen - self.certificates_.data())].get();
+  if (SSL_set_SSL_CTX(hello->ssl, serving) == nullptr) return ssl_select_cert_error;
   return ssl_select_cert_success;
+}
+
+int ServerContext::on_ticket(SSL* ssl, uint8_t* key_name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac,
+                             int seal) {
+  // The base context before the certificate is chosen, that certificate's context after: both point to
+  // their worker's contexts.
+  auto* worker = static_cast<WorkerContexts*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!worker) return seal ? -1 : 0;
+  return worker->tickets.on_ticket(key_name, iv, cipher, hmac, seal != 0);
 }
 
 }  // namespace mxguard::tls

@@ -83,6 +83,32 @@ TEST_F(TlsClientTest, VerifiedHandshakeReportsNamesVersionAndCipher) {
   EXPECT_FALSE(srv.verification().performed);   // the server side checks no certificate
 }
 
+TEST_F(TlsClientTest, EachWorkerVerifiesWithItsOwnContextAndAnotherIndexGetsNone) {
+  auto made = ClientContext::create(dir_.file("ca.crt"), 2);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const ClientContext>>(made)) << std::get<std::string>(made);
+  const auto& ctx = std::get<std::shared_ptr<const ClientContext>>(made);
+  EXPECT_EQ(ctx->workers(), 2u);
+  auto server = server_context({.cn = "mx.example.test", .dns_names = {"mx.example.test"}});
+  for (unsigned w : {0u, 1u}) {
+    SCOPED_TRACE("worker " + std::to_string(w));
+    Engine client(ctx->new_ssl("mx.example.test", "mx.example.test", true, w));
+    Engine srv(server->new_ssl());
+    pump(client, srv);
+    ASSERT_TRUE(client.handshake_done()) << client.failure_reason();
+    EXPECT_TRUE(client.verification().ok());
+    // Each worker's store holds the CA: a certificate it did not issue still fails on either.
+    auto stranger = testing::issue({.cn = "mx.example.test", .dns_names = {"mx.example.test"}});
+    auto other = server_context(stranger);
+    Engine refused(ctx->new_ssl("mx.example.test", "mx.example.test", true, w));
+    Engine other_srv(other->new_ssl());
+    pump(refused, other_srv);
+    EXPECT_FALSE(refused.handshake_done());
+    EXPECT_EQ(refused.verification().problem, CertProblem::NotTrusted);
+  }
+  EXPECT_EQ(ctx->new_ssl("mx.example.test", "mx.example.test", true, 2), nullptr);
+  EXPECT_EQ(ctx->new_dane_ssl("mx.example.test", {}, 2), nullptr);
+}
+
 TEST_F(TlsClientTest, AnIpLiteralIsNotSentAsSniAndIsMatchedAgainstTheName) {
   auto server = server_context({.cn = "mx.example.test", .dns_names = {"mx.example.test"}});
   Engine client(client_context()->new_ssl("192.0.2.25", "192.0.2.25", false));

@@ -29,8 +29,9 @@ std::pair<std::string, std::string> make_cert(const testing::TempDir& dir, const
 
 class TlsTest : public ::testing::Test {
  protected:
+  // Two workers' contexts: the selection tests run through each.
   std::shared_ptr<const ServerContext> context(const std::vector<CertificateFiles>& files) {
-    auto ctx = ServerContext::create(files);
+    auto ctx = ServerContext::create(files, {.workers = 2});
     EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const ServerContext>>(ctx))
         << std::get<std::string>(ctx);
     return std::get<std::shared_ptr<const ServerContext>>(ctx);
@@ -46,7 +47,7 @@ class TlsTest : public ::testing::Test {
     std::string server_failure;
   };
   Outcome handshake(const ServerContext& server, const char* sni, const char* sigalgs, uint16_t max_version,
-                    const char* alpn = nullptr) {
+                    const char* alpn = nullptr, unsigned worker = 0) {
     bssl::UniquePtr<SSL_CTX> client_ctx(SSL_CTX_new(TLS_method()));
     SSL_CTX_set_max_proto_version(client_ctx.get(), max_version);
     if (sigalgs) {
@@ -62,7 +63,7 @@ class TlsTest : public ::testing::Test {
     }
     SSL* client_raw = client_ssl.get();
     Engine client(std::move(client_ssl));
-    Engine srv(server.new_ssl());
+    Engine srv(server.new_ssl(worker));
     Outcome out;
     testing::pump(client, srv);
     if (srv.failure().failed()) {
@@ -96,27 +97,37 @@ TEST_F(TlsTest, SniPicksTheMatchingCertificate) {
   auto [c1, k1] = make_cert(dir_, "mx1", true, {"mx1.example.com"});
   auto [c2, k2] = make_cert(dir_, "mx2", true, {"mx2.example.net", "*.example.net"});
   auto ctx = context({{c1, k1, "a"}, {c2, k2, "b"}});
-  EXPECT_EQ(handshake(*ctx, "mx2.example.net", nullptr, TLS1_3_VERSION).subject_cn, "mx2");
-  EXPECT_EQ(handshake(*ctx, "other.example.net", nullptr, TLS1_3_VERSION).subject_cn, "mx2");
-  EXPECT_EQ(handshake(*ctx, "mx1.example.com", nullptr, TLS1_3_VERSION).subject_cn, "mx1");
+  for (unsigned w : {0u, 1u}) {
+    SCOPED_TRACE("worker " + std::to_string(w));
+    EXPECT_EQ(handshake(*ctx, "mx2.example.net", nullptr, TLS1_3_VERSION, nullptr, w).subject_cn, "mx2");
+    EXPECT_EQ(handshake(*ctx, "other.example.net", nullptr, TLS1_3_VERSION, nullptr, w).subject_cn, "mx2");
+    EXPECT_EQ(handshake(*ctx, "mx1.example.com", nullptr, TLS1_3_VERSION, nullptr, w).subject_cn, "mx1");
+  }
 }
 
 TEST_F(TlsTest, NoSniOrUnknownSniGetsTheFirstCertificate) {
   auto [c1, k1] = make_cert(dir_, "first", true, {"first.example"});
   auto [c2, k2] = make_cert(dir_, "second", true, {"second.example"});
   auto ctx = context({{c1, k1, "a"}, {c2, k2, "b"}});
-  EXPECT_EQ(handshake(*ctx, nullptr, nullptr, TLS1_3_VERSION).subject_cn, "first");
-  EXPECT_EQ(handshake(*ctx, "unknown.example", nullptr, TLS1_3_VERSION).subject_cn, "first");
+  for (unsigned w : {0u, 1u}) {
+    SCOPED_TRACE("worker " + std::to_string(w));
+    EXPECT_EQ(handshake(*ctx, nullptr, nullptr, TLS1_3_VERSION, nullptr, w).subject_cn, "first");
+    EXPECT_EQ(handshake(*ctx, "unknown.example", nullptr, TLS1_3_VERSION, nullptr, w).subject_cn, "first");
+  }
 }
 
 TEST_F(TlsTest, KeyTypeFollowsTheClientsSignatureAlgorithms) {
   auto [rc, rk] = make_cert(dir_, "mx", false, {"mx.example.com"});
   auto [ec, ek] = make_cert(dir_, "mx", true, {"mx.example.com"});
   auto ctx = context({{ec, ek, "ec"}, {rc, rk, "rsa"}});
-  EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_3_VERSION).key_type, EVP_PKEY_EC);
-  EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA-PSS+SHA256:RSA+SHA256", TLS1_3_VERSION).key_type, EVP_PKEY_RSA);
-  EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_2_VERSION).key_type, EVP_PKEY_EC);
-  EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA+SHA256", TLS1_2_VERSION).key_type, EVP_PKEY_RSA);
+  for (unsigned w : {0u, 1u}) {
+    SCOPED_TRACE("worker " + std::to_string(w));
+    EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_3_VERSION, nullptr, w).key_type, EVP_PKEY_EC);
+    EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA-PSS+SHA256:RSA+SHA256", TLS1_3_VERSION, nullptr, w).key_type,
+              EVP_PKEY_RSA);
+    EXPECT_EQ(handshake(*ctx, "mx.example.com", "ECDSA+SHA256", TLS1_2_VERSION, nullptr, w).key_type, EVP_PKEY_EC);
+    EXPECT_EQ(handshake(*ctx, "mx.example.com", "RSA+SHA256", TLS1_2_VERSION, nullptr, w).key_type, EVP_PKEY_RSA);
+  }
 }
 
 TEST_F(TlsTest, ConfigurationOrderIsThePreferenceAmongUsableKeyTypes) {
