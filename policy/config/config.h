@@ -56,6 +56,10 @@ struct Limits {
   std::chrono::seconds backend_write_timeout{180}; // far side taking none of our bytes (its back-pressure)
   std::uint64_t min_data_rate = 0;                 // bytes/s averaged over DATA; 0 = off
   std::chrono::seconds min_data_rate_grace{30};    // DATA may run this long before min_data_rate applies
+  // After a session is ended for abuse (max_errors, max_junk_commands, talking before the greeting), new
+  // connections from its address get 421 4.7.0 at once for this long. 0 = off (the default, as Postfix's
+  // connection rate limits are): an address can be shared by many senders behind one NAT or relay.
+  std::chrono::seconds abuse_penalty{0};
 };
 
 // Inbound, the far side is the legacy backend next door, and the remote MTA waits for our greeting: the

@@ -64,6 +64,7 @@ const KeyTable<Limits>& limit_keys() {
       integer("min_data_rate", &Limits::min_data_rate, {0, std::int64_t{1} << 30, "bytes per second; 0 = off"}),
       // 0 applies the rate from the first byte; past an hour it would never apply to a real message.
       duration("min_data_rate_grace", &Limits::min_data_rate_grace, {0, 3600}),
+      duration("abuse_penalty", &Limits::abuse_penalty, {0, kOneDay}),
   };
   return keys;
 }

@@ -13,6 +13,13 @@ using smtp::ReplyId;
 
 namespace {
 constexpr auto kClosingGrace = 10s;   // to write the last reply before the socket is dropped
+bool is_power_of_ten(std::uint64_t n) {
+  for (std::uint64_t p = 1; p != 0 && p <= n; p *= 10) {
+    if (p == n) return true;
+    if (p > UINT64_MAX / 10) break;
+  }
+  return false;
+}
 }  // namespace
 
 std::string_view to_string(Phase p) {
@@ -94,8 +101,19 @@ void SessionCore::start(int accepted_fd) {
   connect_logged_ = true;
   spdlog::info("[{}] connect from {}", id(), peer_text());
   if (env_.limiter) {
-    auto verdict = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
-                                         limits().max_connections_per_ip);
+    auto decision = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
+                                          limits().max_connections_per_ip);
+    auto verdict = decision.verdict;
+    if (verdict == ConnectionLimiter::Verdict::Penalized) {
+      // A flood that reconnects as fast as it is closed would write a line per connection: the 1st, 10th,
+      // 100th... refusal of a penalty are logged, and the line that began the penalty said why.
+      if (is_power_of_ten(decision.refused_during_penalty)) {
+        spdlog::warn("[{}] refused: {} is serving an abuse penalty ({} connection(s) refused so far)", id(),
+                     smtp::address_text(client_.peer()), decision.refused_during_penalty);
+      }
+      reply(ReplyId::AbusePenalty, {}, /*closes=*/true);
+      return;
+    }
     if (verdict != ConnectionLimiter::Verdict::Admitted) {
       if (verdict == ConnectionLimiter::Verdict::TooFewDescriptors) {
         spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
@@ -154,6 +172,20 @@ void SessionCore::end_after_owed_replies(ReplyId reply_id, const std::string& wh
   drop_client_input();
   client_.stop_reading();
   reply(reply_id, {}, /*closes=*/true);
+}
+
+void SessionCore::penalize_client(const std::string& why) {
+  auto penalty = limits().abuse_penalty;
+  if (!env_.limiter || penalty.count() == 0 || penalized_) return;
+  penalized_ = true;
+  std::string address = smtp::address_text(client_.peer());
+  auto now = ConnectionLimiter::Clock::now();
+  if (env_.limiter->penalize(address, now + penalty, now)) {
+    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), address, penalty.count(), why);
+  } else {
+    spdlog::warn("[{}] {} not penalized: {} addresses already are (the most there may be)", id(), address,
+                 ConnectionLimiter::kMaxPenalized);
+  }
 }
 
 void SessionCore::fail(ReplyId reply_id, const std::string& why) {
@@ -331,6 +363,7 @@ void SessionCore::on_client_data(std::string_view bytes) {
   switch (phase_) {
     case Phase::Opening:
       // RFC 5321 §4.3.1: the client waits for the greeting. Spam bots don't; a real MTA never does.
+      penalize_client("it talked before the greeting");
       fail(ReplyId::EarlyTalker, "early talker");
       return;
     case Phase::StarttlsPending:

@@ -160,6 +160,8 @@ class SessionCore : protected net::ConnectionEvents {
 
   // Ends the session with `id` for the client; the far side is closed at once.
   void fail(smtp::ReplyId id, const std::string& why);
+  // The session is being ended for abuse: with limits.abuse_penalty, its address is refused for a while.
+  void penalize_client(const std::string& why);
   // Like fail, with a reply the far side made (its own 421).
   void fail_with(const smtp::Reply& reply, const std::string& why);
   // Ends the session after the queued replies are written (bounded by a grace timer).
@@ -268,6 +270,7 @@ class SessionCore : protected net::ConnectionEvents {
   bool starttls_offered_ = false;
   bool connect_logged_ = false;
   bool admitted_ = false;        // holds a slot in the limiter
+  bool penalized_ = false;       // its address was given an abuse penalty (once per session)
   bool reading_paused_ = false;
   bool backlogged_ = false;      // complete commands were left over from the last turn: the next waits in line
   bool in_command_turn_ = false;

@@ -100,6 +100,7 @@ void SessionCore::run_command_turn() {
     }
     ++lines;
     if (errors_ >= l.max_errors) {
+      penalize_client("too many errors (limits.max_errors)");
       end_after_owed_replies(ReplyId::TooManyErrors, "too many errors");
       break;
     }
@@ -139,6 +140,7 @@ std::optional<smtp::Command> SessionCore::command_for(std::string_view line, boo
   if (is_junk(command.verb) && ++junk_commands_ > limits().max_junk_commands) {
     // Postfix's smtpd_junk_command_limit, as a hard stop: these commands cost us (and, forwarded, the far
     // side) a reply each and move no mail. The one past the limit is never run; the replies still owed are.
+    penalize_client("too many junk commands (limits.max_junk_commands)");
     end_after_owed_replies(ReplyId::TooManyJunkCommands,
                            "too many junk commands (" + std::to_string(limits().max_junk_commands) +
                                " NOOP, RSET, VRFY, EXPN, HELP or ETRN without a message accepted)");

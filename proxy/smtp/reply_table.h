@@ -12,6 +12,7 @@ namespace mxguard::smtp {
 enum class ReplyId {
   // Connection-level: these end the session. Their text starts with our host name (RFC 5321 §4.2: 421).
   TooManyConnections,
+  AbusePenalty,            // the client's address is serving a penalty (limits.abuse_penalty)
   ServiceUnavailable,      // the far side (legacy backend) cannot be reached or set up
   ShuttingDown,
   TooManyErrors,

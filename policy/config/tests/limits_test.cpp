@@ -112,5 +112,16 @@ TEST(MinDataRateGrace, IsAtMostAnHour) {
   EXPECT_EQ(e.to_string(), "mxguard.toml:4: inbound.limits.min_data_rate_grace: must be between 0s and 3600s, got \"61m\"");
 }
 
+TEST(AbusePenalty, IsOffByDefaultAndADurationUpToADay) {
+  Config c = load_ok(kMinimal);
+  EXPECT_EQ(c.inbound.limits.abuse_penalty.count(), 0);
+  EXPECT_EQ(c.outbound.limits.abuse_penalty.count(), 0);
+  Config set = load_ok(std::string(kMinimal) + "[inbound.limits]\nabuse_penalty = \"2m\"\n");
+  EXPECT_EQ(set.inbound.limits.abuse_penalty.count(), 120);
+  ConfigError e = load_error(std::string(kMinimal) + "[inbound.limits]\nabuse_penalty = \"25h\"\n");
+  EXPECT_EQ(e.key, "inbound.limits.abuse_penalty");
+  EXPECT_EQ(e.line, 4);
+}
+
 }  // namespace
 }  // namespace mxguard::config

@@ -42,5 +42,46 @@ TEST(ConnectionLimiter, ZeroMeansUnlimited) {
   EXPECT_EQ(limiter.active(), 1000u);
 }
 
+using Clock = ConnectionLimiter::Clock;
+
+TEST(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndOthersAreNot) {
+  ConnectionLimiter limiter;
+  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+  ASSERT_TRUE(limiter.penalize("192.0.2.1", t0 + std::chrono::seconds(60), t0));
+  auto first = limiter.acquire("192.0.2.1", 10, 5, t0);
+  EXPECT_EQ(first.verdict, Verdict::Penalized);
+  EXPECT_EQ(first.refused_during_penalty, 1u);
+  EXPECT_EQ(limiter.acquire("192.0.2.1", 10, 5, t0 + std::chrono::seconds(59)).refused_during_penalty, 2u);
+  EXPECT_EQ(limiter.acquire("192.0.2.2", 10, 5, t0), Verdict::Admitted);
+  EXPECT_EQ(limiter.active(), 1u) << "a refused connection takes no slot";
+  EXPECT_EQ(limiter.acquire("192.0.2.1", 10, 5, t0 + std::chrono::seconds(60)), Verdict::Admitted);
+  EXPECT_EQ(limiter.penalized(), 0u) << "an expired penalty is forgotten";
+}
+
+TEST(ConnectionLimiterPenalty, ALaterPenaltyExtendsAnEarlierOneNeverShortensIt) {
+  ConnectionLimiter limiter;
+  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+  limiter.penalize("a", t0 + std::chrono::seconds(60), t0);
+  limiter.penalize("a", t0 + std::chrono::seconds(10), t0);
+  EXPECT_EQ(limiter.acquire("a", 10, 5, t0 + std::chrono::seconds(30)), Verdict::Penalized);
+  limiter.penalize("a", t0 + std::chrono::seconds(120), t0);
+  EXPECT_EQ(limiter.acquire("a", 10, 5, t0 + std::chrono::seconds(90)), Verdict::Penalized);
+  EXPECT_EQ(limiter.acquire("a", 10, 5, t0 + std::chrono::seconds(120)), Verdict::Admitted);
+}
+
+TEST(ConnectionLimiterPenalty, TheTableIsBoundedAndExpiredEntriesMakeRoom) {
+  ConnectionLimiter limiter;
+  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+  for (std::size_t i = 0; i < ConnectionLimiter::kMaxPenalized; ++i) {
+    ASSERT_TRUE(limiter.penalize("2001:db8::" + std::to_string(i), t0 + std::chrono::seconds(60), t0));
+  }
+  EXPECT_FALSE(limiter.penalize("192.0.2.9", t0 + std::chrono::seconds(60), t0)) << "full";
+  EXPECT_EQ(limiter.penalized(), ConnectionLimiter::kMaxPenalized);
+  // Once they expire, the next penalty sweeps them away and is recorded.
+  EXPECT_TRUE(limiter.penalize("192.0.2.9", t0 + std::chrono::seconds(200), t0 + std::chrono::seconds(61)));
+  EXPECT_EQ(limiter.penalized(), 1u);
+  EXPECT_EQ(limiter.acquire("192.0.2.9", 10, 5, t0 + std::chrono::seconds(100)), Verdict::Penalized);
+}
+
 }  // namespace
 }  // namespace mxguard::session
