@@ -23,6 +23,7 @@
 #   sessions per throughput run; plaintext runs twice as many), --concurrency N, --repeat N (throughput runs
 #   per server, alternating; medians are shown), --idle N (idle TLS sessions held for the memory figure),
 #   --log-level LEVEL (mxguard's [server] log_level; warn by default, info is what a deployment runs),
+#   --abuse-penalty DURATION (mxguard's [inbound.limits] abuse_penalty; off by default, as in the product),
 #   --out DIR (where logs and JSON reports go).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +50,7 @@ latency_sessions=400 latency_concurrency=4 syscall_sessions=1000
 flood_seconds=10 flood_connections=100 flood_concurrency=4
 capacity_n=9000 capacity_nofile=20000 capacity_settle=2 capacity_fresh_seconds=10
 rate_per_s=2500 rate_seconds=10 rate_cap=4000 rate_timeout=10
-mx_log_level=warn
+mx_log_level=warn mx_abuse_penalty=0s
 while [ $# -gt 0 ]; do
   if shared_option "$@"; then shift "$took"; continue; fi
   case $1 in
@@ -62,6 +63,7 @@ while [ $# -gt 0 ]; do
     --sessions) tls_sessions=$2; shift ;;
     --idle) idle_sessions=$2; shift ;;
     --log-level) mx_log_level=$2; shift ;;
+    --abuse-penalty) mx_abuse_penalty=$2; shift ;;
     *) unknown_option "$1" ;;
   esac
   shift
@@ -135,6 +137,7 @@ key = "$work/key.pem"
 [inbound.limits]
 max_connections = $mx_max_connections
 max_connections_per_ip = $mx_max_connections
+abuse_penalty = "$mx_abuse_penalty"
 
 [audit]
 path = "$work/audit.jsonl"
@@ -362,11 +365,15 @@ fi
 
 if [ $flood = 1 ]; then
   declare -A fl
+  # Each flood comes from an address of its own, as an attacker is another client than the measured
+  # sessions (and an abuse penalty one flood earned does not meet the next).
+  declare -A flood_source=([rcpt]=127.0.0.2 [noop]=127.0.0.3 [drip]=127.0.0.4 [handshake]=127.0.0.5)
   for s in "${servers[@]}"; do
     for kind in none rcpt noop drip handshake; do
       log "$s: latency of fresh sessions, flood: $kind"
       args=(-d "$flood_seconds" -c "$flood_concurrency")
-      [ $kind = none ] || args+=(--flood "$kind" --flood-connections "$flood_connections" --drip-interval-ms 100)
+      [ $kind = none ] || args+=(--flood "$kind" --flood-connections "$flood_connections" --drip-interval-ms 100
+                                 --flood-source "${flood_source[$kind]}")
       run "$s-flood-$kind" "${port[$s]}" "${pid[$s]}" "${args[@]}"
       fl[$s,$kind]="$R_p50 $R_p99 $R_rate $R_failed $R_busy $R_client_busy $R_flood_mib $R_flood_ended"
       sleep 2   # the server closes the flood's connections before the next run
@@ -422,6 +429,7 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
   if [ $flood = 1 ]; then
     echo
     echo "fresh STARTTLS sessions (concurrency $flood_concurrency, ${flood_seconds}s) while $flood_connections hostile connections run"
+    echo "(each flood from an address of its own; mxguard's inbound.limits.abuse_penalty = \"$mx_abuse_penalty\")"
     echo "(flood MiB: what the hostile clients got to send; ended: their connections the server closed, each reopened):"
     printf '  %-8s %-10s %9s %10s %11s %7s %8s %8s %10s %7s\n' server flood "p50 ms" "p99 ms" sessions/s failed \
       "server%" "client%" "flood MiB" "ended"

@@ -28,7 +28,10 @@ ClientConn::ClientConn(uv_loop_t* loop, ConnEvents& events) : events_(events) {
   tcp_.get()->data = this;
 }
 
-int ClientConn::connect(const sockaddr_in& addr) {
+int ClientConn::connect(const sockaddr_in& addr, const sockaddr_in* source) {
+  if (source) {
+    if (int rc = uv_tcp_bind(tcp_.get(), reinterpret_cast<const sockaddr*>(source), 0); rc != 0) return rc;
+  }
   auto req = std::make_unique<uv_connect_t>();
   req->data = this;
   int rc = uv_tcp_connect(req.get(), tcp_.get(), reinterpret_cast<const sockaddr*>(&addr),

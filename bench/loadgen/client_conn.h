@@ -35,7 +35,8 @@ class ClientConn {
   ClientConn(const ClientConn&) = delete;
   ClientConn& operator=(const ClientConn&) = delete;
 
-  int connect(const sockaddr_in& addr);   // libuv error, or 0 and later on_connected
+  // libuv error, or 0 and later on_connected. `source`: the local address to bind first (null: any).
+  int connect(const sockaddr_in& addr, const sockaddr_in* source = nullptr);
   void write(std::string_view plaintext);   // through TLS once it is on
   void write_raw(std::string bytes);        // straight to the socket, TLS or not (a torn ClientHello)
   // Straight to the socket without a copy: `bytes` must outlive the connection (a flood's constant chunk).

@@ -71,8 +71,9 @@ bool Driver::run(std::string& error) {
   if (options_.flood) {
     stage_ = Stage::FloodWarmup;
     stage_since_ns_ = uv_hrtime();
-    flood_ = std::make_unique<FloodRunner>(FloodPlan{*options_.flood, options_.target, options_.flood_connections,
-                                                     options_.drip_interval_ms, half_hello_});
+    flood_ = std::make_unique<FloodRunner>(FloodPlan{*options_.flood, options_.target, options_.flood_source,
+                                                     options_.flood_connections, options_.drip_interval_ms,
+                                                     half_hello_});
     flood_->start();
   } else {
     start_measuring();

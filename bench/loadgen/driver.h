@@ -48,6 +48,7 @@ struct Options {
   int flood_connections = 50;
   double flood_warmup_s = 1;
   int drip_interval_ms = 200;
+  std::optional<sockaddr_in> flood_source;   // the flood's own client address (port 0)
   std::string label;
 };
 

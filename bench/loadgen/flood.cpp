@@ -28,13 +28,14 @@ const char* to_string(FloodKind k) {
   return "?";
 }
 
-FloodConn::FloodConn(uv_loop_t* loop, FloodKind kind, const sockaddr_in& target, const std::string& half_hello,
-                     FloodStats& stats, FloodHost& host)
-    : kind_(kind), target_(target), half_hello_(half_hello), stats_(stats), host_(host), conn_(loop, *this) {}
+FloodConn::FloodConn(uv_loop_t* loop, FloodKind kind, const sockaddr_in& target, const sockaddr_in* source,
+                     const std::string& half_hello, FloodStats& stats, FloodHost& host)
+    : kind_(kind), target_(target), source_(source), half_hello_(half_hello), stats_(stats), host_(host),
+      conn_(loop, *this) {}
 
 void FloodConn::start() {
   ++stats_.opened;
-  if (conn_.connect(target_) != 0) close(true);
+  if (conn_.connect(target_, source_) != 0) close(true);
 }
 
 void FloodConn::on_connected(int status) {

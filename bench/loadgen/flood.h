@@ -45,8 +45,9 @@ class FloodHost {
 class FloodConn final : public ConnEvents {
  public:
   // `half_hello` is the first half of a real ClientHello record (kind Handshake only).
-  FloodConn(uv_loop_t* loop, FloodKind kind, const sockaddr_in& target, const std::string& half_hello,
-            FloodStats& stats, FloodHost& host);
+  // `source`: the address to connect from (null: the kernel's choice); it must outlive the connection.
+  FloodConn(uv_loop_t* loop, FloodKind kind, const sockaddr_in& target, const sockaddr_in* source,
+            const std::string& half_hello, FloodStats& stats, FloodHost& host);
   void start();
   void drip();    // one byte (kind Drip, once the greeting is in)
   void stop();    // the run is over: close without counting it as the server's doing
@@ -63,6 +64,7 @@ class FloodConn final : public ConnEvents {
 
   FloodKind kind_;
   sockaddr_in target_;
+  const sockaddr_in* source_;
   const std::string& half_hello_;
   FloodStats& stats_;
   FloodHost& host_;

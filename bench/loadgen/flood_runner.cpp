@@ -45,7 +45,8 @@ void FloodRunner::start() {
 void FloodRunner::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
 
 void FloodRunner::open_one() {
-  auto f = std::make_unique<FloodConn>(&loop_, plan_.kind, plan_.target, plan_.half_hello, stats_, *this);
+  auto f = std::make_unique<FloodConn>(&loop_, plan_.kind, plan_.target, plan_.source ? &*plan_.source : nullptr,
+                                       plan_.half_hello, stats_, *this);
   FloodConn* raw = f.get();
   floods_.emplace(raw, std::move(f));
   raw->start();

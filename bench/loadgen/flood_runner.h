@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -24,6 +25,7 @@ namespace mxguard::bench {
 struct FloodPlan {
   FloodKind kind = FloodKind::Rcpt;
   sockaddr_in target{};
+  std::optional<sockaddr_in> source;   // bound before connecting: the flood's own client address
   int connections = 50;
   int drip_interval_ms = 200;
   std::string half_hello;   // kind Handshake: the first half of a real ClientHello record

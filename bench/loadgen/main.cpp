@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   app.add_option("--flood-warmup", o.flood_warmup_s, "seconds between opening the flood and measuring")
       ->capture_default_str()
       ->needs(flood);
+  std::string flood_source;
+  app.add_option("--flood-source", flood_source,
+                 "the hostile connections' own address, e.g. 127.0.0.2 (they are another client than the measured sessions)")
+      ->needs(flood);
   app.add_option("--drip-interval-ms", o.drip_interval_ms, "drip flood: milliseconds between bytes")
       ->capture_default_str()
       ->needs(flood)
@@ -94,6 +98,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.target = *target;
+  if (!flood_source.empty()) {
+    // An address without a port: any port will do for parsing, and 0 lets the kernel pick.
+    auto source = mxguard::bench::parse_loopback(flood_source + ":1", error);
+    if (!source) {
+      std::fprintf(stderr, "loadgen: --flood-source: %s\n", error.c_str());
+      return 2;
+    }
+    source->sin_port = 0;
+    o.flood_source = *source;
+  }
   o.tls = !plain;
   if (!flood_name.empty()) o.flood = mxguard::bench::parse_flood_kind(flood_name);
   std::signal(SIGPIPE, SIG_IGN);
