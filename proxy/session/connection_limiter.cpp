@@ -17,15 +17,16 @@ ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& addres
       penalties_.erase(it);
     }
   }
-  if (max_total != 0 && total_ >= max_total) return {Verdict::TooManyTotal};
-  if (descriptor_cap_ != 0 && total_ >= descriptor_cap_) return {Verdict::TooFewDescriptors};
+  if (max_total != 0 && total_ >= max_total) return {Verdict::TooManyTotal, ++refused_streak_};
+  if (descriptor_cap_ != 0 && total_ >= descriptor_cap_) return {Verdict::TooFewDescriptors, ++refused_streak_};
   std::size_t& count = per_address_[address];
   if (max_per_address != 0 && count >= max_per_address) {
     if (count == 0) per_address_.erase(address);
-    return {Verdict::TooManyFromAddress};
+    return {Verdict::TooManyFromAddress, ++refused_streak_};
   }
   ++count;
   ++total_;
+  refused_streak_ = 0;
   return {Verdict::Admitted};
 }
 

@@ -18,7 +18,10 @@ class ConnectionLimiter {
   enum class Verdict { Admitted, TooManyTotal, TooManyFromAddress, TooFewDescriptors, Penalized };
   struct Decision {
     Verdict verdict = Verdict::Admitted;
-    std::uint64_t refused_during_penalty = 0;   // Penalized: this refusal's number within the penalty
+    // A refusal's number: within its address's penalty (Penalized), or among the refusals for capacity
+    // (the other verdicts) since a connection was last admitted. So a session can log the 1st, 10th,
+    // 100th... of a flood of refusals instead of each one.
+    std::uint64_t refused = 0;
     bool operator==(Verdict v) const { return verdict == v; }
   };
   // At most this many addresses serve a penalty at once: an attacker with many addresses (an IPv6 prefix)
@@ -55,6 +58,7 @@ class ConnectionLimiter {
   std::size_t descriptor_cap_ = 0;
   std::unordered_map<std::string, std::size_t> per_address_;
   std::unordered_map<std::string, Penalty> penalties_;
+  std::uint64_t refused_streak_ = 0;   // refusals for capacity since the last admitted connection
   Clock::time_point next_prune_{};
 };
 

@@ -98,35 +98,43 @@ void SessionCore::start(int accepted_fd) {
     finish();
     return;
   }
-  connect_logged_ = true;
-  spdlog::info("[{}] connect from {}", id(), peer_text());
+  ConnectionLimiter::Decision decision;
   if (env_.limiter) {
-    auto decision = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
-                                          limits().max_connections_per_ip);
-    auto verdict = decision.verdict;
-    if (verdict == ConnectionLimiter::Verdict::Penalized) {
-      // A flood that reconnects as fast as it is closed would write a line per connection: the 1st, 10th,
-      // 100th... refusal of a penalty are logged, and the line that began the penalty said why.
-      if (is_power_of_ten(decision.refused_during_penalty)) {
-        spdlog::warn("[{}] refused: {} is serving an abuse penalty ({} connection(s) refused so far)", id(),
-                     smtp::address_text(client_.peer()), decision.refused_during_penalty);
-      }
-      reply(ReplyId::AbusePenalty, {}, /*closes=*/true);
-      return;
-    }
-    if (verdict != ConnectionLimiter::Verdict::Admitted) {
-      if (verdict == ConnectionLimiter::Verdict::TooFewDescriptors) {
-        spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
-                     "raise LimitNOFILE or ulimit -n)", id());
-      } else {
-        spdlog::warn("[{}] refused: too many connections{}", id(),
-                     verdict == ConnectionLimiter::Verdict::TooManyFromAddress ? " from this address" : "");
-      }
-      reply(ReplyId::TooManyConnections, {}, /*closes=*/true);
-      return;
-    }
-    admitted_ = true;
+    decision = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
+                                     limits().max_connections_per_ip);
   }
+  using Verdict = ConnectionLimiter::Verdict;
+  // A flood of refused connections (a penalized address reconnecting as fast as it is closed, a
+  // connection flood at the limits) would write two lines per connection: the 1st, 10th, 100th... of
+  // each run of refusals are logged with their number, and the others not at all.
+  bool refused = decision.verdict != Verdict::Admitted;
+  if (!refused || is_power_of_ten(decision.refused)) {
+    connect_logged_ = true;   // its "disconnect" line follows
+    spdlog::info("[{}] connect from {}", id(), peer_text());
+    std::string count = decision.refused > 1 ? " (" + std::to_string(decision.refused) + " refused so far)" : "";
+    switch (decision.verdict) {
+      case Verdict::Admitted: break;
+      case Verdict::Penalized:
+        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), smtp::address_text(client_.peer()),
+                     count);
+        break;
+      case Verdict::TooFewDescriptors:
+        spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
+                     "raise LimitNOFILE or ulimit -n){}", id(), count);
+        break;
+      case Verdict::TooManyTotal:
+      case Verdict::TooManyFromAddress:
+        spdlog::warn("[{}] refused: too many connections{}{}", id(),
+                     decision.verdict == Verdict::TooManyFromAddress ? " from this address" : "", count);
+        break;
+    }
+  }
+  if (refused) {
+    reply(decision.verdict == Verdict::Penalized ? ReplyId::AbusePenalty : ReplyId::TooManyConnections, {},
+          /*closes=*/true);
+    return;
+  }
+  admitted_ = env_.limiter != nullptr;
   // Read from the start: a client that talks before the greeting is refused (early talker).
   client_.start_reading();
   if (implicit_tls_) {

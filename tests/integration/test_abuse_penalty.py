@@ -37,8 +37,10 @@ class AbusePenalty(HardeningTestCase):
         for _ in range(12):
             self.refused_at_the_door("127.0.0.2")
         # The 1st and the 10th refusal are logged, not each one.
-        self.assertLogged(r"refused: 127\.0\.0\.2 is serving an abuse penalty \(10 connection\(s\) refused so far\)")
+        self.assertLogged(r"refused: 127\.0\.0\.2 is serving an abuse penalty \(10 refused so far\)")
         self.assertEqual(len(re.findall(r"is serving an abuse penalty", self.mx.log())), 2, self.diag())
+        # Nor a connect/disconnect pair for each of the others: 1 session + the 1st and 10th refusal.
+        self.assertEqual(len(re.findall(r"\] connect from 127\.0\.0\.2", self.mx.log())), 3, self.diag())
         self.assertEqual(len(self.be.connections), backend_connections, "a refused connection reached the backend")
         # Another address is not affected.
         c = self.connect(source="127.0.0.3")

@@ -44,14 +44,29 @@ TEST(ConnectionLimiter, ZeroMeansUnlimited) {
 
 using Clock = ConnectionLimiter::Clock;
 
+TEST(ConnectionLimiter, RefusalsForCapacityAreNumberedUntilAConnectionIsAdmitted) {
+  ConnectionLimiter limiter;
+  EXPECT_EQ(limiter.acquire("a", 1, 5), Verdict::Admitted);
+  EXPECT_EQ(limiter.acquire("b", 1, 5).refused, 1u);
+  EXPECT_EQ(limiter.acquire("c", 1, 5).refused, 2u);
+  auto third = limiter.acquire("a", 5, 1);
+  EXPECT_EQ(third.verdict, Verdict::TooManyFromAddress);
+  EXPECT_EQ(third.refused, 3u) << "every kind of capacity refusal counts in the same run";
+  limiter.release("a");
+  EXPECT_EQ(limiter.acquire("b", 1, 5).refused, 0u);
+  limiter.release("b");
+  EXPECT_EQ(limiter.acquire("x", 1, 5), Verdict::Admitted);
+  EXPECT_EQ(limiter.acquire("y", 1, 5).refused, 1u) << "an admitted connection ends the run";
+}
+
 TEST(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndOthersAreNot) {
   ConnectionLimiter limiter;
   Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
   ASSERT_TRUE(limiter.penalize("192.0.2.1", t0 + std::chrono::seconds(60), t0));
   auto first = limiter.acquire("192.0.2.1", 10, 5, t0);
   EXPECT_EQ(first.verdict, Verdict::Penalized);
-  EXPECT_EQ(first.refused_during_penalty, 1u);
-  EXPECT_EQ(limiter.acquire("192.0.2.1", 10, 5, t0 + std::chrono::seconds(59)).refused_during_penalty, 2u);
+  EXPECT_EQ(first.refused, 1u);
+  EXPECT_EQ(limiter.acquire("192.0.2.1", 10, 5, t0 + std::chrono::seconds(59)).refused, 2u);
   EXPECT_EQ(limiter.acquire("192.0.2.2", 10, 5, t0), Verdict::Admitted);
   EXPECT_EQ(limiter.active(), 1u) << "a refused connection takes no slot";
   EXPECT_EQ(limiter.acquire("192.0.2.1", 10, 5, t0 + std::chrono::seconds(60)), Verdict::Admitted);
