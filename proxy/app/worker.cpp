@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "proxy/app/log_output.h"
@@ -147,11 +148,26 @@ void Worker::start() {
 
 void Worker::run() {
   {
-    LoopLogBatch log_batch(&loop_);   // this thread's log lines leave once per iteration, before the poll
+    // This thread's log lines and audit events leave once per iteration, before the loop polls.
+    LoopLogBatch log_batch(&loop_);
+    std::optional<audit::Log::ThreadBatch> audit_batch;
+    uv::Handle<uv_prepare_t> audit_flush;
+    if (audit_) {
+      audit_batch.emplace(*audit_);
+      if (uv_prepare_init(&loop_, audit_flush.get()) == 0) {
+        audit_flush.mark_initialized();
+        audit_flush.get()->data = &*audit_batch;
+        uv_prepare_start(audit_flush.get(),
+                         [](uv_prepare_t* p) { static_cast<audit::Log::ThreadBatch*>(p->data)->flush(); });
+        uv_unref(audit_flush.base());   // the loop ends when its sessions do
+      }
+    }
     uv_run(&loop_, UV_RUN_DEFAULT);
+    if (audit_batch) audit_batch->flush();   // what the loop's last turns audited
+    audit_flush.close();
     log_batch.close();
   }
-  uv_run(&loop_, UV_RUN_DEFAULT);   // the batch's handle, closed just now
+  uv_run(&loop_, UV_RUN_DEFAULT);   // the handles closed just now
   if (on_exit_) on_exit_();
 }
 

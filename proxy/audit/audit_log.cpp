@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -69,14 +70,45 @@ Log::~Log() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+thread_local Log::ThreadBatch* t_batch = nullptr;
+constexpr std::size_t kBatchBytes = 64 * 1024;
+}  // namespace
+
+Log::ThreadBatch::ThreadBatch(Log& log) : log_(log), outer_(t_batch) { t_batch = this; }
+
+Log::ThreadBatch::~ThreadBatch() {
+  flush();
+  t_batch = outer_;
+}
+
+void Log::ThreadBatch::flush() {
+  if (count_ == 0) return;
+  log_.write_lines(lines_, count_);
+  lines_.clear();
+  count_ = 0;
+  if (lines_.capacity() > kBatchBytes) lines_.shrink_to_fit();
+}
+
 void Log::write(const Event& event) {
+  if (path_.empty()) return;
   // Replace invalid UTF-8 (peer-supplied names) rather than throw from the data path.
   std::string line = event.json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');
+  if (ThreadBatch* batch = t_batch; batch && &batch->log_ == this) {
+    batch->lines_ += line;
+    ++batch->count_;
+    if (batch->lines_.size() >= kBatchBytes) batch->flush();
+    return;
+  }
+  write_lines(line, 1);
+}
+
+void Log::write_lines(std::string_view lines, std::size_t count) {
   std::lock_guard lock(mutex_);
-  if (path_.empty()) return;
   reopen_if_unlinked();
-  if (write_line(line)) {
+  std::size_t lost = append_locked(lines, count);
+  if (lost == 0) {
     if (failing_) {
       spdlog::warn("audit log {} is writable again; {} event(s) were lost", path_, lost_in_streak_);
       failing_ = false;
@@ -84,8 +116,8 @@ void Log::write(const Event& event) {
     }
     return;
   }
-  write_errors_.fetch_add(1, std::memory_order_relaxed);
-  ++lost_in_streak_;
+  write_errors_.fetch_add(lost, std::memory_order_relaxed);
+  lost_in_streak_ += lost;
   if (!failing_) {
     // Once per streak: a full disk must neither stop mail nor flood the process log.
     spdlog::error("audit log {}: write failed: {}; events are lost until it is writable again", path_,
@@ -94,31 +126,40 @@ void Log::write(const Event& event) {
   }
 }
 
-bool Log::write_line(const std::string& line) {
+std::size_t Log::append_locked(std::string_view lines, std::size_t count) {
   if (fd_ < 0) {
     errno = EBADF;
-    return false;
+    return count;
   }
   std::string ended;   // after a fragment that could not be taken back: end it first, so that it stays a
                        // bad line of its own instead of swallowing this event
-  if (torn_) ended = "\n" + line;
-  const std::string_view text = torn_ ? std::string_view(ended) : std::string_view(line);
+  if (torn_) ended = "\n" + std::string(lines);
+  const std::string_view text = torn_ ? std::string_view(ended) : lines;
+  const std::size_t lead = torn_ ? 1 : 0;   // the newline that ends the fragment is not an event
   std::size_t written = 0;
   while (written < text.size()) {
     ssize_t n = ::write(fd_, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int error = n == 0 ? ENOSPC : errno;
-      // A full disk takes what fits in the file's last block and refuses the rest: left there, the half
-      // line would run into the next event, and both would be lost to every reader.
-      if (written > 0) take_back(text.substr(0, written));
+      // A full disk takes what fits in the file's last block and refuses the rest. The lines that went in
+      // whole stay; left there, the half line after them would run into the next event, and both would be
+      // lost to every reader.
+      std::string_view done = text.substr(0, written);
+      std::size_t last_end = done.rfind('\n');
+      std::size_t whole_end = last_end == std::string_view::npos ? 0 : last_end + 1;
+      std::size_t whole = 0;
+      for (char ch : done.substr(0, whole_end)) whole += ch == '\n';
+      whole = whole > lead ? whole - lead : 0;
+      if (whole_end > 0) torn_ = false;   // the fragment before this write is ended
+      if (written > whole_end) take_back(done.substr(whole_end));
       errno = error;
-      return false;
+      return count - std::min(whole, count);
     }
     written += static_cast<std::size_t>(n);
   }
   torn_ = false;
-  return true;
+  return 0;
 }
 
 void Log::take_back(std::string_view fragment) {

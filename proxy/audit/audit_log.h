@@ -1,6 +1,9 @@
 #pragma once
 // The audit log: one JSON object per line for every TLS decision (design.md, "Audit log and metrics").
-// Shared by all workers; each event is one write(2) on an O_APPEND descriptor, so lines never interleave.
+// Shared by all workers; every write(2) is whole lines on an O_APPEND descriptor, so lines never
+// interleave. A worker gathers its events in a ThreadBatch and writes them once per loop iteration (before
+// its loop polls): an inbound STARTTLS session writes one event, and under load one lock, one fstat and one
+// write then serve many sessions instead of one each.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -47,6 +50,25 @@ class Log {
   // counted (write_errors()); the event is lost, the session goes on.
   void write(const Event& event);
   std::uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
+
+  // While one exists on a thread, that thread's events for `log` wait in it until flush() (which its owner
+  // calls before the thread's loop polls, and the destructor calls last). At most 64 KiB wait: past that,
+  // write() flushes at once. Create, use and destroy it on one thread.
+  class ThreadBatch {
+   public:
+    explicit ThreadBatch(Log& log);
+    ~ThreadBatch();
+    ThreadBatch(const ThreadBatch&) = delete;
+    ThreadBatch& operator=(const ThreadBatch&) = delete;
+    void flush();
+
+   private:
+    friend class Log;
+    Log& log_;
+    std::string lines_;
+    std::size_t count_ = 0;
+    ThreadBatch* outer_;   // the thread's batch before this one (normally none)
+  };
   // Reopens the same path (after logrotate moved the file away). Keeps the old file on failure.
   std::string reopen();
   const std::string& path() const { return path_; }
@@ -54,7 +76,10 @@ class Log {
  private:
   explicit Log(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
-  bool write_line(const std::string& line);   // with mutex_ held; a failed write leaves no half line
+  void write_lines(std::string_view lines, std::size_t count);   // takes mutex_; reports failures
+  // With mutex_ held: how many of the `count` lines in `lines` were lost (0: all written). A write that
+  // fails part-way keeps the lines that were whole and leaves no half line.
+  std::size_t append_locked(std::string_view lines, std::size_t count);
   void take_back(std::string_view fragment);  // with mutex_ held: the start of a line that did not fit
   void reopen_if_unlinked();                  // with mutex_ held
 
