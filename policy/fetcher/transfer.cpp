@@ -12,9 +12,22 @@ std::unique_ptr<Transfer> Transfer::create(const Request& request, const std::st
     error = "curl_easy_init failed";
     return nullptr;
   }
-  // Only the request's addresses: curl never asks DNS itself (mxguard's resolver found these). The entry
-  // goes into the multi handle's shared DNS cache under host:port, replacing an older one; so two
-  // transfers for one host must never run at once (FetchServer runs one per domain).
+  // Only the request's addresses: curl never asks DNS itself (mxguard's resolver found these).
+  // The entry goes into a DNS cache of this transfer's own, which dies with it. In the multi handle's
+  // cache (where an easy handle's entries go by default) a CURLOPT_RESOLVE entry is permanent: it is
+  // never pruned and lives as long as the fetcher, one per policy host and port ever fetched, about
+  // 235 bytes each (docs/benchmarks.md, "mxguard-fetch over 20,000 fetches"): growth without bound
+  // in a daemon that meets new domains for months.
+  self->dns_cache_.reset(curl_share_init());
+  if (!self->dns_cache_) {
+    error = "curl_share_init failed";
+    return nullptr;
+  }
+  if (CURLSHcode rc = curl_share_setopt(self->dns_cache_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+      rc != CURLSHE_OK) {
+    error = std::string("curl_share_setopt(CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS): ") + curl_share_strerror(rc);
+    return nullptr;
+  }
   std::string resolve = resolve_entry(request.domain, request.port, request.addresses);
   self->resolve_.reset(curl_slist_append(nullptr, resolve.c_str()));
   if (!self->resolve_) {
@@ -35,6 +48,7 @@ std::unique_ptr<Transfer> Transfer::create(const Request& request, const std::st
   set(CURLOPT_ERRORBUFFER, self->error_buffer_.data());
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_URL, url.c_str());
+  set(CURLOPT_SHARE, self->dns_cache_.get());   // before CURLOPT_RESOLVE is used: at the transfer's start
   set(CURLOPT_RESOLVE, self->resolve_.get());
   // HTTPS and nothing else, also after a redirect (none is followed: mxguard refuses a 3xx itself).
   set(CURLOPT_PROTOCOLS_STR, "https");

@@ -38,9 +38,14 @@ class Transfer {
   struct SlistFree {
     void operator()(curl_slist* list) const { curl_slist_free_all(list); }
   };
+  struct ShareCleanup {
+    void operator()(CURLSH* share) const { curl_share_cleanup(share); }
+  };
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self) noexcept;
 
-  // Declared first, destroyed last: the easy handle points at all of these until curl_easy_cleanup.
+  // Declared first, destroyed last: the easy handle points at all of these until curl_easy_cleanup
+  // (curl_share_cleanup refuses a share an easy handle still uses, and would leak it).
+  std::unique_ptr<CURLSH, ShareCleanup> dns_cache_;   // this transfer's DNS cache: its one resolve entry
   std::unique_ptr<curl_slist, SlistFree> resolve_;
   std::array<char, CURL_ERROR_SIZE> error_buffer_{};
   std::string body_;
