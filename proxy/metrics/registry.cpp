@@ -128,6 +128,23 @@ std::string Registry::render() const {
         out, "mxguard_tls_handshake_duration_seconds", {{"direction", audit::to_string(d)}},
         [&](const WorkerMetrics& w) -> const auto& { return w.handshake_seconds[ix(d)]; });
   }
+  out.family("mxguard_connections_refused_total",
+             "Connections refused with 421 before their session began, by reason: an address serving an abuse "
+             "penalty, max_connections, max_connections_per_ip, the descriptor limit.", Type::Counter);
+  for (auto d : kDirectionList) {
+    for (std::size_t r = 0; r < session::kDoorRefusals; ++r) {
+      out.sample("mxguard_connections_refused_total",
+                 {{"direction", audit::to_string(d)}, {"reason", session::to_string(static_cast<session::DoorRefusal>(r))}},
+                 sum([&](const WorkerMetrics& w) -> const Counter& { return w.refused_at_door[ix(d)][r]; }));
+    }
+  }
+  out.family("mxguard_abuse_penalties_total",
+             "Abuse penalties begun (limits.abuse_penalty): sessions ended past max_errors or max_junk_commands, "
+             "or for talking before the greeting, whose address is then refused for a while.", Type::Counter);
+  for (auto d : kDirectionList) {
+    out.sample("mxguard_abuse_penalties_total", {{"direction", audit::to_string(d)}},
+               sum([&](const WorkerMetrics& w) -> const Counter& { return w.abuse_penalties[ix(d)]; }));
+  }
   out.family("mxguard_inbound_downgrades_refused_total",
              "Inbound MAIL refused because a require_tls_from sender came without TLS.", Type::Counter);
   out.sample("mxguard_inbound_downgrades_refused_total", {},

@@ -17,6 +17,16 @@ std::string_view to_string(HandshakeFailure f) {
   return "protocol";
 }
 
+std::string_view to_string(DoorRefusal r) {
+  switch (r) {
+    case DoorRefusal::AbusePenalty: return "abuse-penalty";
+    case DoorRefusal::TooManyConnections: return "max-connections";
+    case DoorRefusal::TooManyFromAddress: return "max-connections-per-ip";
+    case DoorRefusal::TooFewDescriptors: return "descriptors";
+  }
+  return "max-connections";
+}
+
 HandshakeFailure handshake_failure(tls::FailureKind kind) {
   switch (kind) {
     case tls::FailureKind::None:

@@ -130,6 +130,11 @@ void SessionCore::start(int accepted_fd) {
     }
   }
   if (refused) {
+    DoorRefusal why = decision.verdict == Verdict::Penalized        ? DoorRefusal::AbusePenalty
+                      : decision.verdict == Verdict::TooFewDescriptors ? DoorRefusal::TooFewDescriptors
+                      : decision.verdict == Verdict::TooManyFromAddress ? DoorRefusal::TooManyFromAddress
+                                                                         : DoorRefusal::TooManyConnections;
+    for (auto* o : env_.observers) o->on_refused_at_door(*this, why);
     reply(decision.verdict == Verdict::Penalized ? ReplyId::AbusePenalty : ReplyId::TooManyConnections, {},
           /*closes=*/true);
     return;
@@ -190,6 +195,7 @@ void SessionCore::penalize_client(const std::string& why) {
   auto now = ConnectionLimiter::Clock::now();
   if (env_.limiter->penalize(address, now + penalty, now)) {
     spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), address, penalty.count(), why);
+    for (auto* o : env_.observers) o->on_abuse_penalty(*this);
   } else {
     spdlog::warn("[{}] {} not penalized: {} addresses already are (the most there may be)", id(), address,
                  ConnectionLimiter::kMaxPenalized);

@@ -287,6 +287,44 @@ class InboundDowngrades(MetricsTestCase):
         self.ob.wait_audit(event="downgrade-attempt", domain="bank.test")
 
 
+class DoorRefusals(MetricsTestCase):
+    def raw(self, source="127.0.0.1"):
+        c = socket.create_connection(("127.0.0.1", self.inbound_port), timeout=20, source_address=(source, 0))
+        self.addCleanup(c.close)
+        return c
+
+    def read_all(self, c):
+        data = b""
+        while chunk := c.recv(65536):
+            data += chunk
+        return data
+
+    def test_refusals_at_the_door_and_abuse_penalties_are_counted_by_reason(self):
+        self.start_all(inbound_limits={"max_connections_per_ip": 1, "max_junk_commands": 2,
+                                       "abuse_penalty": "1h"})
+        m = self.scrape()
+        for reason in ("abuse-penalty", "max-connections", "max-connections-per-ip", "descriptors"):
+            self.assertEqual(m["mxguard_connections_refused_total", IN, f'reason="{reason}"'], 0)
+        self.assertEqual(m["mxguard_abuse_penalties_total", IN], 0)
+        # One session held from 127.0.0.2: a second from the same address is over max_connections_per_ip.
+        held = self.raw("127.0.0.2")
+        self.assertTrue(held.recv(1024).startswith(b"220"))
+        self.assertTrue(self.read_all(self.raw("127.0.0.2")).startswith(b"421 4.7.0"))
+        held.close()
+        # Junk past the limit from 127.0.0.3 begins a penalty; its next connection is refused for it.
+        c = self.raw("127.0.0.3")
+        self.assertTrue(c.recv(1024).startswith(b"220"))
+        c.sendall(b"NOOP\r\nNOOP\r\nNOOP\r\n")
+        self.assertIn(b"too many junk commands", self.read_all(c))
+        self.assertIn(b"too many errors from your address", self.read_all(self.raw("127.0.0.3")))
+        m = self.wait_metrics(lambda m: m["mxguard_connections_refused_total", IN, 'reason="abuse-penalty"'] == 1,
+                              "the penalized connection's refusal")
+        self.assertEqual(m["mxguard_connections_refused_total", IN, 'reason="max-connections-per-ip"'], 1)
+        self.assertEqual(m["mxguard_connections_refused_total", IN, 'reason="max-connections"'], 0)
+        self.assertEqual(m["mxguard_abuse_penalties_total", IN], 1)
+        self.assertEqual(m["mxguard_abuse_penalties_total", OUT], 0)
+
+
 class OutboundCounters(MetricsTestCase):
     def setUp(self):
         super().setUp()
