@@ -14,6 +14,7 @@
 #include <random>
 
 #include "proxy/app/log_output.h"
+#include "proxy/app/worker_local_owner.h"
 #include "proxy/net/listener_options.h"
 #include "proxy/session/thresholds.h"
 #include "proxy/smtp/proxy_header.h"
@@ -45,7 +46,7 @@ Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::share
                metrics::WorkerMetrics* metrics, std::function<void()> on_exit)
     : index_(index),
       pending_listeners_(std::move(listeners)),
-      runtime_(std::move(runtime)),
+      runtime_(for_this_worker(std::move(runtime))),
       audit_(audit),
       limiter_(limiter),
       audit_observer_(audit),
@@ -55,6 +56,16 @@ Worker::Worker(unsigned index, std::vector<WorkerListener> listeners, std::share
   uv_loop_init(&loop_);
   std::random_device rd;
   id_prefix_ = rd() & 0xffffff;
+}
+
+// The snapshot with its session-held parts owned per worker (worker_local_owner.h): sessions copy those
+// pointers, and their counts then live on this worker's cache lines.
+std::shared_ptr<const Runtime> Worker::for_this_worker(std::shared_ptr<const Runtime> shared) {
+  if (!shared) return shared;
+  auto local = std::make_shared<Runtime>(*shared);
+  local->inbound = worker_local_owner(shared->inbound);
+  local->outbound = worker_local_owner(shared->outbound);
+  return local;
 }
 
 Worker::~Worker() {
@@ -192,7 +203,7 @@ void Worker::drain_posted() {
 }
 
 void Worker::reload(std::shared_ptr<const Runtime> runtime) {
-  post([this, runtime = std::move(runtime)]() mutable { runtime_ = std::move(runtime); });
+  post([this, runtime = std::move(runtime)]() mutable { runtime_ = for_this_worker(std::move(runtime)); });
 }
 
 void Worker::stop(std::chrono::seconds grace, bool tell_sessions) {

@@ -63,6 +63,7 @@ class Worker {
   };
 
   void run();
+  static std::shared_ptr<const Runtime> for_this_worker(std::shared_ptr<const Runtime> shared);
   bool ad_trusted(const dns::Resolver& resolver) const;
   void drain_posted();
   void on_connection(Listening& listener, int fd);
