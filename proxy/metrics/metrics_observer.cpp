@@ -37,7 +37,7 @@ void MetricsObserver::on_tls(const session::SessionCore& s, const session::TlsOu
 }
 
 void MetricsObserver::on_downgrade_refused(const session::SessionCore&) { m_.downgrades_refused.add(); }
-void MetricsObserver::on_refused_at_door(const session::SessionCore& s, session::DoorRefusal why) {
+void MetricsObserver::on_refused_at_door(const session::SessionCore& s, session::ConnectionLimiter::Verdict why) {
   m_.refused_at_door[ix(s.direction())][ix(why)].add();
 }
 void MetricsObserver::on_abuse_penalty(const session::SessionCore& s) { m_.abuse_penalties[ix(s.direction())].add(); }

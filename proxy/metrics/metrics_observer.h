@@ -20,7 +20,7 @@ class MetricsObserver : public session::SessionObserver, public outbound::MxObse
   void on_starttls_offered(const session::SessionCore& s) override;
   void on_tls(const session::SessionCore& s, const session::TlsOutcome& outcome) override;
   void on_downgrade_refused(const session::SessionCore& s) override;
-  void on_refused_at_door(const session::SessionCore& s, session::DoorRefusal why) override;
+  void on_refused_at_door(const session::SessionCore& s, session::ConnectionLimiter::Verdict why) override;
   void on_abuse_penalty(const session::SessionCore& s) override;
   void on_end(const session::SessionCore& s) override;
 

@@ -132,9 +132,11 @@ std::string Registry::render() const {
              "Connections refused with 421 before their session began, by reason: an address serving an abuse "
              "penalty, max_connections, max_connections_per_ip, the descriptor limit.", Type::Counter);
   for (auto d : kDirectionList) {
-    for (std::size_t r = 0; r < session::kDoorRefusals; ++r) {
+    for (std::size_t r = 0; r < session::kLimiterVerdicts; ++r) {
+      auto verdict = static_cast<session::ConnectionLimiter::Verdict>(r);
+      if (verdict == session::ConnectionLimiter::Verdict::Admitted) continue;   // not a refusal
       out.sample("mxguard_connections_refused_total",
-                 {{"direction", audit::to_string(d)}, {"reason", session::to_string(static_cast<session::DoorRefusal>(r))}},
+                 {{"direction", audit::to_string(d)}, {"reason", session::to_string(verdict)}},
                  sum([&](const WorkerMetrics& w) -> const Counter& { return w.refused_at_door[ix(d)][r]; }));
     }
   }

@@ -76,7 +76,7 @@ struct alignas(64) WorkerMetrics {
   std::array<Histogram<kHandshakeBuckets>, kDirections> handshake_seconds;   // completed handshakes
 
   Counter downgrades_refused;   // inbound: a require_tls_from sender in plaintext
-  Counters<kDirections, session::kDoorRefusals> refused_at_door;   // 421 before the session began
+  Counters<kDirections, session::kLimiterVerdicts> refused_at_door;   // 421 before the session began, by verdict
   Counters<kDirections> abuse_penalties;                           // penalties begun (limits.abuse_penalty)
 
   // Outbound policy: every TLS decision about an MX, and what was wrong when it refused or would have.

@@ -17,12 +17,17 @@ std::string_view to_string(HandshakeFailure f) {
   return "protocol";
 }
 
-std::string_view to_string(DoorRefusal r) {
-  switch (r) {
-    case DoorRefusal::AbusePenalty: return "abuse-penalty";
-    case DoorRefusal::TooManyConnections: return "max-connections";
-    case DoorRefusal::TooManyFromAddress: return "max-connections-per-ip";
-    case DoorRefusal::TooFewDescriptors: return "descriptors";
+// The metrics index their counters by verdict: the count must follow the enum (Penalized is its last).
+static_assert(static_cast<std::size_t>(ConnectionLimiter::Verdict::Penalized) + 1 == kLimiterVerdicts);
+
+std::string_view to_string(ConnectionLimiter::Verdict v) {
+  using Verdict = ConnectionLimiter::Verdict;
+  switch (v) {
+    case Verdict::Admitted: return "admitted";
+    case Verdict::Penalized: return "abuse-penalty";
+    case Verdict::TooManyTotal: return "max-connections";
+    case Verdict::TooManyFromAddress: return "max-connections-per-ip";
+    case Verdict::TooFewDescriptors: return "descriptors";
   }
   return "max-connections";
 }

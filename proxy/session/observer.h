@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "proxy/audit/events.h"
+#include "proxy/session/connection_limiter.h"
 #include "proxy/smtp/reply_parser.h"
 #include "proxy/tls/tls_engine.h"
 
@@ -38,16 +39,10 @@ std::string_view to_string(HandshakeFailure f);
 // The TLS engine's kind of failure in these terms (None, which no failed engine reports, is Protocol).
 HandshakeFailure handshake_failure(tls::FailureKind kind);
 
-// Why a connection was refused before its session began (a 421 at once, no far side).
-enum class DoorRefusal {
-  AbusePenalty,        // its address is serving limits.abuse_penalty
-  TooManyConnections,  // limits.max_connections, all clients together
-  TooManyFromAddress,  // limits.max_connections_per_ip
-  TooFewDescriptors,   // the process's descriptor limit leaves no room
-};
-inline constexpr std::size_t kDoorRefusals = 4;
-// "abuse-penalty", "max-connections", "max-connections-per-ip", "descriptors".
-std::string_view to_string(DoorRefusal r);
+// A refusal at the door is the connection limiter's verdict (connection_limiter.h).
+inline constexpr std::size_t kLimiterVerdicts = 5;
+// "admitted", "abuse-penalty", "max-connections", "max-connections-per-ip", "descriptors": the metric label.
+std::string_view to_string(ConnectionLimiter::Verdict v);
 
 struct TlsOutcome {
   static TlsOutcome established(std::string version, std::string cipher, std::string sni, bool implicit) {
@@ -86,7 +81,7 @@ class SessionObserver {
   virtual ~SessionObserver() = default;
   virtual void on_start(const SessionCore& s) {}
   // Refused at once, before anything else (then on_end follows).
-  virtual void on_refused_at_door(const SessionCore& s, DoorRefusal why) {}
+  virtual void on_refused_at_door(const SessionCore& s, ConnectionLimiter::Verdict why) {}
   // The session is being ended for abuse and its address now serves limits.abuse_penalty.
   virtual void on_abuse_penalty(const SessionCore& s) {}
   virtual void on_state(const SessionCore& s, Phase from, Phase to) {}

@@ -13,13 +13,6 @@ using smtp::ReplyId;
 
 namespace {
 constexpr auto kClosingGrace = 10s;   // to write the last reply before the socket is dropped
-bool is_power_of_ten(std::uint64_t n) {
-  for (std::uint64_t p = 1; p != 0 && p <= n; p *= 10) {
-    if (p == n) return true;
-    if (p > UINT64_MAX / 10) break;
-  }
-  return false;
-}
 }  // namespace
 
 std::string_view to_string(Phase p) {
@@ -98,48 +91,7 @@ void SessionCore::start(int accepted_fd) {
     finish();
     return;
   }
-  ConnectionLimiter::Decision decision;
-  if (env_.limiter) {
-    decision = env_.limiter->acquire(smtp::address_text(client_.peer()), limits().max_connections,
-                                     limits().max_connections_per_ip);
-  }
-  using Verdict = ConnectionLimiter::Verdict;
-  // A flood of refused connections (a penalized address reconnecting as fast as it is closed, a
-  // connection flood at the limits) would write two lines per connection: the 1st, 10th, 100th... of
-  // each run of refusals are logged with their number, and the others not at all.
-  bool refused = decision.verdict != Verdict::Admitted;
-  if (!refused || is_power_of_ten(decision.refused)) {
-    connect_logged_ = true;   // its "disconnect" line follows
-    spdlog::info("[{}] connect from {}", id(), peer_text());
-    std::string count = decision.refused > 1 ? " (" + std::to_string(decision.refused) + " refused so far)" : "";
-    switch (decision.verdict) {
-      case Verdict::Admitted: break;
-      case Verdict::Penalized:
-        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), smtp::address_text(client_.peer()),
-                     count);
-        break;
-      case Verdict::TooFewDescriptors:
-        spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
-                     "raise LimitNOFILE or ulimit -n){}", id(), count);
-        break;
-      case Verdict::TooManyTotal:
-      case Verdict::TooManyFromAddress:
-        spdlog::warn("[{}] refused: too many connections{}{}", id(),
-                     decision.verdict == Verdict::TooManyFromAddress ? " from this address" : "", count);
-        break;
-    }
-  }
-  if (refused) {
-    DoorRefusal why = decision.verdict == Verdict::Penalized        ? DoorRefusal::AbusePenalty
-                      : decision.verdict == Verdict::TooFewDescriptors ? DoorRefusal::TooFewDescriptors
-                      : decision.verdict == Verdict::TooManyFromAddress ? DoorRefusal::TooManyFromAddress
-                                                                         : DoorRefusal::TooManyConnections;
-    for (auto* o : env_.observers) o->on_refused_at_door(*this, why);
-    reply(decision.verdict == Verdict::Penalized ? ReplyId::AbusePenalty : ReplyId::TooManyConnections, {},
-          /*closes=*/true);
-    return;
-  }
-  admitted_ = env_.limiter != nullptr;
+  if (!admit()) return;
   // Read from the start: a client that talks before the greeting is refused (early talker).
   client_.start_reading();
   if (implicit_tls_) {
@@ -185,21 +137,6 @@ void SessionCore::end_after_owed_replies(ReplyId reply_id, const std::string& wh
   drop_client_input();
   client_.stop_reading();
   reply(reply_id, {}, /*closes=*/true);
-}
-
-void SessionCore::penalize_client(const std::string& why) {
-  auto penalty = limits().abuse_penalty;
-  if (!env_.limiter || penalty.count() == 0 || penalized_) return;
-  penalized_ = true;
-  std::string address = smtp::address_text(client_.peer());
-  auto now = ConnectionLimiter::Clock::now();
-  if (env_.limiter->penalize(address, now + penalty, now)) {
-    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), address, penalty.count(), why);
-    for (auto* o : env_.observers) o->on_abuse_penalty(*this);
-  } else {
-    spdlog::warn("[{}] {} not penalized: {} addresses already are (the most there may be)", id(), address,
-                 ConnectionLimiter::kMaxPenalized);
-  }
 }
 
 void SessionCore::fail(ReplyId reply_id, const std::string& why) {

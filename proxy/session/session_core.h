@@ -160,6 +160,8 @@ class SessionCore : protected net::ConnectionEvents {
 
   // Ends the session with `id` for the client; the far side is closed at once.
   void fail(smtp::ReplyId id, const std::string& why);
+  // session_door.cpp. Asks the connection limiter; false: refused, the 421 is on its way.
+  bool admit();
   // The session is being ended for abuse: with limits.abuse_penalty, its address is refused for a while.
   void penalize_client(const std::string& why);
   // Like fail, with a reply the far side made (its own 421).

@@ -1,0 +1,80 @@
+#include "proxy/session/session_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/smtp/proxy_header.h"   // address_text
+
+// The door of a session: admission by the connection limiter (limits, descriptor budget, abuse
+// penalties) and the penalty a session ended for abuse gives its address.
+
+namespace mxguard::session {
+
+using smtp::ReplyId;
+
+namespace {
+
+bool is_power_of_ten(std::uint64_t n) {
+  for (std::uint64_t p = 1; p <= n; p *= 10) {
+    if (p == n) return true;
+    if (p > UINT64_MAX / 10) break;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool SessionCore::admit() {
+  using Verdict = ConnectionLimiter::Verdict;
+  const std::string address = smtp::address_text(client_.peer());
+  ConnectionLimiter::Decision decision;   // without a limiter (tests of other things): admitted
+  if (env_.limiter) decision = env_.limiter->acquire(address, limits().max_connections, limits().max_connections_per_ip);
+  bool refused = decision.verdict != Verdict::Admitted;
+  // A flood of refused connections (a penalized address reconnecting as fast as it is closed, a
+  // connection flood at the limits) would write two lines per connection: the 1st, 10th, 100th... of
+  // each run of refusals are logged with their number, and the others not at all.
+  if (!refused || is_power_of_ten(decision.refused)) {
+    connect_logged_ = true;   // its "disconnect" line follows
+    spdlog::info("[{}] connect from {}", id(), peer_text());
+    std::string count = decision.refused > 1 ? " (" + std::to_string(decision.refused) + " refused so far)" : "";
+    switch (decision.verdict) {
+      case Verdict::Admitted: break;
+      case Verdict::Penalized:
+        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), address, count);
+        break;
+      case Verdict::TooFewDescriptors:
+        spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
+                     "raise LimitNOFILE or ulimit -n){}", id(), count);
+        break;
+      case Verdict::TooManyTotal:
+      case Verdict::TooManyFromAddress:
+        spdlog::warn("[{}] refused: too many connections{}{}", id(),
+                     decision.verdict == Verdict::TooManyFromAddress ? " from this address" : "", count);
+        break;
+    }
+  }
+  if (refused) {
+    for (auto* o : env_.observers) o->on_refused_at_door(*this, decision.verdict);
+    reply(decision.verdict == Verdict::Penalized ? ReplyId::AbusePenalty : ReplyId::TooManyConnections, {},
+          /*closes=*/true);
+    return false;
+  }
+  admitted_ = env_.limiter != nullptr;   // holds a slot to release
+  return true;
+}
+
+void SessionCore::penalize_client(const std::string& why) {
+  auto penalty = limits().abuse_penalty;
+  if (!env_.limiter || penalty.count() == 0 || penalized_) return;
+  penalized_ = true;
+  std::string address = smtp::address_text(client_.peer());
+  auto now = ConnectionLimiter::Clock::now();
+  if (env_.limiter->penalize(address, now + penalty, now)) {
+    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), address, penalty.count(), why);
+    for (auto* o : env_.observers) o->on_abuse_penalty(*this);
+  } else {
+    spdlog::warn("[{}] {} not penalized: {} addresses already are (the most there may be)", id(), address,
+                 ConnectionLimiter::kMaxPenalized);
+  }
+}
+
+}  // namespace mxguard::session
