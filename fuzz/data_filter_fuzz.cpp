@@ -2,7 +2,8 @@
 // - the backend's bytes never hold a bare CR, a bare LF or a NUL, and never "\r\n.\r\n" before the end;
 // - the end of data is reported exactly at the client's first <CR><LF>.<CR><LF>, and only there;
 // - consumed <= input; an error stops output; clean content passes byte for byte;
-// - feeding the bytes in pieces (one at a time, or at random cuts) gives exactly the one-shot result.
+// - feeding the bytes in pieces (one at a time, or at random cuts) gives exactly the one-shot result;
+// - scan_line finds what the obvious find("\r\n") and find_first_of("\r\n\0") find, from every line start.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -131,5 +132,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cuts.push_back(at);
   }
   FUZZ_CHECK(run(mode, max_line, max_size, input, cuts) == whole);
+
+  for (std::size_t pos = 0; pos < input.size();) {
+    LineScan scan = scan_line(input, pos);
+    std::size_t crlf = std::string_view(input).find("\r\n", pos);
+    FUZZ_CHECK(scan.crlf == crlf);
+    if (crlf == std::string_view::npos) break;
+    std::string_view line = std::string_view(input).substr(pos, crlf - pos);
+    FUZZ_CHECK(scan.anomaly == line.find_first_of(std::string_view("\r\n\0", 3)));
+    pos = crlf + 2;
+  }
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "proxy/smtp/data_filter.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace mxguard::smtp {
 
 std::string_view to_string(DataError e) {
@@ -50,7 +53,32 @@ void normalize(std::string_view line, std::string& out) {
   }
 }
 
+// The first CR or NUL in `s`; npos if none.
+std::size_t first_cr_or_nul(std::string_view s) {
+  const void* cr = std::memchr(s.data(), '\r', s.size());
+  std::size_t before_cr = cr == nullptr ? s.size() : static_cast<std::size_t>(static_cast<const char*>(cr) - s.data());
+  const void* nul = std::memchr(s.data(), '\0', before_cr);
+  if (nul != nullptr) return static_cast<std::size_t>(static_cast<const char*>(nul) - s.data());
+  return cr == nullptr ? std::string_view::npos : before_cr;
+}
+
 }  // namespace
+
+LineScan scan_line(std::string_view in, std::size_t pos) {
+  constexpr std::size_t npos = std::string_view::npos;
+  std::string_view rest = in.substr(pos);
+  const void* found = std::memchr(rest.data(), '\n', rest.size());
+  if (found == nullptr) return {npos, npos};   // no LF, so no CRLF either
+  std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(found) - rest.data());
+  if (lf > 0 && rest[lf - 1] == '\r') {
+    // The usual line: its CRLF holds the first LF, so the line itself holds no LF.
+    return {pos + lf - 1, first_cr_or_nul(rest.substr(0, lf - 1))};
+  }
+  // A bare LF: the line runs on to the next CRLF, which starts after it, and the LF is an anomaly.
+  std::size_t crlf = in.find("\r\n", pos + lf + 1);
+  if (crlf == npos) return {npos, npos};
+  return {crlf, std::min(first_cr_or_nul(rest.substr(0, lf)), lf)};
+}
 
 DataFilter::DataFilter(BareNewlines mode, std::size_t max_line, std::uint64_t max_message_size)
     : mode_(mode), max_line_(max_line), max_message_size_(max_message_size) {}
@@ -67,8 +95,8 @@ DataFeed DataFilter::feed(std::string_view in, std::string& out) {
       break;
     }
 
-    std::size_t crlf = in.find("\r\n", pos);
-    if (crlf == std::string_view::npos) {
+    LineScan scan = scan_line(in, pos);
+    if (scan.crlf == std::string_view::npos) {
       std::string_view partial = in.substr(pos);
       // The shortest the line can still turn out to be. The end-of-data line is tested before the length,
       // so a line that may still become it is never too long.
@@ -79,8 +107,8 @@ DataFeed DataFilter::feed(std::string_view in, std::string& out) {
       continue;
     }
 
-    std::string_view line = in.substr(pos, crlf - pos);
-    pos = crlf + 2;
+    std::string_view line = in.substr(pos, scan.crlf - pos);
+    pos = scan.crlf + 2;
     if (line == ".") {
       eod_match_ = kMatched;
       out += ".\r\n";
@@ -88,7 +116,7 @@ DataFeed DataFilter::feed(std::string_view in, std::string& out) {
     }
     std::size_t length = line.size() + 2;
     message_bytes_ += length;
-    std::size_t anomaly = line.find_first_of(std::string_view("\r\n\0", 3));
+    std::size_t anomaly = scan.anomaly;
     if (length > max_line_) {
       error_ = DataError::LineTooLong;
     } else if (max_message_size_ != 0 && message_bytes_ > max_message_size_) {

@@ -61,6 +61,77 @@ Outcome feed_bytes(BareNewlines mode, const std::string& in, std::size_t max_lin
   return feed_pieces(mode, pieces, max_line, max_size);
 }
 
+// ------------------------------------------------------------------------------------------ line scan
+
+// What scan_line stands for, written the obvious way.
+LineScan scan_line_slowly(std::string_view in, std::size_t pos) {
+  std::size_t crlf = in.find("\r\n", pos);
+  if (crlf == std::string_view::npos) return {crlf, std::string_view::npos};
+  return {crlf, in.substr(pos, crlf - pos).find_first_of(std::string_view("\r\n\0", 3))};
+}
+
+TEST(DataFilterScanLine, FindsTheCrlfAndTheFirstAnomalyOfEachKind) {
+  constexpr std::size_t npos = std::string_view::npos;
+  struct Case {
+    std::string in;
+    std::size_t pos, crlf, anomaly;
+  } cases[] = {
+      {"hello\r\n", 0, 5, npos},
+      {"\r\n", 0, 0, npos},                  // an empty line
+      {"a\r\nb\r\n", 3, 4, npos},            // from a later line
+      {"hello", 0, npos, npos},              // no line end yet
+      {"hello\r", 0, npos, npos},            // half a line end
+      {"he\nllo", 0, npos, npos},            // a bare LF and no CRLF after it
+      {"he\nllo\r\n", 0, 6, 2},              // a bare LF: the line runs on to the CRLF
+      {"\nx\r\n", 0, 2, 0},                  // a bare LF first
+      {"he\rllo\r\n", 0, 6, 2},              // a bare CR
+      {"he\r\r\n", 0, 3, 2},                 // a CR just before the CRLF
+      {"he\0llo\r\n"s, 0, 6, 2},             // a NUL
+      {"a\0b\rc\r\n"s, 0, 5, 1},             // NUL before CR: the NUL is first
+      {"a\rb\0c\r\n"s, 0, 5, 1},             // CR before NUL: the CR is first
+      {"a\rb\nc\r\n", 0, 5, 1},              // CR before a bare LF
+      {"a\0\nc\r\n"s, 0, 4, 1},              // NUL before a bare LF
+      {"ab\n\r\n", 0, 3, 2},                 // a bare LF just before the CRLF
+      {"x\r\n\n\r\n", 3, 4, 0},              // a line that is a bare LF
+  };
+  for (const Case& c : cases) {
+    LineScan got = scan_line(c.in, c.pos);
+    EXPECT_EQ(got.crlf, c.crlf) << testing::PrintToString(c.in);
+    if (c.crlf != npos) {
+      EXPECT_EQ(got.anomaly, c.anomaly) << testing::PrintToString(c.in);
+    }
+    LineScan slow = scan_line_slowly(c.in, c.pos);
+    EXPECT_EQ(got.crlf, slow.crlf) << testing::PrintToString(c.in);
+    if (c.crlf != npos) {
+      EXPECT_EQ(got.anomaly, slow.anomaly) << testing::PrintToString(c.in);
+    }
+  }
+}
+
+TEST(DataFilterScanLine, AgreesWithTheObviousScanOnEveryShortInput) {
+  // Every string of up to 6 bytes over the alphabet that matters, from every position.
+  const std::string alphabet = "\r\n\0x."s;
+  std::vector<std::string> inputs{""};
+  for (int length = 1; length <= 6; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& s : inputs) {
+      if (s.size() + 1 != static_cast<std::size_t>(length)) continue;
+      for (char c : alphabet) longer.push_back(s + c);
+    }
+    inputs.insert(inputs.end(), longer.begin(), longer.end());
+  }
+  ASSERT_EQ(inputs.size(), 1u + 5 + 25 + 125 + 625 + 3125 + 15625);
+  for (const std::string& in : inputs) {
+    for (std::size_t pos = 0; pos < in.size(); ++pos) {
+      LineScan got = scan_line(in, pos), slow = scan_line_slowly(in, pos);
+      ASSERT_EQ(got.crlf, slow.crlf) << testing::PrintToString(in) << " from " << pos;
+      if (got.crlf != std::string_view::npos) {
+        ASSERT_EQ(got.anomaly, slow.anomaly) << testing::PrintToString(in) << " from " << pos;
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------------------------------------- clean content
 
 TEST(DataFilter, CleanMessagePassesByteForByteAndEndsAtCrlfDotCrlf) {
