@@ -84,7 +84,7 @@ if [ $use_nginx = 1 ] && ! { command -v nginx >/dev/null && [ -f /usr/lib/nginx/
 fi
 
 # --- binaries --------------------------------------------------------------------------------------------
-build_binaries mxguard loadgen sink
+build_binaries mxguard loadgen sink crypto_cost
 
 # --- the scene -------------------------------------------------------------------------------------------
 make_workdir /tmp/mxguard-bench.XXXXXX
@@ -274,11 +274,13 @@ idle_memory() {
   return 0
 }
 
-# NAME PORT PID: system calls per STARTTLS session (perf's syscall tracepoints, else strace -c). Sets S_*.
+# NAME PORT PID [LOADGEN-ARGS...]: system calls per STARTTLS session (perf's syscall tracepoints, else
+# strace -c). Sets S_*.
 syscalls() {
   local name=$1 port=$2 pid=$3
+  shift 3
   syscalls_start "$name" "$pid" 'syscalls:sys_enter_*'
-  run "$name" "$port" "$pid" -n "$syscall_sessions" -c "$concurrency"
+  run "$name" "$port" "$pid" -n "$syscall_sessions" -c "$concurrency" "$@"
   syscalls_stop "$name" "$R_done" 8
 }
 
@@ -305,6 +307,9 @@ if [ $mode = smoke ]; then
     [ "${ratev[$s,skipped]}" -eq 0 ] || die "$s: open loop: ${ratev[$s,skipped]} arrivals skipped at the cap"
     echo "smoke $s: open loop at 200/s: ${ratev[$s,done]} STARTTLS sessions ok"
   done
+  "$(dirname "$loadgen_bin")/crypto_cost" --cert "$work/cert.pem" --key "$work/key.pem" --sessions 20 --rounds 1 \
+    >"$work/crypto_cost.json" || die "crypto_cost failed"
+  echo "smoke: crypto_cost ok"
   stop_cleanly "$mx_pid" "$sink_pid"
   # The outbound mode, so that it never rots either: mxguard (and Postfix, where it can run) as relays.
   "$here/outbound.sh" --smoke --mxguard "$mxguard_bin" --loadgen "$loadgen_bin" --sink "$sink_bin" ||
@@ -320,7 +325,7 @@ log "warming up"
 for s in "${servers[@]}"; do run "$s-warmup" "${port[$s]}" "${pid[$s]}" -n 300 -c 10; done
 
 # Throughput: the servers take turns, $repeat times, so that a change in the machine's other load hits both.
-declare -A cpu rate busy client lat idle_kib idle_fds sys sys_top
+declare -A cpu rate busy client lat idle_kib idle_fds sys sys_top sys_pipe sys_pipe_top
 [ $standard = 0 ] && repeat=0
 for ((i = 1; i <= repeat; i++)); do
   for m in tls plain; do
@@ -346,7 +351,31 @@ for s in "${servers[@]}"; do
   sleep 1
   syscalls "$s-syscalls" "${port[$s]}" "${pid[$s]}"
   sys[$s]=$S_per sys_top[$s]=$S_top
+  # As a pipelining MTA (Postfix's smtp client) sends it: MAIL+RCPT+DATA in one write, content+QUIT in one.
+  syscalls "$s-syscalls-pipelined" "${port[$s]}" "${pid[$s]}" --pipelining
+  sys_pipe[$s]=$S_per sys_pipe_top[$s]=$S_top
 done
+
+# The TLS library's own cost per session, for the floor under the CPU figures: BoringSSL's in process
+# (bench/crypto_cost, built beside the load generator), and OpenSSL 3's public-key operations (nginx's
+# library) from `openssl speed`. Pinned where the servers run.
+crypto_bin=$(dirname "$loadgen_bin")/crypto_cost crypto=() crypto_note=
+if [ $standard = 1 ]; then
+  log "the TLS libraries' own cost per handshake"
+  if [ -x "$crypto_bin" ] &&
+     "${server_pin[@]}" "$crypto_bin" --cert "$work/cert.pem" --key "$work/key.pem" >"$work/crypto_cost.json" 2>"$work/crypto_cost.err"; then
+    read -r -a crypto < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%.1f" % d[k] for k in ("ecdsa_p256_sign_us", "x25519_shared_us", "x25519_keypair_us",
+                                        "public_key_us", "server_session_us")))' "$work/crypto_cost.json")
+  else
+    crypto_note="not measured: $crypto_bin $( [ -x "$crypto_bin" ] && head -1 "$work/crypto_cost.err" || echo "is not built")"
+  fi
+  # openssl speed -mr: "+F4:...:bits:sign/s:verify/s" for ECDSA, "+F5:...:bits:op/s:..." for ECDH.
+  read -r ossl_sign ossl_shared < <("${server_pin[@]}" openssl speed -mr -seconds 1 ecdsap256 ecdhx25519 2>/dev/null |
+    awk -F: '$1 == "+F4" { s = sprintf("%.1f", 1e6 / $4) } $1 == "+F5" { d = sprintf("%.1f", 1e6 / $4) }
+             END { print (s == "" ? "-" : s), (d == "" ? "-" : d) }') || true
+fi
 
 if [ $capacity_mode = 1 ]; then
   for s in "${servers[@]}"; do
@@ -407,6 +436,7 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
         med[$s,core]=$(calc "1000000 / ${med[$s,cpu]}" 0)
       done
       row "CPU us per session, $label" "${med[mxguard,cpu]}" "${med[nginx,cpu]:-}"
+      [ $m = tls ] && med_tls_nginx=${med[nginx,cpu]:-}
       row "  spread over the $repeat runs" "$(spread ${cpu[mxguard,$m]})" "$(spread ${cpu[nginx,$m]:-})" -
       row "  sessions/s per core from that CPU time" "${med[mxguard,core]}" "${med[nginx,core]:-}"
       row "sessions/s measured, $label" "${med[mxguard,rate]}" "${med[nginx,rate]:-}"
@@ -421,6 +451,22 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
     row "  descriptors per idle TLS session" "${idle_fds[mxguard]}" "${idle_fds[nginx]:-}"
     row "system calls per STARTTLS session ($S_tool)" "${sys[mxguard]}" "${sys[nginx]:-}"
     for s in "${servers[@]}"; do echo "  $s, per session: ${sys_top[$s]}"; done
+    row "system calls per pipelined STARTTLS session" "${sys_pipe[mxguard]}" "${sys_pipe[nginx]:-}"
+    for s in "${servers[@]}"; do echo "  $s, per session: ${sys_pipe_top[$s]}"; done
+    echo
+    if [ ${#crypto[@]} -eq 5 ]; then
+      echo "the TLS library's own cost, in process on the servers' CPU (us; bench/crypto_cost, openssl speed):"
+      printf '  %-42s%16s%16s\n' "" "BoringSSL" "OpenSSL 3"
+      printf '  %-42s%16s%16s\n' "ECDSA P-256 signature (CertificateVerify)" "${crypto[0]}" "${ossl_sign:--}"
+      printf '  %-42s%16s%16s\n' "X25519 shared secret" "${crypto[1]}" "${ossl_shared:--}"
+      printf '  %-42s%16s\n' "X25519 key pair" "${crypto[2]}"
+      printf '  %-42s%16s\n' "the three public-key operations" "${crypto[3]}"
+      printf '  %-42s%16s\n' "server handshake + the dialogue's records" "${crypto[4]}"
+      [ -n "${med_tls_nginx:-}" ] &&
+        echo "  (that is $(calc "${crypto[4]} / $med_tls_nginx" 2) of nginx's CPU per STARTTLS session before mxguard reads a byte)"
+    else
+      echo "the TLS library's own cost: $crypto_note"
+    fi
   fi
   if [ $capacity_mode = 1 ]; then
     capacity_table "$capacity_n" "$latency_concurrency at a time for ${capacity_fresh_seconds}s"
