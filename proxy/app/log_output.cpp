@@ -107,13 +107,7 @@ class Output final : public spdlog::sinks::sink {
 
 std::shared_ptr<spdlog::sinks::sink> make_log_output(int fd) { return std::make_shared<Output>(fd); }
 
-LoopLogBatch::LoopLogBatch(uv_loop_t* loop) {
-  ++t_lines.batches;
-  if (uv_prepare_init(loop, prepare_.get()) != 0) return;
-  prepare_.mark_initialized();
-  uv_prepare_start(prepare_.get(), [](uv_prepare_t*) { flush_thread(); });
-  uv_unref(prepare_.base());   // the loop ends when its sessions do, not when its logging does
-}
+LoopLogBatch::LoopLogBatch(uv_loop_t* loop) : before_poll_(loop, [] { flush_thread(); }) { ++t_lines.batches; }
 
 LoopLogBatch::~LoopLogBatch() { close(); }
 
@@ -122,7 +116,7 @@ void LoopLogBatch::close() {
   closed_ = true;
   --t_lines.batches;
   flush_thread();
-  prepare_.close();
+  before_poll_.close();
 }
 
 }  // namespace mxguard::app

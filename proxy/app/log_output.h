@@ -15,7 +15,7 @@
 
 #include <memory>
 
-#include "proxy/uv/handle.h"
+#include "proxy/uv/before_poll.h"
 
 namespace mxguard::app {
 
@@ -35,7 +35,7 @@ class LoopLogBatch {
   void close();
 
  private:
-  uv::Handle<uv_prepare_t> prepare_;
+  uv::BeforePoll before_poll_;
   bool closed_ = false;
 };
 

@@ -15,6 +15,7 @@
 
 #include "proxy/app/log_output.h"
 #include "proxy/app/worker_local_owner.h"
+#include "proxy/uv/before_poll.h"
 #include "proxy/net/listener_options.h"
 #include "proxy/session/thresholds.h"
 #include "proxy/smtp/proxy_header.h"
@@ -162,20 +163,14 @@ void Worker::run() {
     // This thread's log lines and audit events leave once per iteration, before the loop polls.
     LoopLogBatch log_batch(&loop_);
     std::optional<audit::Log::ThreadBatch> audit_batch;
-    uv::Handle<uv_prepare_t> audit_flush;
+    std::optional<uv::BeforePoll> audit_flush;
     if (audit_) {
       audit_batch.emplace(*audit_);
-      if (uv_prepare_init(&loop_, audit_flush.get()) == 0) {
-        audit_flush.mark_initialized();
-        audit_flush.get()->data = &*audit_batch;
-        uv_prepare_start(audit_flush.get(),
-                         [](uv_prepare_t* p) { static_cast<audit::Log::ThreadBatch*>(p->data)->flush(); });
-        uv_unref(audit_flush.base());   // the loop ends when its sessions do
-      }
+      audit_flush.emplace(&loop_, [&audit_batch] { audit_batch->flush(); });
     }
     uv_run(&loop_, UV_RUN_DEFAULT);
     if (audit_batch) audit_batch->flush();   // what the loop's last turns audited
-    audit_flush.close();
+    if (audit_flush) audit_flush->close();
     log_batch.close();
   }
   uv_run(&loop_, UV_RUN_DEFAULT);   // the handles closed just now
