@@ -30,9 +30,9 @@ TEST(BeforePoll, RunsOncePerIterationBeforeThePollAndDoesNotKeepTheLoopAlive) {
   }
   uv_run(&loop, UV_RUN_DEFAULT);   // the handles' close callbacks
   EXPECT_EQ(uv_loop_close(&loop), 0);
-  // Each timer callback is followed by a call before the next poll; the first iteration polls too.
+  // Each timer callback is followed by a call before the next poll. (Whether the first iteration polls
+  // before the first timer depends on how long ago the loop last read its clock.)
   ASSERT_GE(seen.size(), 6u);
-  EXPECT_EQ(seen.front(), "poll");
   for (std::size_t i = 0; i + 1 < seen.size(); ++i) {
     if (seen[i] == "timer") {
       EXPECT_EQ(seen[i + 1], "poll") << "after call " << i;
