@@ -60,6 +60,10 @@ struct Limits {
   // connections from its address get 421 4.7.0 at once for this long. 0 = off (the default, as Postfix's
   // connection rate limits are): an address can be shared by many senders behind one NAT or relay.
   std::chrono::seconds abuse_penalty{0};
+  // What the penalty is given to: the client's network of this many bits. An IPv6 host usually has a
+  // whole /64 to take addresses from, so its exact address would be no obstacle.
+  unsigned abuse_penalty_ipv4_prefix = 32;
+  unsigned abuse_penalty_ipv6_prefix = 64;
 };
 
 // Inbound, the far side is the legacy backend next door, and the remote MTA waits for our greeting: the

@@ -65,6 +65,10 @@ const KeyTable<Limits>& limit_keys() {
       // 0 applies the rate from the first byte; past an hour it would never apply to a real message.
       duration("min_data_rate_grace", &Limits::min_data_rate_grace, {0, 3600}),
       duration("abuse_penalty", &Limits::abuse_penalty, {0, kOneDay}),
+      integer("abuse_penalty_ipv4_prefix", &Limits::abuse_penalty_ipv4_prefix,
+              {16, 32, "a shorter prefix would refuse whole providers"}),
+      integer("abuse_penalty_ipv6_prefix", &Limits::abuse_penalty_ipv6_prefix,
+              {32, 128, "a shorter prefix would refuse whole providers"}),
   };
   return keys;
 }

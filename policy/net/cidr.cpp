@@ -81,6 +81,12 @@ Cidr ipv4_form(const Cidr& network) {
   return Cidr{*v4, network.prefix - 96};
 }
 
+Cidr network_of(const IpAddress& address, unsigned prefix) {
+  Cidr out{address, std::min(prefix, bits_of(address.family))};
+  clear_after(out.network, out.prefix);
+  return out;
+}
+
 bool contains(const Cidr& network, const IpAddress& address) {
   if (network.network.family != address.family) return false;
   for (unsigned i = 0; i < network.prefix; ++i) {

@@ -61,6 +61,10 @@ std::string to_string(const IpAddress& address);
 // returned as that IPv4 network ("::ffff:10.0.0.0/104" -> "10.0.0.0/8"). Every other network unchanged.
 Cidr ipv4_form(const Cidr& network);
 
+// The network of `prefix` bits that holds `address` (a prefix past the family's length is the address
+// itself, /32 or /128).
+Cidr network_of(const IpAddress& address, unsigned prefix);
+
 // Whether `address` is in `network`; addresses of the other family never are (see AllowList for the
 // IPv4-mapped form).
 bool contains(const Cidr& network, const IpAddress& address);

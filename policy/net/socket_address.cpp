@@ -30,4 +30,14 @@ std::string address_text(const sockaddr_storage& address) {
   return to_string(unmapped_ipv4(*ip).value_or(*ip));
 }
 
+std::string network_text(const sockaddr_storage& address, unsigned ipv4_prefix, unsigned ipv6_prefix) {
+  std::optional<IpAddress> ip = ip_address(address);
+  if (!ip) return "?";
+  IpAddress plain = unmapped_ipv4(*ip).value_or(*ip);
+  bool v4 = plain.family == IpFamily::V4;
+  unsigned prefix = v4 ? ipv4_prefix : ipv6_prefix;
+  if (prefix >= (v4 ? 32u : 128u)) return to_string(plain);
+  return to_string(network_of(plain, prefix));
+}
+
 }  // namespace mxguard::policy

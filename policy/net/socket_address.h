@@ -20,4 +20,10 @@ std::optional<IpAddress> ip_address(const sockaddr_storage& address);
 // key, the PROXY headers). "?" for any other family.
 std::string address_text(const sockaddr_storage& address);
 
+// The network of `ipv4_prefix` or `ipv6_prefix` bits that holds the address, as text ("192.0.2.0/24",
+// "2001:db8:1:2::/64"); at the family's whole length, address_text's text alone. An IPv4-mapped address
+// counts as IPv4. "?" for any other family. What an abuse penalty is given to: an IPv6 host can use
+// every address of its /64, so penalizing one of them would stop nothing.
+std::string network_text(const sockaddr_storage& address, unsigned ipv4_prefix, unsigned ipv6_prefix);
+
 }  // namespace mxguard::policy

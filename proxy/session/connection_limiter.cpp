@@ -7,11 +7,12 @@ namespace {
 constexpr std::chrono::seconds kPruneInterval{1};
 }  // namespace
 
-ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& address, std::size_t max_total,
-                                                       std::size_t max_per_address, Clock::time_point now) {
+ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& address, const std::string& penalty_key,
+                                                       std::size_t max_total, std::size_t max_per_address,
+                                                       Clock::time_point now) {
   std::lock_guard lock(mutex_);
   if (!penalties_.empty()) {
-    if (auto it = penalties_.find(address); it != penalties_.end()) {
+    if (auto it = penalties_.find(penalty_key); it != penalties_.end()) {
       if (now == Clock::time_point{}) now = Clock::now();
       if (now < it->second.until) return {Verdict::Penalized, ++it->second.refused};
       penalties_.erase(it);
@@ -30,10 +31,10 @@ ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& addres
   return {Verdict::Admitted};
 }
 
-bool ConnectionLimiter::penalize(const std::string& address, Clock::time_point until, Clock::time_point now) {
+bool ConnectionLimiter::penalize(const std::string& key, Clock::time_point until, Clock::time_point now) {
   if (now == Clock::time_point{}) now = Clock::now();
   std::lock_guard lock(mutex_);
-  auto it = penalties_.find(address);
+  auto it = penalties_.find(key);
   if (it != penalties_.end()) {
     if (it->second.until < until) it->second.until = until;
     return true;
@@ -44,7 +45,7 @@ bool ConnectionLimiter::penalize(const std::string& address, Clock::time_point u
     next_prune_ = now + kPruneInterval;
     if (penalties_.size() >= kMaxPenalized) return false;
   }
-  penalties_.emplace(address, Penalty{until, 0});
+  penalties_.emplace(key, Penalty{until, 0});
   return true;
 }
 

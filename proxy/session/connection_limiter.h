@@ -30,11 +30,17 @@ class ConnectionLimiter {
 
   // Limits come from the configuration snapshot of each new session, so a reload applies to new sessions.
   // `now`: the clock (tests pass their own); read only while some address serves a penalty.
+  // `penalty_key`: what a penalty would have been given to (the client's network, see network_text).
+  Decision acquire(const std::string& address, const std::string& penalty_key, std::size_t max_total,
+                   std::size_t max_per_address, Clock::time_point now = {});
+  // The same with the address as its own penalty key.
   Decision acquire(const std::string& address, std::size_t max_total, std::size_t max_per_address,
-                   Clock::time_point now = {});
-  // New connections from `address` are refused until `until` (a later penalty extends it, an earlier one
-  // never shortens it). False: the table of penalties is full.
-  bool penalize(const std::string& address, Clock::time_point until, Clock::time_point now = {});
+                   Clock::time_point now = {}) {
+    return acquire(address, address, max_total, max_per_address, now);
+  }
+  // New connections whose penalty key is `key` are refused until `until` (a later penalty extends it, an
+  // earlier one never shortens it). False: the table of penalties is full.
+  bool penalize(const std::string& key, Clock::time_point until, Clock::time_point now = {});
   // How many sessions the process's descriptor limit leaves room for (0: no cap). A session beyond it
   // would fail somewhere worse (accept, the backend socket, a TLS file); it is refused with a 421 at the
   // door instead, and said so in the log.
@@ -57,7 +63,7 @@ class ConnectionLimiter {
   std::size_t total_ = 0;
   std::size_t descriptor_cap_ = 0;
   std::unordered_map<std::string, std::size_t> per_address_;
-  std::unordered_map<std::string, Penalty> penalties_;
+  std::unordered_map<std::string, Penalty> penalties_;   // by penalty key
   std::uint64_t refused_streak_ = 0;   // refusals for capacity since the last admitted connection
   Clock::time_point next_prune_{};
 };

@@ -162,8 +162,11 @@ class SessionCore : protected net::ConnectionEvents {
   void fail(smtp::ReplyId id, const std::string& why);
   // session_door.cpp. Asks the connection limiter; false: refused, the 421 is on its way.
   bool admit();
-  // The session is being ended for abuse: with limits.abuse_penalty, its address is refused for a while.
+  // The session is being ended for abuse: with limits.abuse_penalty, its address's network (of
+  // limits.abuse_penalty_ipv4_prefix or _ipv6_prefix bits) is refused for a while.
   void penalize_client(const std::string& why);
+  std::string penalty_key() const;                                  // that network, as text
+  std::string penalty_subject(const std::string& address) const;    // the address, and the network if it differs
   // Like fail, with a reply the far side made (its own 421).
   void fail_with(const smtp::Reply& reply, const std::string& why);
   // Ends the session after the queued replies are written (bounded by a grace timer).

@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "proxy/smtp/proxy_header.h"   // address_text
+#include "policy/net/socket_address.h"   // network_text
+#include "proxy/smtp/proxy_header.h"       // address_text
 
 // The door of a session: admission by the connection limiter (limits, descriptor budget, abuse
 // penalties) and the penalty a session ended for abuse gives its address.
@@ -23,11 +24,24 @@ bool is_power_of_ten(std::uint64_t n) {
 
 }  // namespace
 
+std::string SessionCore::penalty_key() const {
+  return policy::network_text(client_.peer(), limits().abuse_penalty_ipv4_prefix, limits().abuse_penalty_ipv6_prefix);
+}
+
+// "192.0.2.1", or "2001:db8:1:2::9 (2001:db8:1:2::/64)" where the penalty is the network's.
+std::string SessionCore::penalty_subject(const std::string& address) const {
+  std::string key = penalty_key();
+  return key == address ? address : address + " (" + key + ")";
+}
+
 bool SessionCore::admit() {
   using Verdict = ConnectionLimiter::Verdict;
   const std::string address = smtp::address_text(client_.peer());
   ConnectionLimiter::Decision decision;   // without a limiter (tests of other things): admitted
-  if (env_.limiter) decision = env_.limiter->acquire(address, limits().max_connections, limits().max_connections_per_ip);
+  if (env_.limiter) {
+    decision = env_.limiter->acquire(address, penalty_key(), limits().max_connections,
+                                     limits().max_connections_per_ip);
+  }
   bool refused = decision.verdict != Verdict::Admitted;
   // A flood of refused connections (a penalized address reconnecting as fast as it is closed, a
   // connection flood at the limits) would write two lines per connection: the 1st, 10th, 100th... of
@@ -39,7 +53,7 @@ bool SessionCore::admit() {
     switch (decision.verdict) {
       case Verdict::Admitted: break;
       case Verdict::Penalized:
-        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), address, count);
+        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), penalty_subject(address), count);
         break;
       case Verdict::TooFewDescriptors:
         spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
@@ -66,13 +80,13 @@ void SessionCore::penalize_client(const std::string& why) {
   auto penalty = limits().abuse_penalty;
   if (!env_.limiter || penalty.count() == 0 || penalized_) return;
   penalized_ = true;
-  std::string address = smtp::address_text(client_.peer());
+  std::string subject = penalty_subject(smtp::address_text(client_.peer()));
   auto now = ConnectionLimiter::Clock::now();
-  if (env_.limiter->penalize(address, now + penalty, now)) {
-    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), address, penalty.count(), why);
+  if (env_.limiter->penalize(penalty_key(), now + penalty, now)) {
+    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), subject, penalty.count(), why);
     for (auto* o : env_.observers) o->on_abuse_penalty(*this);
   } else {
-    spdlog::warn("[{}] {} not penalized: {} addresses already are (the most there may be)", id(), address,
+    spdlog::warn("[{}] {} not penalized: {} networks already are (the most there may be)", id(), subject,
                  ConnectionLimiter::kMaxPenalized);
   }
 }

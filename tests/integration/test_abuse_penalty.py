@@ -1,6 +1,6 @@
 """inbound.limits.abuse_penalty: once a session is ended for abuse (max_junk_commands, max_errors, talking
-before the greeting), new connections from its address get `421 4.7.0 ... too many errors from your
-address` at once, without a backend connection, until the penalty is over; other addresses are served as
+before the greeting), new connections from its address (its network, with abuse_penalty_ipv4_prefix / _ipv6_prefix: the IPv6
+/64 by default) get `421 4.7.0 ... too many errors from your address` at once, without a backend connection, until the penalty is over; other addresses are served as
 before. A flood that reconnects as fast as it is closed (the benchmark's rcpt and noop floods) then costs
 a refusal at the door per connection instead of a whole session. Off by default."""
 import re
@@ -65,6 +65,20 @@ class AbusePenalty(HardeningTestCase):
         self.assertEqual(replies[-1].code, 421, [r.raw for r in replies])
         self.assertLogged(r"127\.0\.0\.5 gets 421 for new connections for 3600s: too many errors")
         self.refused_at_the_door("127.0.0.5")
+
+    def test_a_penalty_covers_the_network_of_the_configured_prefix(self):
+        # On loopback the IPv4 prefix shows what the IPv6 default of /64 does for an IPv6 client: every
+        # address of the penalized network is refused, one outside it is served.
+        self.start(max_junk_commands=3, abuse_penalty="1h", abuse_penalty_ipv4_prefix=30)
+        self.end_for_junk("127.0.0.9")   # 127.0.0.8/30: .8 to .11
+        self.assertLogged(r"127\.0\.0\.9 \(127\.0\.0\.8/30\) gets 421 for new connections for 3600s")
+        backend_connections = len(self.be.connections)
+        self.refused_at_the_door("127.0.0.10")
+        self.refused_at_the_door("127.0.0.11")
+        self.assertLogged(r"refused: 127\.0\.0\.10 \(127\.0\.0\.8/30\) is serving an abuse penalty")
+        self.assertEqual(len(self.be.connections), backend_connections, "a refused connection reached the backend")
+        c = self.connect(source="127.0.0.12")
+        self.assertReply(c.command("QUIT"), 221)
 
     def test_off_by_default_the_next_connection_is_served(self):
         self.start(max_junk_commands=3)

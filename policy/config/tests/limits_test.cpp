@@ -112,6 +112,22 @@ TEST(MinDataRateGrace, IsAtMostAnHour) {
   EXPECT_EQ(e.to_string(), "mxguard.toml:4: inbound.limits.min_data_rate_grace: must be between 0s and 3600s, got \"61m\"");
 }
 
+TEST(AbusePenalty, IsGivenToTheExactIpv4AddressAndTheIpv6Slash64ByDefault) {
+  Config c = load_ok(kMinimal);
+  EXPECT_EQ(c.inbound.limits.abuse_penalty_ipv4_prefix, 32u);
+  EXPECT_EQ(c.inbound.limits.abuse_penalty_ipv6_prefix, 64u);
+  EXPECT_EQ(c.outbound.limits.abuse_penalty_ipv6_prefix, 64u);
+  Config set = load_ok(std::string(kMinimal) +
+                       "[inbound.limits]\nabuse_penalty_ipv4_prefix = 24\nabuse_penalty_ipv6_prefix = 128\n");
+  EXPECT_EQ(set.inbound.limits.abuse_penalty_ipv4_prefix, 24u);
+  EXPECT_EQ(set.inbound.limits.abuse_penalty_ipv6_prefix, 128u);
+  ConfigError v4 = load_error(std::string(kMinimal) + "[inbound.limits]\nabuse_penalty_ipv4_prefix = 8\n");
+  EXPECT_EQ(v4.key, "inbound.limits.abuse_penalty_ipv4_prefix");
+  EXPECT_EQ(v4.line, 4);
+  ConfigError v6 = load_error(std::string(kMinimal) + "[outbound.limits]\nabuse_penalty_ipv6_prefix = 129\n");
+  EXPECT_EQ(v6.key, "outbound.limits.abuse_penalty_ipv6_prefix");
+}
+
 TEST(AbusePenalty, IsOffByDefaultAndADurationUpToADay) {
   Config c = load_ok(kMinimal);
   EXPECT_EQ(c.inbound.limits.abuse_penalty.count(), 0);

@@ -77,7 +77,7 @@ std::vector<std::string> table_cells(const std::string& row) {
 Reference read_reference() {
   Reference ref;
   std::istringstream text(source_file("docs/configuration.md"));
-  static const std::regex table_name("`\\[{0,2}([a-z_][^\\]` ]*)\\]{0,2}`");
+  static const std::regex table_name("`\\[{0,2}([a-z0-9_][^\\]` ]*)\\]{0,2}`");
   std::vector<std::string> current;
   for (std::string line; std::getline(text, line);) {
     if (line.starts_with("#")) {
@@ -104,7 +104,7 @@ std::map<std::string, std::set<std::string>> read_example() {
   std::map<std::string, std::set<std::string>> keys;
   std::istringstream text(source_file("deploy/mxguard.toml"));
   static const std::regex header("^(# )?\\[+([^\\]]+)\\]+");
-  static const std::regex assignment("^(# )?([a-z_]+) *=");
+  static const std::regex assignment("^(# )?([a-z0-9_]+) *=");
   std::string current;
   keys[current];
   for (std::string line; std::getline(text, line);) {
@@ -116,7 +116,7 @@ std::map<std::string, std::set<std::string>> read_example() {
       std::string assigned = m[2];
       keys[current].insert(assigned);
       static const std::regex inline_table("\\{([^}]*)\\}");
-      static const std::regex inline_key("([a-z_]+) *=");
+      static const std::regex inline_key("([a-z0-9_]+) *=");
       for (auto t = std::sregex_iterator(line.begin(), line.end(), inline_table); t != std::sregex_iterator(); ++t) {
         std::string body = (*t)[1];
         for (auto k = std::sregex_iterator(body.begin(), body.end(), inline_key); k != std::sregex_iterator(); ++k) {

@@ -148,5 +148,19 @@ TEST(Loopback, TheMachineItselfOnly) {
   }
 }
 
+TEST(NetworkOf, ClearsTheBitsAfterThePrefixAndStopsAtTheFamilysLength) {
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.77"), 24)), "192.0.2.0/24");
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.77"), 25)), "192.0.2.0/25");
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.200"), 25)), "192.0.2.128/25");
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.77"), 32)), "192.0.2.77/32");
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.77"), 64)), "192.0.2.77/32");
+  EXPECT_EQ(to_string(network_of(*parse_ip("192.0.2.77"), 0)), "0.0.0.0/0");
+  EXPECT_EQ(to_string(network_of(*parse_ip("2001:db8:aaaa:bbbb:1:2:3:4"), 64)), "2001:db8:aaaa:bbbb::/64");
+  EXPECT_EQ(to_string(network_of(*parse_ip("2001:db8:aaaa:bbbb:1:2:3:4"), 63)), "2001:db8:aaaa:bbba::/63");
+  EXPECT_EQ(to_string(network_of(*parse_ip("2001:db8::1"), 200)), "2001:db8::1/128");
+  EXPECT_TRUE(contains(network_of(*parse_ip("2001:db8:1:2::9"), 64), *parse_ip("2001:db8:1:2:ffff::1")));
+  EXPECT_FALSE(contains(network_of(*parse_ip("2001:db8:1:2::9"), 64), *parse_ip("2001:db8:1:3::1")));
+}
+
 }  // namespace
 }  // namespace mxguard::policy

@@ -73,6 +73,19 @@ TEST(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndO
   EXPECT_EQ(limiter.penalized(), 0u) << "an expired penalty is forgotten";
 }
 
+TEST(ConnectionLimiterPenalty, APenaltyOnANetworkRefusesEveryAddressInItAndCountsEachAddressApart) {
+  ConnectionLimiter limiter;
+  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+  ASSERT_TRUE(limiter.penalize("2001:db8:1:2::/64", t0 + std::chrono::seconds(60), t0));
+  EXPECT_EQ(limiter.acquire("2001:db8:1:2::9", "2001:db8:1:2::/64", 10, 5, t0), Verdict::Penalized);
+  EXPECT_EQ(limiter.acquire("2001:db8:1:2::a", "2001:db8:1:2::/64", 10, 5, t0).refused, 2u)
+      << "one count for the network";
+  EXPECT_EQ(limiter.acquire("2001:db8:1:3::9", "2001:db8:1:3::/64", 10, 5, t0), Verdict::Admitted);
+  // The per-address limit still counts addresses, not networks.
+  EXPECT_EQ(limiter.acquire("2001:db8:1:3::a", "2001:db8:1:3::/64", 10, 1, t0), Verdict::Admitted);
+  EXPECT_EQ(limiter.acquire("2001:db8:1:3::a", "2001:db8:1:3::/64", 10, 1, t0), Verdict::TooManyFromAddress);
+}
+
 TEST(ConnectionLimiterPenalty, ALaterPenaltyExtendsAnEarlierOneNeverShortensIt) {
   ConnectionLimiter limiter;
   Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
