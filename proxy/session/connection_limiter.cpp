@@ -7,22 +7,31 @@ namespace {
 constexpr std::chrono::seconds kPruneInterval{1};
 }  // namespace
 
-ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& address, const std::string& penalty_key,
-                                                       std::size_t max_total, std::size_t max_per_address,
-                                                       Clock::time_point now) {
+std::string ConnectionLimiter::key(const Kind& kind, const policy::IpAddress& ip) {
+  return std::to_string(std::get<0>(kind)) + " " + policy::to_string(policy::network_of(ip, std::get<2>(kind)));
+}
+
+ConnectionLimiter::Decision ConnectionLimiter::acquire(const Client& client, std::size_t max_total,
+                                                       std::size_t max_per_address, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  if (!penalties_.empty()) {
-    if (auto it = penalties_.find(penalty_key); it != penalties_.end()) {
+  if (!penalties_.empty() && client.ip) {
+    // Usually one kind of penalty is present (one prefix per family, one direction): one lookup.
+    for (auto kind = kinds_.begin(); kind != kinds_.end();) {
+      const auto& [direction, family, prefix] = kind->first;
+      ++kind;   // the lookup below may forget the last penalty of this kind
+      if (direction != client.direction || family != client.ip->family) continue;
+      auto it = penalties_.find(key({direction, family, prefix}, *client.ip));
+      if (it == penalties_.end()) continue;
       if (now == Clock::time_point{}) now = Clock::now();
       if (now < it->second.until) return {Verdict::Penalized, ++it->second.refused};
-      penalties_.erase(it);
+      forget(it);
     }
   }
   if (max_total != 0 && total_ >= max_total) return {Verdict::TooManyTotal, ++refused_streak_};
   if (descriptor_cap_ != 0 && total_ >= descriptor_cap_) return {Verdict::TooFewDescriptors, ++refused_streak_};
-  std::size_t& count = per_address_[address];
+  std::size_t& count = per_address_[client.address];
   if (max_per_address != 0 && count >= max_per_address) {
-    if (count == 0) per_address_.erase(address);
+    if (count == 0) per_address_.erase(client.address);
     return {Verdict::TooManyFromAddress, ++refused_streak_};
   }
   ++count;
@@ -31,27 +40,40 @@ ConnectionLimiter::Decision ConnectionLimiter::acquire(const std::string& addres
   return {Verdict::Admitted};
 }
 
-bool ConnectionLimiter::penalize(const std::string& key, Clock::time_point until, Clock::time_point now) {
+ConnectionLimiter::Penalty ConnectionLimiter::penalize(unsigned direction, const policy::IpAddress& ip,
+                                                       unsigned prefix, Clock::time_point until,
+                                                       Clock::time_point now) {
   if (now == Clock::time_point{}) now = Clock::now();
+  Kind kind{direction, ip.family, policy::network_of(ip, prefix).prefix};
+  std::string k = key(kind, ip);
   std::lock_guard lock(mutex_);
-  auto it = penalties_.find(key);
+  auto it = penalties_.find(k);
   if (it != penalties_.end()) {
     if (it->second.until < until) it->second.until = until;
-    return true;
+    return Penalty::Extended;
   }
   if (penalties_.size() >= kMaxPenalized) {
-    if (now < next_prune_) return false;
+    if (now < next_prune_) return Penalty::TableFull;
     prune_expired(now);
     next_prune_ = now + kPruneInterval;
-    if (penalties_.size() >= kMaxPenalized) return false;
+    if (penalties_.size() >= kMaxPenalized) return Penalty::TableFull;
   }
-  penalties_.emplace(key, Penalty{until, 0});
-  return true;
+  penalties_.emplace(std::move(k), Served{until, 0, kind});
+  ++kinds_[kind];
+  return Penalty::Begun;
+}
+
+void ConnectionLimiter::forget(std::unordered_map<std::string, Served>::iterator it) {
+  auto kind = kinds_.find(it->second.kind);
+  if (kind != kinds_.end() && --kind->second == 0) kinds_.erase(kind);
+  penalties_.erase(it);
 }
 
 void ConnectionLimiter::prune_expired(Clock::time_point now) {
   for (auto it = penalties_.begin(); it != penalties_.end();) {
-    it = now >= it->second.until ? penalties_.erase(it) : std::next(it);
+    auto next = std::next(it);
+    if (now >= it->second.until) forget(it);
+    it = next;
   }
 }
 

@@ -165,7 +165,7 @@ class SessionCore : protected net::ConnectionEvents {
   // The session is being ended for abuse: with limits.abuse_penalty, its address's network (of
   // limits.abuse_penalty_ipv4_prefix or _ipv6_prefix bits) is refused for a while.
   void penalize_client(const std::string& why);
-  std::string penalty_key() const;                                  // that network, as text
+  std::optional<policy::IpAddress> client_ip() const;
   std::string penalty_subject(const std::string& address) const;    // the address, and the network if it differs
   // Like fail, with a reply the far side made (its own 421).
   void fail_with(const smtp::Reply& reply, const std::string& why);

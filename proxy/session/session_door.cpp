@@ -24,14 +24,18 @@ bool is_power_of_ten(std::uint64_t n) {
 
 }  // namespace
 
-std::string SessionCore::penalty_key() const {
-  return policy::network_text(client_.peer(), limits().abuse_penalty_ipv4_prefix, limits().abuse_penalty_ipv6_prefix);
+// The client's address as the penalties see it: IPv4-mapped as IPv4; none for a Unix socket.
+std::optional<policy::IpAddress> SessionCore::client_ip() const {
+  std::optional<policy::IpAddress> ip = policy::ip_address(client_.peer());
+  if (ip) ip = policy::unmapped_ipv4(*ip).value_or(*ip);
+  return ip;
 }
 
 // "192.0.2.1", or "2001:db8:1:2::9 (2001:db8:1:2::/64)" where the penalty is the network's.
 std::string SessionCore::penalty_subject(const std::string& address) const {
-  std::string key = penalty_key();
-  return key == address ? address : address + " (" + key + ")";
+  std::string network =
+      policy::network_text(client_.peer(), limits().abuse_penalty_ipv4_prefix, limits().abuse_penalty_ipv6_prefix);
+  return network == address ? address : address + " (" + network + ")";
 }
 
 bool SessionCore::admit() {
@@ -39,8 +43,8 @@ bool SessionCore::admit() {
   const std::string address = smtp::address_text(client_.peer());
   ConnectionLimiter::Decision decision;   // without a limiter (tests of other things): admitted
   if (env_.limiter) {
-    decision = env_.limiter->acquire(address, penalty_key(), limits().max_connections,
-                                     limits().max_connections_per_ip);
+    ConnectionLimiter::Client client{address, client_ip(), static_cast<unsigned>(env_.direction)};
+    decision = env_.limiter->acquire(client, limits().max_connections, limits().max_connections_per_ip);
   }
   bool refused = decision.verdict != Verdict::Admitted;
   // A flood of refused connections (a penalized address reconnecting as fast as it is closed, a
@@ -80,14 +84,25 @@ void SessionCore::penalize_client(const std::string& why) {
   auto penalty = limits().abuse_penalty;
   if (!env_.limiter || penalty.count() == 0 || penalized_) return;
   penalized_ = true;
+  std::optional<policy::IpAddress> ip = client_ip();
+  if (!ip) return;   // a Unix socket's client: no network to refuse
   std::string subject = penalty_subject(smtp::address_text(client_.peer()));
+  unsigned prefix = ip->family == policy::IpFamily::V4 ? limits().abuse_penalty_ipv4_prefix
+                                                        : limits().abuse_penalty_ipv6_prefix;
   auto now = ConnectionLimiter::Clock::now();
-  if (env_.limiter->penalize(penalty_key(), now + penalty, now)) {
-    spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), subject, penalty.count(), why);
-    for (auto* o : env_.observers) o->on_abuse_penalty(*this);
-  } else {
-    spdlog::warn("[{}] {} not penalized: {} networks already are (the most there may be)", id(), subject,
-                 ConnectionLimiter::kMaxPenalized);
+  switch (env_.limiter->penalize(static_cast<unsigned>(env_.direction), *ip, prefix, now + penalty, now)) {
+    case ConnectionLimiter::Penalty::Begun:
+      spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), subject, penalty.count(), why);
+      for (auto* o : env_.observers) o->on_abuse_penalty(*this);
+      break;
+    case ConnectionLimiter::Penalty::Extended:   // another session of the network was ended meanwhile
+      spdlog::warn("[{}] {}: the penalty its network serves runs at least {}s more: {}", id(), subject,
+                   penalty.count(), why);
+      break;
+    case ConnectionLimiter::Penalty::TableFull:
+      spdlog::warn("[{}] {} not penalized: {} networks already are (the most there may be)", id(), subject,
+                   ConnectionLimiter::kMaxPenalized);
+      break;
   }
 }
 

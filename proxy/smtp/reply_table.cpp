@@ -16,7 +16,7 @@ struct Row {
 // is kept for a backend that answered but could not be trusted (fail closed).
 constexpr Row kRows[] = {
     {ReplyId::TooManyConnections, {421, "4.7.0", "Error: too many connections, try again later", true}},
-    {ReplyId::AbusePenalty, {421, "4.7.0", "Error: too many errors from your address, try again later", true}},
+    {ReplyId::AbusePenalty, {421, "4.7.0", "Error: too many errors from your address or network, try again later", true}},
     {ReplyId::ServiceUnavailable, {421, "4.3.2", "Service not available, try again later", true}},
     {ReplyId::ShuttingDown, {421, "4.3.2", "Service shutting down, closing transmission channel", true}},
     {ReplyId::TooManyErrors, {421, "4.7.0", "Error: too many errors", true}},
