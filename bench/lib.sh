@@ -9,9 +9,10 @@ die() { log "$*"; exit 1; }
 
 # --- the options every benchmark takes --------------------------------------------------------------------
 # Defaults; each script sets its own numbers (concurrency, repeat) after sourcing this.
-mode=full mxguard_bin="" loadgen_bin="" sink_bin="" out=""
+mode=full mxguard_bin="" loadgen_bin="" sink_bin="" crypto_cost_bin="" out=""
 usage() { awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; }   # the script's leading comment
 # shared_option ARGS...: takes $1 (and its value) if it is one of --smoke, --mxguard/--loadgen/--sink BIN,
+# --crypto-cost BIN (run.sh's; beside --loadgen unless given),
 # --concurrency N, --repeat N, --out DIR, --help; sets `took` to the words used (0: not one of them).
 shared_option() {
   took=2
@@ -20,6 +21,7 @@ shared_option() {
     --mxguard) mxguard_bin=$2 ;;
     --loadgen) loadgen_bin=$2 ;;
     --sink) sink_bin=$2 ;;
+    --crypto-cost) crypto_cost_bin=$2 ;;
     --concurrency) concurrency=$2 ;;
     --repeat) repeat=$2 ;;
     --out) out=$2 ;;
@@ -63,7 +65,9 @@ build_binaries() {
     mxguard_bin=${mxguard_bin:-$build/proxy/app/mxguard}
     loadgen_bin=${loadgen_bin:-$build/bench/loadgen}
     sink_bin=${sink_bin:-$build/bench/sink}
+    crypto_cost_bin=${crypto_cost_bin:-$build/bench/crypto_cost}
   fi
+  crypto_cost_bin=${crypto_cost_bin:-$(dirname "$loadgen_bin")/crypto_cost}
   local b
   for b in "$mxguard_bin" "$loadgen_bin" "$sink_bin"; do [ -x "$b" ] || die "not an executable: $b"; done
 }

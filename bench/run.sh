@@ -19,8 +19,9 @@
 #                           the cost of an MTA-STS policy lookup (bench/outbound.sh, which takes the options)
 #
 # --capacity, --rate and --flood combine (each runs its own part once). Options: --mxguard BIN
-#   --loadgen BIN --sink BIN (use these binaries instead of building), --no-nginx, --sessions N (STARTTLS
-#   sessions per throughput run; plaintext runs twice as many), --concurrency N, --repeat N (throughput runs
+#   --loadgen BIN --sink BIN (use these binaries instead of building), --crypto-cost BIN (default: beside
+#   the load generator), --no-nginx, --sessions N (STARTTLS sessions per throughput run; plaintext runs
+#   twice as many), --concurrency N, --repeat N (throughput runs
 #   per server, alternating; medians are shown), --idle N (idle TLS sessions held for the memory figure),
 #   --log-level LEVEL (mxguard's [server] log_level; warn by default, info is what a deployment runs),
 #   --abuse-penalty DURATION (mxguard's [inbound.limits] abuse_penalty; off by default, as in the product),
@@ -307,7 +308,8 @@ if [ $mode = smoke ]; then
     [ "${ratev[$s,skipped]}" -eq 0 ] || die "$s: open loop: ${ratev[$s,skipped]} arrivals skipped at the cap"
     echo "smoke $s: open loop at 200/s: ${ratev[$s,done]} STARTTLS sessions ok"
   done
-  "$(dirname "$loadgen_bin")/crypto_cost" --cert "$work/cert.pem" --key "$work/key.pem" --sessions 20 --rounds 1 \
+  [ -x "$crypto_cost_bin" ] || die "not an executable: $crypto_cost_bin (--crypto-cost BIN)"
+  "$crypto_cost_bin" --cert "$work/cert.pem" --key "$work/key.pem" --sessions 20 --rounds 1 \
     >"$work/crypto_cost.json" || die "crypto_cost failed"
   echo "smoke: crypto_cost ok"
   stop_cleanly "$mx_pid" "$sink_pid"
@@ -359,7 +361,7 @@ done
 # The TLS library's own cost per session, for the floor under the CPU figures: BoringSSL's in process
 # (bench/crypto_cost, built beside the load generator), and OpenSSL 3's public-key operations (nginx's
 # library) from `openssl speed`. Pinned where the servers run.
-crypto_bin=$(dirname "$loadgen_bin")/crypto_cost crypto=() crypto_note=
+crypto_bin=$crypto_cost_bin crypto=() crypto_note=
 if [ $standard = 1 ]; then
   log "the TLS libraries' own cost per handshake"
   if [ -x "$crypto_bin" ] &&
@@ -367,12 +369,15 @@ if [ $standard = 1 ]; then
     read -r -a crypto < <(python3 -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 print(" ".join("%.1f" % d[k] for k in ("ecdsa_p256_sign_us", "x25519_shared_us", "x25519_keypair_us",
-                                        "public_key_us", "server_session_us")))' "$work/crypto_cost.json")
+                                        "public_key_us", "server_session_us")))' "$work/crypto_cost.json") ||
+      crypto=()
+    [ ${#crypto[@]} -eq 5 ] || crypto_note="not measured: $work/crypto_cost.json could not be read"
   else
     crypto_note="not measured: $crypto_bin $( [ -x "$crypto_bin" ] && head -1 "$work/crypto_cost.err" || echo "is not built")"
   fi
-  # openssl speed -mr: "+F4:...:bits:sign/s:verify/s" for ECDSA, "+F5:...:bits:op/s:..." for ECDH.
-  read -r ossl_sign ossl_shared < <("${server_pin[@]}" openssl speed -mr -seconds 1 ecdsap256 ecdhx25519 2>/dev/null |
+  # openssl speed -mr: "+F4:...:bits:sign/s:verify/s" for ECDSA, "+F5:...:bits:op/s:..." for ECDH;
+  # -elapsed: wall clock, as crypto_cost measures (by default it divides by CPU user time).
+  read -r ossl_sign ossl_shared < <("${server_pin[@]}" openssl speed -elapsed -mr -seconds 1 ecdsap256 ecdhx25519 2>/dev/null |
     awk -F: '$1 == "+F4" { s = sprintf("%.1f", 1e6 / $4) } $1 == "+F5" { d = sprintf("%.1f", 1e6 / $4) }
              END { print (s == "" ? "-" : s), (d == "" ? "-" : d) }') || true
 fi

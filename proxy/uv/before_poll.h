@@ -12,6 +12,7 @@ namespace mxguard::uv {
 
 class BeforePoll {
  public:
+  // `fn` may close this BeforePoll, not destroy it.
   BeforePoll(uv_loop_t* loop, std::function<void()> fn);
   BeforePoll(const BeforePoll&) = delete;
   BeforePoll& operator=(const BeforePoll&) = delete;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,10 +31,13 @@ TEST(BeforePoll, RunsOncePerIterationBeforeThePollAndDoesNotKeepTheLoopAlive) {
   }
   uv_run(&loop, UV_RUN_DEFAULT);   // the handles' close callbacks
   EXPECT_EQ(uv_loop_close(&loop), 0);
-  // Each timer callback is followed by a call before the next poll. (Whether the first iteration polls
-  // before the first timer depends on how long ago the loop last read its clock.)
-  ASSERT_GE(seen.size(), 6u);
-  for (std::size_t i = 0; i + 1 < seen.size(); ++i) {
+  // Each timer callback but the last is followed by a call before the next poll. Whether a poll comes
+  // first, and whether one follows the last timer, depends on the loop's clock and on libuv's version
+  // (1.45 runs due timers after the poll).
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "timer"), 3);
+  EXPECT_GE(std::count(seen.begin(), seen.end(), "poll"), 2);
+  std::size_t last_timer = std::find(seen.rbegin(), seen.rend(), "timer").base() - seen.begin() - 1;
+  for (std::size_t i = 0; i < last_timer; ++i) {
     if (seen[i] == "timer") {
       EXPECT_EQ(seen[i + 1], "poll") << "after call " << i;
     }
@@ -53,7 +57,7 @@ TEST(BeforePoll, CloseStopsTheCalls) {
       if (++fired < 3) timer.start(std::chrono::milliseconds(1));
     });
     timer.start(std::chrono::milliseconds(1));
-    uv_run(&loop, UV_RUN_DEFAULT);   // three more iterations after the first
+    uv_run(&loop, UV_RUN_DEFAULT);   // several iterations: the timer fires three times
     EXPECT_EQ(fired, 3);
     timer.close();
   }
