@@ -4,14 +4,15 @@ before the greeting), new connections from its address (its network, with abuse_
 before. A flood that reconnects as fast as it is closed (the benchmark's rcpt and noop floods) then costs
 a refusal at the door per connection instead of a whole session. Off by default."""
 import re
+import threading
 import unittest
 
 from fixtures.hardening import HardeningTestCase, code_runs
 
 
 class AbusePenalty(HardeningTestCase):
-    def start(self, **limits):
-        self.be = self.start_backend()
+    def start(self, backend=None, **limits):
+        self.be = self.start_backend(**(backend or {}))
         self.mx = self.start_mxguard(self.config(self.be.port, limits=limits))
 
     def end_for_junk(self, source):
@@ -48,10 +49,13 @@ class AbusePenalty(HardeningTestCase):
         self.assertReply(c.command("QUIT"), 221)
 
     def test_an_early_talker_is_penalized_too(self):
-        self.start(abuse_penalty="1h")
+        # The backend greets only once the bot has spoken, so that it certainly spoke first.
+        gate = threading.Event()
+        self.start(backend={"greeting_gate": gate}, abuse_penalty="1h")
         c = self.open(source="127.0.0.4")
         c.send(b"EHLO bot.test\r\n")   # before the greeting
         replies, _ = self.read_until_closed(c, timeout=10)
+        gate.set()
         self.assertIn(554, [r.code for r in replies], self.diag())
         self.assertLogged(r"127\.0\.0\.4 gets 421 for new connections for 3600s: it talked before the greeting")
         self.refused_at_the_door("127.0.0.4")
