@@ -6,7 +6,7 @@
 #include "proxy/smtp/proxy_header.h"       // address_text
 
 // The door of a session: admission by the connection limiter (limits, descriptor budget, abuse
-// penalties) and the penalty a session ended for abuse gives its address.
+// penalties) and the penalty a session ended for abuse gives its address's network.
 
 namespace mxguard::session {
 
