@@ -24,20 +24,20 @@ std::optional<IpAddress> ip_address(const sockaddr_storage& address) {
   return std::nullopt;
 }
 
-std::string address_text(const sockaddr_storage& address) {
+std::optional<IpAddress> client_ip_address(const sockaddr_storage& address) {
   std::optional<IpAddress> ip = ip_address(address);
-  if (!ip) return "?";
-  return to_string(unmapped_ipv4(*ip).value_or(*ip));
+  if (ip) ip = unmapped_ipv4(*ip).value_or(*ip);
+  return ip;
 }
 
-std::string network_text(const sockaddr_storage& address, unsigned ipv4_prefix, unsigned ipv6_prefix) {
-  std::optional<IpAddress> ip = ip_address(address);
-  if (!ip) return "?";
-  IpAddress plain = unmapped_ipv4(*ip).value_or(*ip);
-  bool v4 = plain.family == IpFamily::V4;
-  unsigned prefix = v4 ? ipv4_prefix : ipv6_prefix;
-  if (prefix >= (v4 ? 32u : 128u)) return to_string(plain);
-  return to_string(network_of(plain, prefix));
+std::string address_text(const sockaddr_storage& address) {
+  std::optional<IpAddress> ip = client_ip_address(address);
+  return ip ? to_string(*ip) : "?";
+}
+
+std::string network_text(const IpAddress& address, unsigned prefix) {
+  Cidr network = network_of(address, prefix);
+  return network.prefix == (address.family == IpFamily::V4 ? 32u : 128u) ? to_string(address) : to_string(network);
 }
 
 }  // namespace mxguard::policy

@@ -142,7 +142,7 @@ std::string Registry::render() const {
   }
   out.family("mxguard_abuse_penalties_total",
              "Abuse penalties begun (limits.abuse_penalty): sessions ended past max_errors or max_junk_commands, "
-             "or for talking before the greeting, whose address is then refused for a while.", Type::Counter);
+             "or for talking before the greeting, whose address's network is then refused for a while.", Type::Counter);
   for (auto d : kDirectionList) {
     out.sample("mxguard_abuse_penalties_total", {{"direction", audit::to_string(d)}},
                sum([&](const WorkerMetrics& w) -> const Counter& { return w.abuse_penalties[ix(d)]; }));

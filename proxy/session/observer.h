@@ -82,7 +82,8 @@ class SessionObserver {
   virtual void on_start(const SessionCore& s) {}
   // Refused at once, before anything else (then on_end follows).
   virtual void on_refused_at_door(const SessionCore& s, ConnectionLimiter::Verdict why) {}
-  // The session is being ended for abuse and its address now serves limits.abuse_penalty.
+  // The session is being ended for abuse and its address's network now serves limits.abuse_penalty (a
+  // penalty begun, not one extended by another session of the same network).
   virtual void on_abuse_penalty(const SessionCore& s) {}
   virtual void on_state(const SessionCore& s, Phase from, Phase to) {}
   virtual void on_reply(const SessionCore& s, const smtp::Reply& reply, ReplyOrigin origin) {}

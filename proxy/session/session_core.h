@@ -165,8 +165,9 @@ class SessionCore : protected net::ConnectionEvents {
   // The session is being ended for abuse: with limits.abuse_penalty, its address's network (of
   // limits.abuse_penalty_ipv4_prefix or _ipv6_prefix bits) is refused for a while.
   void penalize_client(const std::string& why);
-  std::optional<policy::IpAddress> client_ip() const;
-  std::string penalty_subject(const std::string& address) const;    // the address, and the network if it differs
+  unsigned penalty_prefix(const policy::IpAddress& ip) const;   // limits.abuse_penalty_ipv4/6_prefix
+  // The address, and the network its penalty covers if that is more than the address.
+  std::string penalty_subject(const std::string& address, const std::optional<policy::IpAddress>& ip) const;
   // Like fail, with a reply the far side made (its own 421).
   void fail_with(const smtp::Reply& reply, const std::string& why);
   // Ends the session after the queued replies are written (bounded by a grace timer).

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "policy/net/socket_address.h"   // network_text
+#include "policy/net/socket_address.h"   // client_ip_address, network_text
 #include "proxy/smtp/proxy_header.h"       // address_text
 
 // The door of a session: admission by the connection limiter (limits, descriptor budget, abuse
@@ -24,26 +24,23 @@ bool is_power_of_ten(std::uint64_t n) {
 
 }  // namespace
 
-// The client's address as the penalties see it: IPv4-mapped as IPv4; none for a Unix socket.
-std::optional<policy::IpAddress> SessionCore::client_ip() const {
-  std::optional<policy::IpAddress> ip = policy::ip_address(client_.peer());
-  if (ip) ip = policy::unmapped_ipv4(*ip).value_or(*ip);
-  return ip;
+unsigned SessionCore::penalty_prefix(const policy::IpAddress& ip) const {
+  return ip.family == policy::IpFamily::V4 ? limits().abuse_penalty_ipv4_prefix : limits().abuse_penalty_ipv6_prefix;
 }
 
 // "192.0.2.1", or "2001:db8:1:2::9 (2001:db8:1:2::/64)" where the penalty is the network's.
-std::string SessionCore::penalty_subject(const std::string& address) const {
-  std::string network =
-      policy::network_text(client_.peer(), limits().abuse_penalty_ipv4_prefix, limits().abuse_penalty_ipv6_prefix);
+std::string SessionCore::penalty_subject(const std::string& address, const std::optional<policy::IpAddress>& ip) const {
+  std::string network = ip ? policy::network_text(*ip, penalty_prefix(*ip)) : address;
   return network == address ? address : address + " (" + network + ")";
 }
 
 bool SessionCore::admit() {
   using Verdict = ConnectionLimiter::Verdict;
+  const std::optional<policy::IpAddress> ip = policy::client_ip_address(client_.peer());
   const std::string address = smtp::address_text(client_.peer());
   ConnectionLimiter::Decision decision;   // without a limiter (tests of other things): admitted
   if (env_.limiter) {
-    ConnectionLimiter::Client client{address, client_ip(), static_cast<unsigned>(env_.direction)};
+    ConnectionLimiter::Client client{address, ip, static_cast<unsigned>(env_.direction)};
     decision = env_.limiter->acquire(client, limits().max_connections, limits().max_connections_per_ip);
   }
   bool refused = decision.verdict != Verdict::Admitted;
@@ -57,7 +54,7 @@ bool SessionCore::admit() {
     switch (decision.verdict) {
       case Verdict::Admitted: break;
       case Verdict::Penalized:
-        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), penalty_subject(address), count);
+        spdlog::warn("[{}] refused: {} is serving an abuse penalty{}", id(), penalty_subject(address, ip), count);
         break;
       case Verdict::TooFewDescriptors:
         spdlog::warn("[{}] refused: too many connections for the process's file descriptors (RLIMIT_NOFILE; "
@@ -84,13 +81,11 @@ void SessionCore::penalize_client(const std::string& why) {
   auto penalty = limits().abuse_penalty;
   if (!env_.limiter || penalty.count() == 0 || penalized_) return;
   penalized_ = true;
-  std::optional<policy::IpAddress> ip = client_ip();
+  std::optional<policy::IpAddress> ip = policy::client_ip_address(client_.peer());
   if (!ip) return;   // a Unix socket's client: no network to refuse
-  std::string subject = penalty_subject(smtp::address_text(client_.peer()));
-  unsigned prefix = ip->family == policy::IpFamily::V4 ? limits().abuse_penalty_ipv4_prefix
-                                                        : limits().abuse_penalty_ipv6_prefix;
+  std::string subject = penalty_subject(smtp::address_text(client_.peer()), ip);
   auto now = ConnectionLimiter::Clock::now();
-  switch (env_.limiter->penalize(static_cast<unsigned>(env_.direction), *ip, prefix, now + penalty, now)) {
+  switch (env_.limiter->penalize(static_cast<unsigned>(env_.direction), *ip, penalty_prefix(*ip), now + penalty, now)) {
     case ConnectionLimiter::Penalty::Begun:
       spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), subject, penalty.count(), why);
       for (auto* o : env_.observers) o->on_abuse_penalty(*this);

@@ -20,9 +20,9 @@ struct Endpoint {
 
 Endpoint endpoint(const sockaddr_storage& ss) {
   Endpoint e;
-  std::optional<policy::IpAddress> ip = policy::ip_address(ss);
+  std::optional<policy::IpAddress> ip = policy::client_ip_address(ss);
   if (!ip) return e;
-  e.ip = policy::unmapped_ipv4(*ip).value_or(*ip);
+  e.ip = *ip;
   e.family = e.ip.family == policy::IpFamily::V4 ? AF_INET : AF_INET6;
   e.port = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port)
                                    : ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);

@@ -29,17 +29,21 @@ TEST(SocketAddress, ReadsTheAddressOfBothFamiliesAsItIs) {
 }
 
 TEST(SocketAddress, NetworkTextIsTheAddressAtTheFamilysWholeLengthAndTheNetworkBelowIt) {
-  EXPECT_EQ(network_text(socket_address("192.0.2.77"), 32, 64), "192.0.2.77");
-  EXPECT_EQ(network_text(socket_address("192.0.2.77"), 24, 64), "192.0.2.0/24");
-  EXPECT_EQ(network_text(socket_address("2001:db8:1:2:3:4:5:6"), 32, 64), "2001:db8:1:2::/64");
-  EXPECT_EQ(network_text(socket_address("2001:db8:1:2:3:4:5:6"), 32, 128), "2001:db8:1:2:3:4:5:6");
-  EXPECT_EQ(network_text(socket_address("2001:db8:1:2:3:4:5:6"), 32, 60), "2001:db8:1::/60");
-  EXPECT_EQ(network_text(socket_address("2001:db8:1:1f:3:4:5:6"), 32, 60), "2001:db8:1:10::/60");
-  EXPECT_EQ(network_text(socket_address("2001:db8:1:2:3:4:5:6"), 32, 48), "2001:db8:1::/48");
+  EXPECT_EQ(network_text(*parse_ip("192.0.2.77"), 32), "192.0.2.77");
+  EXPECT_EQ(network_text(*parse_ip("192.0.2.77"), 24), "192.0.2.0/24");
+  EXPECT_EQ(network_text(*parse_ip("2001:db8:1:2:3:4:5:6"), 64), "2001:db8:1:2::/64");
+  EXPECT_EQ(network_text(*parse_ip("2001:db8:1:2:3:4:5:6"), 128), "2001:db8:1:2:3:4:5:6");
+  EXPECT_EQ(network_text(*parse_ip("2001:db8:1:2:3:4:5:6"), 60), "2001:db8:1::/60");
+  EXPECT_EQ(network_text(*parse_ip("2001:db8:1:1f:3:4:5:6"), 60), "2001:db8:1:10::/60");
+  EXPECT_EQ(network_text(*parse_ip("2001:db8:1:2:3:4:5:6"), 48), "2001:db8:1::/48");
+}
+
+TEST(SocketAddress, AClientsAddressIsIpv4WhenTheSocketMappedIt) {
   // An IPv4 client on a dual-stack socket is an IPv4 client: the IPv4 prefix applies, not a /64 of ::ffff:0:0/96.
-  EXPECT_EQ(network_text(socket_address("::ffff:192.0.2.77"), 32, 64), "192.0.2.77");
-  EXPECT_EQ(network_text(socket_address("::ffff:192.0.2.77"), 24, 64), "192.0.2.0/24");
-  EXPECT_EQ(network_text(unix_socket(), 32, 64), "?");
+  EXPECT_EQ(client_ip_address(socket_address("::ffff:192.0.2.77")), parse_ip("192.0.2.77"));
+  EXPECT_EQ(client_ip_address(socket_address("192.0.2.77")), parse_ip("192.0.2.77"));
+  EXPECT_EQ(client_ip_address(socket_address("2001:db8::1")), parse_ip("2001:db8::1"));
+  EXPECT_EQ(client_ip_address(unix_socket()), std::nullopt);
 }
 
 TEST(SocketAddress, TextOfBothFamiliesWithoutPortOrBrackets) {
