@@ -72,6 +72,11 @@ Log::~Log() {
 
 namespace {
 thread_local Log::ThreadBatch* t_batch = nullptr;
+// Each event is one line (its JSON holds no raw newline), so lines count events: counted only when some
+// are lost, never on the way to a successful write.
+std::size_t lines_in(std::string_view text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 constexpr std::size_t kBatchBytes = 64 * 1024;
 }  // namespace
 
@@ -83,10 +88,9 @@ Log::ThreadBatch::~ThreadBatch() {
 }
 
 void Log::ThreadBatch::flush() {
-  if (count_ == 0) return;
-  log_.write_lines(lines_, count_);
+  if (lines_.empty()) return;
+  log_.write_lines(lines_);
   lines_.clear();
-  count_ = 0;
   if (lines_.capacity() > kBatchBytes) lines_.shrink_to_fit();
 }
 
@@ -97,17 +101,16 @@ void Log::write(const Event& event) {
   line.push_back('\n');
   if (ThreadBatch* batch = t_batch; batch && &batch->log_ == this) {
     batch->lines_ += line;
-    ++batch->count_;
     if (batch->lines_.size() >= kBatchBytes) batch->flush();
     return;
   }
-  write_lines(line, 1);
+  write_lines(line);
 }
 
-void Log::write_lines(std::string_view lines, std::size_t count) {
+void Log::write_lines(std::string_view lines) {
   std::lock_guard lock(mutex_);
   reopen_if_unlinked();
-  std::size_t lost = append_locked(lines, count);
+  std::size_t lost = append_locked(lines);
   if (lost == 0) {
     if (failing_) {
       spdlog::warn("audit log {} is writable again; {} event(s) were lost", path_, lost_in_streak_);
@@ -126,10 +129,10 @@ void Log::write_lines(std::string_view lines, std::size_t count) {
   }
 }
 
-std::size_t Log::append_locked(std::string_view lines, std::size_t count) {
+std::size_t Log::append_locked(std::string_view lines) {
   if (fd_ < 0) {
     errno = EBADF;
-    return count;
+    return lines_in(lines);
   }
   std::string ended;   // after a fragment that could not be taken back: end it first, so that it stays a
                        // bad line of its own instead of swallowing this event
@@ -148,12 +151,12 @@ std::size_t Log::append_locked(std::string_view lines, std::size_t count) {
       std::string_view done = text.substr(0, written);
       std::size_t last_end = done.rfind('\n');
       std::size_t whole_end = last_end == std::string_view::npos ? 0 : last_end + 1;
-      std::size_t whole = 0;
-      for (char ch : done.substr(0, whole_end)) whole += ch == '\n';
+      std::size_t whole = lines_in(done);   // the lines ended within what was written
       whole = whole > lead ? whole - lead : 0;
       if (whole_end > 0) torn_ = false;   // the fragment before this write is ended
       if (written > whole_end) take_back(done.substr(whole_end));
       errno = error;
+      std::size_t count = lines_in(lines);
       return count - std::min(whole, count);
     }
     written += static_cast<std::size_t>(n);

@@ -65,8 +65,7 @@ class Log {
    private:
     friend class Log;
     Log& log_;
-    std::string lines_;
-    std::size_t count_ = 0;
+    std::string lines_;   // whole lines, one per event
     ThreadBatch* outer_;   // the thread's batch before this one (normally none)
   };
   // Reopens the same path (after logrotate moved the file away). Keeps the old file on failure.
@@ -76,10 +75,10 @@ class Log {
  private:
   explicit Log(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
-  void write_lines(std::string_view lines, std::size_t count);   // takes mutex_; reports failures
-  // With mutex_ held: how many of the `count` lines in `lines` were lost (0: all written). A write that
+  void write_lines(std::string_view lines);   // whole lines; takes mutex_; reports failures
+  // With mutex_ held: how many of the lines (events) in `lines` were lost (0: all written). A write that
   // fails part-way keeps the lines that were whole and leaves no half line.
-  std::size_t append_locked(std::string_view lines, std::size_t count);
+  std::size_t append_locked(std::string_view lines);
   void take_back(std::string_view fragment);  // with mutex_ held: the start of a line that did not fit
   void reopen_if_unlinked();                  // with mutex_ held
 
