@@ -37,7 +37,8 @@ std::string address_text(const sockaddr_storage& address) {
 
 std::string network_text(const IpAddress& address, unsigned prefix) {
   Cidr network = network_of(address, prefix);
-  return network.prefix == (address.family == IpFamily::V4 ? 32u : 128u) ? to_string(address) : to_string(network);
+  bool whole = network.prefix == (address.family == IpFamily::V4 ? 32u : 128u);
+  return whole ? to_string(address) : to_string(network);
 }
 
 }  // namespace mxguard::policy

@@ -25,11 +25,13 @@ bool is_power_of_ten(std::uint64_t n) {
 }  // namespace
 
 unsigned SessionCore::penalty_prefix(const policy::IpAddress& ip) const {
-  return ip.family == policy::IpFamily::V4 ? limits().abuse_penalty_ipv4_prefix : limits().abuse_penalty_ipv6_prefix;
+  return ip.family == policy::IpFamily::V4 ? limits().abuse_penalty_ipv4_prefix
+                                           : limits().abuse_penalty_ipv6_prefix;
 }
 
 // "192.0.2.1", or "2001:db8:1:2::9 (2001:db8:1:2::/64)" where the penalty is the network's.
-std::string SessionCore::penalty_subject(const std::string& address, const std::optional<policy::IpAddress>& ip) const {
+std::string SessionCore::penalty_subject(const std::string& address,
+                                         const std::optional<policy::IpAddress>& ip) const {
   std::string network = ip ? policy::network_text(*ip, penalty_prefix(*ip)) : address;
   return network == address ? address : address + " (" + network + ")";
 }
@@ -85,7 +87,8 @@ void SessionCore::penalize_client(const std::string& why) {
   if (!ip) return;   // a Unix socket's client: no network to refuse
   std::string subject = penalty_subject(smtp::address_text(client_.peer()), ip);
   auto now = ConnectionLimiter::Clock::now();
-  switch (env_.limiter->penalize(static_cast<unsigned>(env_.direction), *ip, penalty_prefix(*ip), now + penalty, now)) {
+  auto direction = static_cast<unsigned>(env_.direction);
+  switch (env_.limiter->penalize(direction, *ip, penalty_prefix(*ip), now + penalty, now)) {
     case ConnectionLimiter::Penalty::Begun:
       spdlog::warn("[{}] {} gets 421 for new connections for {}s: {}", id(), subject, penalty.count(), why);
       for (auto* o : env_.observers) o->on_abuse_penalty(*this);
