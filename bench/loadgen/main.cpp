@@ -99,13 +99,11 @@ int main(int argc, char** argv) {
   }
   o.target = *target;
   if (!flood_source.empty()) {
-    // An address without a port: any port will do for parsing, and 0 lets the kernel pick.
-    auto source = mxguard::bench::parse_loopback(flood_source + ":1", error);
+    auto source = mxguard::bench::parse_loopback_host(flood_source, error);   // port 0: the kernel picks
     if (!source) {
       std::fprintf(stderr, "loadgen: --flood-source: %s\n", error.c_str());
       return 2;
     }
-    source->sin_port = 0;
     o.flood_source = *source;
   }
   o.tls = !plain;
