@@ -34,7 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from fixtures import ports  # noqa: E402
+from fixtures import ports, procfs  # noqa: E402
 from fixtures.fetch_protocol import CERTIFICATE, CONNECT, HTTP, OUTCOME_NAMES, Request  # noqa: E402
 from fixtures.fetcher import Fetcher  # noqa: E402
 from fixtures.https_server import MtaStsWebServer, Site  # noqa: E402
@@ -44,11 +44,7 @@ SCENARIOS = ["same-ok", "distinct-ok", "same-404", "refused", "tls-fail", "disti
 
 
 def rss_anon_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no RssAnon in /proc/{pid}/status")
+    return procfs.status_kib(pid, "RssAnon")
 
 
 class Bench:
