@@ -66,9 +66,14 @@ constexpr unsigned kInbound = 0, kOutbound = 1;
 policy::IpAddress ip(const std::string& text) { return *policy::parse_ip(text); }
 Client inbound(const std::string& text) { return {text, policy::parse_ip(text), kInbound}; }
 
-TEST(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndOthersAreNot) {
+// Every penalty test: a limiter of its own and a clock an hour past its epoch.
+class ConnectionLimiterPenalty : public testing::Test {
+ protected:
   ConnectionLimiter limiter;
   Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+};
+
+TEST_F(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndOthersAreNot) {
   ASSERT_EQ(limiter.penalize(kInbound, ip("192.0.2.1"), 32, t0 + std::chrono::seconds(60), t0), Penalty::Begun);
   auto first = limiter.acquire(inbound("192.0.2.1"), 10, 5, t0);
   EXPECT_EQ(first.verdict, Verdict::Penalized);
@@ -80,9 +85,7 @@ TEST(ConnectionLimiterPenalty, APenalizedAddressIsRefusedUntilThePenaltyEndsAndO
   EXPECT_EQ(limiter.penalized(), 0u) << "an expired penalty is forgotten";
 }
 
-TEST(ConnectionLimiterPenalty, APenaltyOnANetworkRefusesEveryAddressInItAndCountsEachAddressApart) {
-  ConnectionLimiter limiter;
-  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+TEST_F(ConnectionLimiterPenalty, APenaltyOnANetworkRefusesEveryAddressInItAndCountsEachAddressApart) {
   ASSERT_EQ(limiter.penalize(kInbound, ip("2001:db8:1:2::9"), 64, t0 + std::chrono::seconds(60), t0), Penalty::Begun);
   EXPECT_EQ(limiter.acquire(inbound("2001:db8:1:2::9"), 10, 5, t0), Verdict::Penalized);
   EXPECT_EQ(limiter.acquire(inbound("2001:db8:1:2:ffff::1"), 10, 5, t0).refused, 2u) << "one count for the network";
@@ -97,11 +100,9 @@ TEST(ConnectionLimiterPenalty, APenaltyOnANetworkRefusesEveryAddressInItAndCount
   EXPECT_EQ(limiter.acquire(inbound("2001:db8:1:3::a"), 10, 1, t0), Verdict::TooManyFromAddress);
 }
 
-TEST(ConnectionLimiterPenalty, PenaltiesGivenAtAnotherPrefixStayInForce) {
+TEST_F(ConnectionLimiterPenalty, PenaltiesGivenAtAnotherPrefixStayInForce) {
   // A reload that changes abuse_penalty_ipv6_prefix: the penalty given to the /64 still refuses its
   // addresses, and one given at the new /56 refuses the /56.
-  ConnectionLimiter limiter;
-  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
   limiter.penalize(kInbound, ip("2001:db8:1:2::9"), 64, t0 + std::chrono::seconds(60), t0);
   limiter.penalize(kInbound, ip("2001:db8:2:0::9"), 56, t0 + std::chrono::seconds(60), t0);
   EXPECT_EQ(limiter.acquire(inbound("2001:db8:1:2::1"), 10, 5, t0), Verdict::Penalized);
@@ -114,10 +115,8 @@ TEST(ConnectionLimiterPenalty, PenaltiesGivenAtAnotherPrefixStayInForce) {
   EXPECT_EQ(limiter.acquire(inbound("::c000:2c8"), 10, 5, t0), Verdict::Admitted);
 }
 
-TEST(ConnectionLimiterPenalty, APenaltyEarnedByOneDirectionDoesNotRefuseTheOther) {
+TEST_F(ConnectionLimiterPenalty, APenaltyEarnedByOneDirectionDoesNotRefuseTheOther) {
   // The legacy MTA on the LAN's /64 sends outbound while a host of the same /64 misbehaved inbound.
-  ConnectionLimiter limiter;
-  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
   limiter.penalize(kInbound, ip("2001:db8:1:2::9"), 64, t0 + std::chrono::seconds(60), t0);
   EXPECT_EQ(limiter.acquire(Client{"2001:db8:1:2::25", ip("2001:db8:1:2::25"), kOutbound}, 10, 5, t0),
             Verdict::Admitted);
@@ -127,9 +126,7 @@ TEST(ConnectionLimiterPenalty, APenaltyEarnedByOneDirectionDoesNotRefuseTheOther
   EXPECT_EQ(limiter.acquire(Client{"?", std::nullopt, kInbound}, 10, 5, t0), Verdict::Admitted);
 }
 
-TEST(ConnectionLimiterPenalty, ALaterPenaltyExtendsAnEarlierOneNeverShortensIt) {
-  ConnectionLimiter limiter;
-  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+TEST_F(ConnectionLimiterPenalty, ALaterPenaltyExtendsAnEarlierOneNeverShortensIt) {
   limiter.penalize(kInbound, ip("192.0.2.1"), 32, t0 + std::chrono::seconds(60), t0);
   limiter.penalize(kInbound, ip("192.0.2.1"), 32, t0 + std::chrono::seconds(10), t0);
   EXPECT_EQ(limiter.acquire(inbound("192.0.2.1"), 10, 5, t0 + std::chrono::seconds(30)), Verdict::Penalized);
@@ -138,9 +135,7 @@ TEST(ConnectionLimiterPenalty, ALaterPenaltyExtendsAnEarlierOneNeverShortensIt) 
   EXPECT_EQ(limiter.acquire(inbound("192.0.2.1"), 10, 5, t0 + std::chrono::seconds(120)), Verdict::Admitted);
 }
 
-TEST(ConnectionLimiterPenalty, TheTableIsBoundedAndExpiredEntriesMakeRoom) {
-  ConnectionLimiter limiter;
-  Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+TEST_F(ConnectionLimiterPenalty, TheTableIsBoundedAndExpiredEntriesMakeRoom) {
   policy::IpAddress a = ip("2001:db8::");
   for (std::size_t i = 0; i < ConnectionLimiter::kMaxPenalized; ++i) {
     a.bytes[13] = static_cast<std::uint8_t>(i >> 16);
